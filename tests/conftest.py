@@ -1,0 +1,50 @@
+"""Shared fixtures: paths, the real-data skip, CLI runner, prepared demo data."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DEMO = ROOT / "data" / "demo"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def shared_data(name):
+    """Path to ../shared/data/<name>, or skip the test with the reason."""
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"real data {path} is absent (it lives beside the repository, never in it)")
+    return path
+
+
+def run_cli(module, *args, stdin=None, timeout=600, env=None):
+    """Run `python -m textrnn.<module> args...`; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", f"textrnn.{module}", *map(str, args)],
+        input=stdin, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        env={**os.environ, **(env or {})})
+
+
+def demo_paths():
+    return {split: str(DEMO / f"{split}.txt") for split in ("train", "val", "test")}
+
+
+@pytest.fixture(scope="session")
+def demo_prepared(tmp_path_factory):
+    """data/demo prepared with jieba (the default tokenizer)."""
+    from textrnn.prepare import prepare
+    out = tmp_path_factory.mktemp("prepared") / "demo"
+    prepare(demo_paths(), out, tokenizer="jieba", num_workers=1, progress_every=0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_prepared_char(tmp_path_factory):
+    """data/demo prepared with the char tokenizer."""
+    from textrnn.prepare import prepare
+    out = tmp_path_factory.mktemp("prepared") / "demo_char"
+    prepare(demo_paths(), out, tokenizer="char", num_workers=1, progress_every=0)
+    return out

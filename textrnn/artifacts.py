@@ -1,0 +1,98 @@
+"""The model directory: what a training run leaves behind and how to read it.
+
+    model_dir/
+      vocab.txt categories.txt manifest.json   copied from the prepared data
+      tokens.txt        the kept vocabulary, line number == id (lookup table source)
+      config.json       model shape + encoding (what a model needs to be rebuilt)
+      flags.txt         the flags of the run, usable as --flagfile
+      ckpt/             latest checkpoints (model, optimizer, step, data position)
+      best/             the checkpoint with the best validation accuracy
+      logs/train logs/eval   TensorBoard event files
+      metrics.json      final numbers
+      export/           the SavedModel (tokens in, labels out)
+
+Training writes it; export, evaluate, predict and the TF1 importer read it.
+"""
+
+import json
+import os
+import tempfile
+
+from textrnn import vocab
+from textrnn.errors import UserError
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+FLAGS_FILE = "flags.txt"
+CKPT_DIR = "ckpt"
+BEST_DIR = "best"
+LOGS_DIR = "logs"
+EXPORT_DIR = "export"
+
+
+def path(model_dir, name):
+    return os.path.join(model_dir, name)
+
+
+def write_json(file_path, value):
+    """Write JSON atomically: a reader never sees half a file."""
+    directory = os.path.dirname(os.path.abspath(file_path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(value, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    os.replace(tmp, file_path)
+
+
+def read_json(file_path):
+    if not os.path.isfile(file_path):
+        raise UserError(f"{file_path}: missing")
+    with open(file_path, encoding="utf-8") as stream:
+        try:
+            return json.load(stream)
+        except json.JSONDecodeError as error:
+            raise UserError(f"{file_path}:{error.lineno}: not valid JSON ({error.msg})") from None
+
+
+def read_config(model_dir):
+    """config.json of a model directory, with a clear error if it is not one."""
+    if not os.path.isfile(path(model_dir, CONFIG_FILE)):
+        raise UserError(f"{model_dir}: not a textrnn model directory (no {CONFIG_FILE}); "
+                        "train one with textrnn-train")
+    return read_json(path(model_dir, CONFIG_FILE))
+
+
+def model_config(config):
+    from textrnn.model import ModelConfig
+    return ModelConfig.from_dict(config["model"])
+
+
+def token_encoder(model_dir, config):
+    from textrnn.encoding import TokenEncoder
+    enc = config["encoder"]
+    tokens = vocab.Vocabulary.from_tokens_file(path(model_dir, vocab.TOKENS_FILE))
+    return TokenEncoder(path(model_dir, vocab.TOKENS_FILE), tokens.unk_id, enc["num_timesteps"],
+                        split=enc["split"], padding=enc["padding"])
+
+
+def label_encoder(model_dir):
+    from textrnn.encoding import LabelEncoder
+    return LabelEncoder(path(model_dir, vocab.CATEGORIES_FILE))
+
+
+def load_model(model_dir, which=BEST_DIR):
+    """Rebuild the Keras model from config.json and restore a checkpoint.
+
+    `which` is BEST_DIR (default: the best validation checkpoint) or CKPT_DIR.
+    """
+    import tensorflow as tf
+    from textrnn.model import build_model
+    config = read_config(model_dir)
+    model = build_model(model_config(config))
+    checkpoint_path = tf.train.latest_checkpoint(path(model_dir, which))
+    if checkpoint_path is None and which == BEST_DIR:
+        checkpoint_path = tf.train.latest_checkpoint(path(model_dir, CKPT_DIR))
+    if checkpoint_path is None:
+        raise UserError(f"{model_dir}: no checkpoint in {which}/ or {CKPT_DIR}/")
+    tf.train.Checkpoint(model=model).read(checkpoint_path).expect_partial()
+    return model, config, checkpoint_path

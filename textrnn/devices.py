@@ -1,0 +1,80 @@
+"""Where training runs: tf.distribute strategy and mixed-precision policy.
+
+Everything device-specific is decided here, once, before the model is built,
+so the rest of the code is the same on a laptop CPU, one GPU, several GPUs or
+several machines.
+"""
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+from textrnn.errors import UserError
+
+STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
+PRECISIONS = ("none", "auto", "float16", "bfloat16")
+
+
+def make_strategy(name):
+    """A tf.distribute.Strategy for `name` (see STRATEGIES)."""
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "auto":
+        name = "mirrored" if len(gpus) > 1 else "default"
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "one_device":
+        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+    if name == "mirrored":
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise UserError("--strategy=multi_worker needs the TF_CONFIG environment variable "
+                            "(cluster and task); see README 'Several machines'")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise UserError(f"unknown --strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def is_chief(strategy):
+    """True on the worker that writes outputs (the only one outside multi-worker)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type == "chief":
+        return True
+    has_chief = "chief" in json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    return task_type in (None, "worker") and task_id == 0 and not has_chief
+
+
+def set_precision(name):
+    """Set Keras' global dtype policy; returns the policy name in force.
+
+    auto: mixed_float16 on a GPU, float32 elsewhere. float16 on a machine
+    without a GPU is refused: CPUs emulate it slowly; bfloat16 runs there.
+    """
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    if name == "auto":
+        name = "float16" if has_gpu else "none"
+    if name == "float16" and not has_gpu:
+        raise UserError("--mixed_precision=float16 needs a GPU; use bfloat16 on CPU, or none")
+    policy = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}[name]
+    keras.mixed_precision.set_dtype_policy(policy)
+    return policy
+
+
+def describe(strategy, policy, cudnn_reasons):
+    """One start-up line: devices, replicas, cuDNN use, precision."""
+    gpus = tf.config.list_physical_devices("GPU")
+    devices = f"{len(gpus)} GPU(s)" if gpus else "CPU only"
+    if cudnn_reasons:
+        cudnn = "no (" + "; ".join(sorted(set(cudnn_reasons))) + ")"
+    elif gpus:
+        cudnn = "yes"
+    else:
+        cudnn = "no GPU (layers are cuDNN-eligible)"
+    return (f"devices: {devices}; strategy: {type(strategy).__name__} with "
+            f"{strategy.num_replicas_in_sync} replica(s); cuDNN kernels: {cudnn}; "
+            f"precision policy: {policy}")

@@ -1,0 +1,97 @@
+"""In-graph encoding: token strings -> padded id matrices, labels -> class ids.
+
+These tf.Modules are the only place text becomes numbers. The training and
+evaluation pipelines call them inside tf.data, and the exported SavedModel
+calls the very same modules in its serving signature, so the lookup tables
+travel with the model as assets and cannot drift from what training saw.
+"""
+
+import tensorflow as tf
+
+from textrnn.vocab import UNK
+
+PADDINGS = ("mask", "original")
+
+
+class TokenEncoder(tf.Module):
+    """Batch of texts (tokens separated by spaces) -> int32 ids [batch, time].
+
+    split="chars" cuts each text into characters in the graph instead (for
+    char-tokenized models, so raw text can be served directly; a prepared
+    char file with spaces gives the same result).
+
+    padding="mask": ids are right-padded with `<PAD>` (id 0) to the longest
+    text of the batch, capped at `num_timesteps`. Right padding is what lets
+    Keras hand the masked sequence to cuDNN. An empty text becomes a single
+    `<UNK>` so every row has at least one valid step.
+
+    padding="original": the TF1 pipeline's behaviour, kept for imported
+    checkpoints: padded with the `<UNK>` id to exactly `num_timesteps`.
+    """
+
+    def __init__(self, tokens_file, unk_id, num_timesteps, split="whitespace",
+                 padding="mask", name="token_encoder"):
+        super().__init__(name=name)
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {PADDINGS}")
+        self.num_timesteps = int(num_timesteps)
+        self.split = split
+        self.padding = padding
+        self.unk_id = int(unk_id)
+        self.pad_id = 0 if padding == "mask" else self.unk_id
+        self.table = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(
+                tokens_file, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+                tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER),
+            default_value=self.unk_id)
+
+    def tokens(self, texts):
+        """Ragged [batch, None] tokens of each text."""
+        if self.split == "chars":
+            chars = tf.strings.unicode_split(texts, "UTF-8")
+            keep = tf.logical_not(tf.strings.regex_full_match(chars.flat_values, r"\s"))
+            return tf.ragged.boolean_mask(chars, chars.with_flat_values(keep))
+        return tf.strings.split(texts)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def __call__(self, texts):
+        tokens = self.tokens(texts)[:, :self.num_timesteps]
+        ids = tf.ragged.map_flat_values(self.table.lookup, tokens)
+        ids = tf.cast(ids, tf.int32)
+        if self.padding == "original":
+            return ids.to_tensor(self.pad_id, shape=[None, self.num_timesteps])
+        empty = tf.equal(ids.row_lengths(), 0)
+        dense = ids.to_tensor(self.pad_id)
+        dense = tf.pad(dense, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(dense)[1])]],
+                       constant_values=self.pad_id)
+        first = tf.where(empty, self.unk_id, dense[:, 0])
+        return tf.concat([first[:, None], dense[:, 1:]], axis=1)
+
+
+class LabelEncoder(tf.Module):
+    """Labels <-> class ids through categories.txt (line number == id)."""
+
+    def __init__(self, categories_file, name="label_encoder"):
+        super().__init__(name=name)
+        self.to_id = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(
+                categories_file, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+                tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER),
+            default_value=-1)
+        self.to_label = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(
+                categories_file, tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
+                tf.string, tf.lookup.TextFileIndex.WHOLE_LINE),
+            default_value="")
+
+    def ids(self, labels):
+        ids = self.to_id.lookup(labels)
+        with tf.control_dependencies([tf.debugging.assert_non_negative(
+                ids, message="a label that categories.txt does not have")]):
+            return tf.identity(ids)
+
+    def labels(self, ids):
+        return self.to_label.lookup(tf.cast(ids, tf.int64))
+
+
+__all__ = ["TokenEncoder", "LabelEncoder", "PADDINGS", "UNK"]

@@ -1,0 +1,34 @@
+"""User-facing errors and the wrapper that turns them into clean exits.
+
+Every command-line tool runs its `main` through `run_app`, so a problem with
+the user's input (a bad line, a missing file, a flag out of range) prints one
+readable message and exits non-zero instead of showing a Python traceback.
+"""
+
+import sys
+
+from absl import app
+
+
+class UserError(Exception):
+    """A problem the user can fix: bad input data, bad flags, a missing file."""
+
+
+def where(path, line_number=None):
+    """`path:line` (or just `path`) for error messages."""
+    return f"{path}:{line_number}" if line_number is not None else str(path)
+
+
+def run_app(main):
+    """`absl.app.run(main)`, with `UserError` and Ctrl-C turned into clean exits."""
+    def guarded(argv):
+        try:
+            return main(argv)
+        except UserError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            sys.exit(130)
+
+    app.run(guarded)

@@ -1,0 +1,99 @@
+"""`textrnn-export`: write a model directory's best checkpoint as a SavedModel.
+
+The SavedModel takes text and gives labels: its `serving_default` signature
+maps `text` (a batch of strings, tokens separated by spaces; raw text for
+char-tokenized models) to `probabilities`, `class_id` and `label`. The token
+and label tables are assets inside it, looked up in the graph by the same
+TokenEncoder training used, so serving needs TensorFlow and nothing else.
+
+The export is written to a temporary sibling folder and renamed into place:
+an interrupted export leaves the previous one intact.
+"""
+
+import os
+import shutil
+import tempfile
+
+from absl import flags
+
+from textrnn import artifacts
+from textrnn.console import say
+from textrnn.errors import UserError, run_app
+
+def define_flags():
+    """Flags of textrnn-export."""
+    flags.DEFINE_string("model_dir", None, "A textrnn model directory (from textrnn-train or "
+                        "textrnn-import-tf1).")
+    flags.DEFINE_string("export_dir", None, "Where to write the SavedModel "
+                        "(default: MODEL_DIR/export).")
+
+
+def build_archive(model, token_encoder, label_encoder):
+    """A keras.export.ExportArchive with the text-in, labels-out signature."""
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.track(token_encoder)
+    archive.track(label_encoder)
+
+    def serve(text):
+        ids = token_encoder(text)
+        logits = tf.cast(model(ids, training=False), tf.float32)
+        probabilities = tf.nn.softmax(logits, axis=-1)
+        class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+        return {"probabilities": probabilities, "class_id": class_id,
+                "label": label_encoder.labels(class_id)}
+
+    archive.add_endpoint("serving_default", serve,
+                         input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    return archive
+
+
+def write_atomically(archive, export_dir):
+    """archive.write_out into a temporary folder, then swap it into export_dir."""
+    export_dir = os.path.abspath(export_dir)
+    parent = os.path.dirname(export_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.tmp-", dir=parent)
+    try:
+        archive.write_out(tmp, verbose=False)
+        if os.path.exists(export_dir):
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.old-", dir=parent)
+            os.rename(export_dir, os.path.join(old, "x"))
+            os.rename(tmp, export_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, export_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return export_dir
+
+
+def export_model(model_dir, export_dir=None):
+    """Export model_dir's best checkpoint; returns the export path."""
+    model, config, checkpoint = artifacts.load_model(model_dir)
+    archive = build_archive(model, artifacts.token_encoder(model_dir, config),
+                            artifacts.label_encoder(model_dir))
+    path = write_atomically(archive, export_dir or artifacts.path(model_dir, artifacts.EXPORT_DIR))
+    say(f"exported {checkpoint} to {path}")
+    return path
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not flags.FLAGS.model_dir:
+        raise UserError("--model_dir is required")
+    print(export_model(flags.FLAGS.model_dir, flags.FLAGS.export_dir))
+
+
+def run():
+    define_flags()
+    run_app(main)
+
+
+if __name__ == "__main__":
+    run()

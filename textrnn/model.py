@@ -1,0 +1,147 @@
+"""The network: embedding -> stacked RNN layers -> last valid step -> dense head.
+
+Plain arguments (a ModelConfig), no flags, so tests and tools can build it.
+
+Layout, following the original (SPEC §4):
+
+    ids [batch, time] -> Embedding (mask_zero: <PAD> = 0 is masked)
+      -> N x {LSTM | GRU | SimpleRNN}(units_i) [bidirectional optional]
+         each followed by Dropout on its outputs (the original's output-only
+         DropoutWrapper; never recurrent_dropout, which rules out cuDNN)
+      -> output at the last *valid* step (Keras RNNs do this given a mask,
+         as TF1 dynamic_rnn did given sequence_length)
+      -> Dense(num_fc_nodes, relu) -> Dropout -> Dense(num_classes) logits
+
+padding="original" rebuilds the original's defect for imported checkpoints:
+no mask, the output read at the last padded step.
+"""
+
+import dataclasses
+import math
+
+import keras
+from keras import layers
+
+CELLS = ("lstm", "gru", "rnn")
+INITIALIZERS = ("original", "keras")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    vocab_size: int
+    num_classes: int
+    num_embedding_size: int = 16
+    cell: str = "lstm"
+    num_lstm_nodes: tuple = (32, 32)
+    bidirectional: bool = False
+    num_fc_nodes: int = 32
+    dropout: float = 0.2  # the original's keep_prob 0.8
+    initializer: str = "original"
+    padding: str = "mask"
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        if self.initializer not in INITIALIZERS:
+            raise ValueError(f"initializer must be one of {INITIALIZERS}")
+        if not self.num_lstm_nodes or min(self.num_lstm_nodes) < 1:
+            raise ValueError("num_lstm_nodes needs at least one positive size")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError("dropout must be in [0, 1)")
+        object.__setattr__(self, "num_lstm_nodes", tuple(int(n) for n in self.num_lstm_nodes))
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        return cls(**{**values, "num_lstm_nodes": tuple(values["num_lstm_nodes"])})
+
+
+def _initializers(config):
+    """Initialisers per part; 'original' reproduces the TF1 graph's choices."""
+    if config.initializer == "keras":
+        return dict(embedding="uniform", recurrent={}, dense="glorot_uniform")
+    # TF1: uniform(-s, s) over the LSTM scope, s = 1/sqrt(emb + last units)/3;
+    # BasicLSTMCell's bias stays at zero (the forget bias is added at run time,
+    # which Keras' unit_forget_bias reproduces in the stored bias).
+    s = 1.0 / math.sqrt(config.num_embedding_size + config.num_lstm_nodes[-1]) / 3.0
+    uniform = keras.initializers.RandomUniform(-s, s)
+    return dict(
+        embedding=keras.initializers.RandomUniform(-1.0, 1.0),
+        recurrent=dict(kernel_initializer=uniform, recurrent_initializer=uniform),
+        # uniform_unit_scaling(1.0) == variance scaling, fan-in, uniform.
+        dense=keras.initializers.VarianceScaling(1.0, "fan_in", "uniform"),
+    )
+
+
+def _recurrent_layer(config, units, return_sequences, initializers, name):
+    common = dict(units=units, return_sequences=return_sequences, **initializers)
+    if config.cell == "lstm":
+        layer = layers.LSTM(unit_forget_bias=True, name=name, **common)
+    elif config.cell == "gru":
+        layer = layers.GRU(reset_after=True, name=name, **common)  # reset_after: cuDNN's variant
+    else:
+        layer = layers.SimpleRNN(name=name, **common)
+    if config.bidirectional:
+        return layers.Bidirectional(layer, name=f"bi_{name}")
+    return layer
+
+
+def build_model(config: ModelConfig) -> keras.Model:
+    """The classifier as a functional Keras model: int ids -> float32 logits."""
+    init = _initializers(config)
+    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+    x = layers.Embedding(config.vocab_size, config.num_embedding_size,
+                         embeddings_initializer=init["embedding"],
+                         mask_zero=config.padding == "mask", name="embedding")(ids)
+    last = len(config.num_lstm_nodes) - 1
+    for i, units in enumerate(config.num_lstm_nodes):
+        x = _recurrent_layer(config, units, i < last, init["recurrent"], f"{config.cell}_{i}")(x)
+        x = layers.Dropout(config.dropout, name=f"{config.cell}_{i}_dropout")(x)
+    x = layers.Dense(config.num_fc_nodes, activation="relu", kernel_initializer=init["dense"],
+                     name="fc1")(x)
+    x = layers.Dropout(config.dropout, name="fc1_dropout")(x)
+    # float32 logits even under a mixed-precision policy: softmax and loss need the range.
+    logits = layers.Dense(config.num_classes, kernel_initializer=init["dense"],
+                          dtype="float32", name="fc2")(x)
+    return keras.Model(ids, logits, name="textrnn")
+
+
+def recurrent_layers(model):
+    """The innermost recurrent layers (unwrapping Bidirectional)."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, layers.Bidirectional):
+            found += [layer.forward_layer, layer.backward_layer]
+        elif isinstance(layer, layers.RNN):
+            found.append(layer)
+    return found
+
+
+def cudnn_blockers(layer):
+    """Reasons `layer` could not run on cuDNN on a GPU; empty when it can.
+
+    Mirrors the conditions Keras checks before choosing the cuDNN kernel.
+    The remaining condition, a right-padded mask with no empty row, holds by
+    construction: TokenEncoder pads on the right and never emits an empty row.
+    """
+    if isinstance(layer, layers.SimpleRNN):
+        return ["SimpleRNN has no cuDNN kernel"]
+    reasons = []
+    cell = layer.cell
+    if cell.activation is not keras.activations.tanh:
+        reasons.append("activation is not tanh")
+    if cell.recurrent_activation is not keras.activations.sigmoid:
+        reasons.append("recurrent_activation is not sigmoid")
+    if layer.unroll:
+        reasons.append("unroll=True")
+    if not cell.use_bias:
+        reasons.append("use_bias=False")
+    if cell.recurrent_dropout:
+        reasons.append("recurrent_dropout > 0")
+    if getattr(layer, "use_cudnn", "auto") is False:
+        reasons.append("use_cudnn=False")
+    if isinstance(layer, layers.GRU) and not cell.reset_after:
+        reasons.append("GRU reset_after=False")
+    return reasons

@@ -1,0 +1,226 @@
+"""`textrnn-prepare`: raw labelled files -> tokenized splits, vocabulary, categories.
+
+Output folder (written to a temporary sibling, renamed into place at the end,
+so an error or a kill never leaves a half-written `--out_dir`):
+
+    train.txt val.txt test.txt   label<TAB>tok tok tok
+    vocab.txt                    token<TAB>count, train only, <PAD> and <UNK> first
+    categories.txt               labels of train, one a line
+    manifest.json                tokenizer, options, counts, input checksums
+
+No frequency threshold is applied here: training applies it when loading.
+"""
+
+import collections
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from absl import flags
+
+import textrnn
+from textrnn import corpus, tokenize, vocab
+from textrnn.errors import UserError, run_app
+from textrnn.parallel import ordered_map
+
+SPLITS = ("train", "val", "test")
+
+def define_flags():
+    """Flags of textrnn-prepare."""
+    flags.DEFINE_string("train", None, "Raw training file, 'label<TAB>text' a line (cnews layout), UTF-8.")
+    flags.DEFINE_string("val", None, "Raw validation file, same layout as --train.")
+    flags.DEFINE_string("test", None, "Raw test file, same layout as --train.")
+    flags.DEFINE_string("out_dir", None, "Folder to write the prepared data to (replaced as a whole).")
+    flags.DEFINE_enum("tokenizer", "jieba", tokenize.TOKENIZERS,
+                      "jieba: word segmentation (as the original); char: one token per character.")
+    flags.DEFINE_string("user_dict", None, "Optional jieba user dictionary (jieba's format).")
+    flags.DEFINE_integer("num_workers", os.cpu_count(), "Processes that tokenize in parallel.")
+    flags.DEFINE_bool("skip_bad_lines", False,
+                      "Skip malformed lines (no TAB, empty label or text, bad UTF-8) and count "
+                      "them in the manifest, instead of stopping at the first one.")
+    flags.DEFINE_integer("progress_every", 20000, "Report progress every this many lines (0: never).")
+
+
+_CHUNK = 256  # lines per task sent to a worker: large enough to amortise pickling
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _tokenize_chunk(task):
+    """Worker: (tokenizer name, user dict, [(line, label, text)]) -> [(line, label, tokens)]."""
+    name, user_dict, rows = task
+    cut = tokenize.get_tokenizer(name, user_dict)
+    return [(n, label, " ".join(cut(text))) for n, label, text in rows]
+
+
+def _chunks(rows, size):
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Progress:
+    """Lines/s on stderr every `every` lines, so long inputs show life."""
+
+    def __init__(self, name, every):
+        self.name, self.every, self.lines, self.start = name, every, 0, time.monotonic()
+        self.next = every
+
+    def add(self, n):
+        self.lines += n
+        if self.every and self.lines >= self.next:
+            self.next += self.every
+            rate = self.lines / max(time.monotonic() - self.start, 1e-9)
+            print(f"  {self.name}: {self.lines:,} lines, {rate:,.0f} lines/s", file=sys.stderr)
+
+
+def _prepare_split(name, path, out_path, options, known_labels, counter):
+    """Tokenize one split into out_path; count tokens into counter (train only).
+
+    Returns (line count, BadLines, labels seen). Raises UserError for a label
+    that train does not have, listing each unknown label and its first line.
+    """
+    bad = corpus.BadLines() if options["skip_bad_lines"] else None
+    rows = corpus.read_labelled(path, bad)
+    tasks = ((options["tokenizer"], options["user_dict"], chunk) for chunk in _chunks(rows, _CHUNK))
+    labels, unknown, lines = collections.Counter(), {}, 0
+    progress = _Progress(name, options["progress_every"])
+    with open(out_path, "w", encoding="utf-8", newline="\n") as out:
+        for chunk in ordered_map(_tokenize_chunk, tasks, options["num_workers"]):
+            for line_number, label, tokens in chunk:
+                if known_labels is not None and label not in known_labels:
+                    unknown.setdefault(label, line_number)
+                if not tokens:
+                    if bad is None:
+                        raise UserError(f"{path}:{line_number}: the text has no tokens")
+                    bad.add(f"{path}:{line_number}: the text has no tokens")
+                    continue
+                out.write(f"{label}\t{tokens}\n")
+                labels[label] += 1
+                if counter is not None:
+                    counter.update(tokens.split(" "))
+            lines += len(chunk)
+            progress.add(len(chunk))
+    if unknown:
+        listed = "; ".join(f"{label!r} (first at {path}:{n})" for label, n in unknown.items())
+        raise UserError(f"{path}: labels that the training file does not have: {listed}")
+    if not labels:
+        raise UserError(f"{path}: no usable lines")
+    if bad is not None and bad.count:
+        print(f"warning: {path}: skipped {bad.count} bad lines, first: {bad.first[0]}",
+              file=sys.stderr)
+    return sum(labels.values()), bad, labels
+
+
+def prepare(paths, out_dir, tokenizer="jieba", user_dict=None, num_workers=1,
+            skip_bad_lines=False, progress_every=20000):
+    """Prepare `paths` ({'train': ..., 'val': ..., 'test': ...}) into out_dir.
+
+    The result appears in out_dir only when everything succeeded.
+    Returns the manifest dict.
+    """
+    for name in SPLITS:
+        corpus.check_readable(paths[name])
+    tokenize.get_tokenizer(tokenizer, user_dict)  # fail early on a bad --user_dict
+    options = dict(tokenizer=tokenizer, user_dict=user_dict, num_workers=max(1, num_workers),
+                   skip_bad_lines=skip_bad_lines, progress_every=progress_every)
+    out_dir = os.path.abspath(out_dir)
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.tmp-", dir=parent)
+    try:
+        manifest = _prepare_into(paths, tmp, options)
+        _replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _prepare_into(paths, tmp, options):
+    start = time.monotonic()
+    counter = collections.Counter()
+    splits, labels = {}, None
+    for name in SPLITS:
+        lines, bad, seen = _prepare_split(
+            name, paths[name], os.path.join(tmp, f"{name}.txt"), options,
+            known_labels=labels, counter=counter if name == "train" else None)
+        if name == "train":
+            labels = sorted(seen)
+        splits[name] = dict(source=os.path.abspath(paths[name]), lines=lines,
+                            bad_lines=bad.count if bad else 0,
+                            bad_line_examples=bad.first if bad else [],
+                            bytes=os.path.getsize(paths[name]), sha256=_sha256(paths[name]),
+                            labels=dict(sorted(seen.items())))
+    vocab.write_counts(os.path.join(tmp, vocab.VOCAB_FILE), counter)
+    vocab.write_categories(os.path.join(tmp, vocab.CATEGORIES_FILE), labels)
+    manifest = dict(
+        textrnn_version=textrnn.__version__,
+        tokenizer=options["tokenizer"],
+        user_dict=os.path.abspath(options["user_dict"]) if options["user_dict"] else None,
+        user_dict_sha256=_sha256(options["user_dict"]) if options["user_dict"] else None,
+        skip_bad_lines=options["skip_bad_lines"],
+        splits=splits,
+        num_classes=len(labels),
+        distinct_tokens=len(counter),
+        train_tokens=sum(counter.values()),
+        seconds=round(time.monotonic() - start, 3),
+    )
+    with open(os.path.join(tmp, vocab.MANIFEST_FILE), "w", encoding="utf-8") as out:
+        json.dump(manifest, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    return manifest
+
+
+def _replace_dir(new, target):
+    """Move folder `new` to `target`, replacing any old `target` as a whole."""
+    if os.path.exists(target):
+        old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=os.path.dirname(target))
+        os.rename(target, os.path.join(old, "x"))
+        os.rename(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(new, target)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    FLAGS = flags.FLAGS
+    missing = [f"--{n}" for n in (*SPLITS, "out_dir") if not FLAGS[n].value]
+    if missing:
+        raise UserError(f"missing required flags: {', '.join(missing)} (see --help)")
+    if FLAGS.num_workers < 1:
+        raise UserError("--num_workers must be at least 1")
+    manifest = prepare({n: FLAGS[n].value for n in SPLITS}, FLAGS.out_dir,
+                       tokenizer=FLAGS.tokenizer, user_dict=FLAGS.user_dict,
+                       num_workers=FLAGS.num_workers, skip_bad_lines=FLAGS.skip_bad_lines,
+                       progress_every=FLAGS.progress_every)
+    counts = ", ".join(f"{n} {manifest['splits'][n]['lines']:,}" for n in SPLITS)
+    print(f"prepared {FLAGS.out_dir}: {counts} lines; {manifest['num_classes']} classes; "
+          f"{manifest['distinct_tokens']:,} distinct tokens ({manifest['tokenizer']}) "
+          f"in {manifest['seconds']:.1f}s")
+
+
+def run():
+    define_flags()
+    run_app(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,47 @@
+"""Tokenizers: raw text -> list of tokens.
+
+One implementation shared by `textrnn-prepare` (training data) and
+`textrnn-predict` (new text), so a model always sees text cut the way it was
+trained. Tokens never contain whitespace: prepared files join them with single
+spaces, and the in-graph lookup splits on whitespace.
+"""
+
+import functools
+import logging
+import os
+
+TOKENIZERS = ("jieba", "char")
+
+
+def char_tokens(text):
+    """Characters of `text`, whitespace dropped."""
+    return [c for c in text if not c.isspace()]
+
+
+@functools.lru_cache(maxsize=4)
+def _jieba(user_dict):
+    import jieba  # imported lazily: loading its dictionary takes about a second
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    if user_dict:
+        tokenizer.load_userdict(user_dict)
+    tokenizer.initialize()
+    return tokenizer
+
+
+def jieba_tokens(text, user_dict=None):
+    """jieba's default (accurate, HMM on) segmentation, whitespace dropped."""
+    tokens = _jieba(user_dict).lcut(text)
+    return ["".join(t.split()) for t in tokens if not t.isspace()]
+
+
+def get_tokenizer(name, user_dict=None):
+    """A function text -> tokens for tokenizer `name` (see TOKENIZERS)."""
+    if name == "char":
+        return char_tokens
+    if name == "jieba":
+        if user_dict and not os.path.isfile(user_dict):
+            from textrnn.errors import UserError
+            raise UserError(f"{user_dict}: jieba user dictionary not found")
+        return functools.partial(jieba_tokens, user_dict=user_dict or None)
+    raise ValueError(f"unknown tokenizer {name!r}; choose one of {TOKENIZERS}")
