@@ -9,7 +9,8 @@ Layout, following the original (SPEC §4):
          each followed by Dropout on its outputs (the original's output-only
          DropoutWrapper; never recurrent_dropout, which rules out cuDNN)
       -> output at the last *valid* step (Keras RNNs do this given a mask,
-         as TF1 dynamic_rnn did given sequence_length)
+         as TF1 dynamic_rnn did given sequence_length); or, with `pooling`,
+         the max and/or mean of the last layer's outputs over the valid steps
       -> Dense(num_fc_nodes, relu) -> Dropout -> Dense(num_classes) logits
 
 padding="original" rebuilds the original's defect for imported checkpoints:
@@ -24,6 +25,7 @@ from keras import layers
 
 CELLS = ("lstm", "gru", "rnn")
 INITIALIZERS = ("original", "keras")
+POOLINGS = ("last", "max", "mean", "max_mean", "last_max")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,10 +40,16 @@ class ModelConfig:
     dropout: float = 0.2  # the original's keep_prob 0.8
     initializer: str = "original"
     padding: str = "mask"
+    pooling: str = "last"
+    embedding_dropout: float = 0.0
 
     def __post_init__(self):
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.pooling != "last" and self.padding != "mask":
+            raise ValueError("pooling over valid steps needs padding='mask'")
         if self.initializer not in INITIALIZERS:
             raise ValueError(f"initializer must be one of {INITIALIZERS}")
         if not self.num_lstm_nodes or min(self.num_lstm_nodes) < 1:
@@ -56,6 +64,41 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, values):
         return cls(**{**values, "num_lstm_nodes": tuple(values["num_lstm_nodes"])})
+
+
+class MaskedPooling(layers.Layer):
+    """Last, max or mean over the valid (unmasked) steps of [batch, time, units].
+
+    "last" gathers the step at length - 1 itself rather than trusting what an
+    RNN emits at padded steps: Keras repeats the last valid output there, the
+    cuDNN kernel writes zeros.
+    """
+
+    def __init__(self, mode, **kwargs):
+        super().__init__(**kwargs)
+        self.mode = mode
+        self.supports_masking = True
+
+    def call(self, x, mask=None):
+        from keras import ops
+        if mask is None:
+            mask = ops.ones(ops.shape(x)[:2], dtype="bool")
+        valid = ops.expand_dims(mask, -1)
+        if self.mode == "last":
+            lengths = ops.sum(ops.cast(mask, "int32"), axis=1)
+            index = ops.reshape(ops.maximum(lengths - 1, 0), (-1, 1, 1))
+            return ops.take_along_axis(x, index, axis=1)[:, 0, :]
+        if self.mode == "max":
+            lowest = ops.convert_to_tensor(-65000.0 if x.dtype == "float16" else -1e9, x.dtype)
+            return ops.max(ops.where(valid, x, lowest), axis=1)
+        weights = ops.cast(valid, x.dtype)
+        return ops.sum(x * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
 
 
 def _initializers(config):
@@ -95,10 +138,14 @@ def build_model(config: ModelConfig) -> keras.Model:
     x = layers.Embedding(config.vocab_size, config.num_embedding_size,
                          embeddings_initializer=init["embedding"],
                          mask_zero=config.padding == "mask", name="embedding")(ids)
+    if config.embedding_dropout:
+        x = layers.SpatialDropout1D(config.embedding_dropout, name="embedding_dropout")(x)
     last = len(config.num_lstm_nodes) - 1
     for i, units in enumerate(config.num_lstm_nodes):
-        x = _recurrent_layer(config, units, i < last, init["recurrent"], f"{config.cell}_{i}")(x)
+        sequences = i < last or config.pooling != "last"
+        x = _recurrent_layer(config, units, sequences, init["recurrent"], f"{config.cell}_{i}")(x)
         x = layers.Dropout(config.dropout, name=f"{config.cell}_{i}_dropout")(x)
+    x = _pool(x, config.pooling)
     x = layers.Dense(config.num_fc_nodes, activation="relu", kernel_initializer=init["dense"],
                      name="fc1")(x)
     x = layers.Dropout(config.dropout, name="fc1_dropout")(x)
@@ -106,6 +153,14 @@ def build_model(config: ModelConfig) -> keras.Model:
     logits = layers.Dense(config.num_classes, kernel_initializer=init["dense"],
                           dtype="float32", name="fc2")(x)
     return keras.Model(ids, logits, name="textrnn")
+
+
+def _pool(sequence, pooling):
+    """Summarise the last layer's outputs; 'last' has already been taken by the RNN."""
+    if pooling == "last":
+        return sequence
+    parts = [MaskedPooling(mode, name=f"{mode}_pool")(sequence) for mode in pooling.split("_")]
+    return parts[0] if len(parts) == 1 else layers.Concatenate(name="pooled")(parts)
 
 
 def recurrent_layers(model):

@@ -45,11 +45,27 @@ def define_flags():
                        "is 1 - keep_prob), in training only.")
     flags.DEFINE_enum("initializer", "original", ["original", "keras"], "original: the TF1 graph's "
                       "initialisers (SPEC §4); keras: Keras' defaults.")
+    flags.DEFINE_enum("pooling", "last", ["last", "max", "mean", "max_mean", "last_max"],
+                      "How the last recurrent layer's outputs become one vector: last (the "
+                      "original: the last valid step), or max / mean over the valid steps, "
+                      "or concatenations of two.")
+    flags.DEFINE_float("embedding_dropout", 0.0, "Dropout rate on embedding channels "
+                       "(SpatialDropout1D), in training only.")
     flags.DEFINE_enum("padding", "mask", ["mask", "original"], "mask: pad with <PAD> and read the "
                       "last valid step (textrnn); original: pad with <UNK> to --num_timesteps and "
                       "read the last padded step, reproducing the original's defect.")
     # --- flags: optimisation --------------------------------------------------------
     flags.DEFINE_float("learning_rate", 0.001, "Adam learning rate.")
+    flags.DEFINE_enum("lr_schedule", "constant", ["constant", "cosine"], "constant: the "
+                      "original; cosine: linear warm-up over --warmup_steps, then cosine decay "
+                      "to zero at --num_train_steps.")
+    flags.DEFINE_integer("warmup_steps", 0, "Warm-up steps of the cosine schedule.")
+    flags.DEFINE_float("weight_decay", 0.0, "Decoupled weight decay of Adam (0: none, as the "
+                       "original).")
+    flags.DEFINE_float("label_smoothing", 0.0, "Label smoothing of the training loss (0: none). "
+                       "Reported losses are always plain cross-entropy.")
+    flags.DEFINE_integer("early_stopping_evals", 0, "Stop when validation accuracy has not "
+                         "improved for this many evaluations (0: never).")
     flags.DEFINE_float("clip_lstm_grads", 1.0, "Clip all gradients together to this global norm "
                        "(0: no clipping).")
     flags.DEFINE_integer("batch_size", 100, "Global batch size (split across replicas).")
@@ -76,7 +92,8 @@ def define_flags():
 # Flags that decide the shape of the model or its input: a run cannot resume
 # under different values.
 _SHAPE_FIELDS = ("num_word_threshold", "max_vocab_size", "num_timesteps", "num_embedding_size",
-                 "cell", "num_lstm_nodes", "bidirectional", "num_fc_nodes", "padding")
+                 "cell", "num_lstm_nodes", "bidirectional", "num_fc_nodes", "padding",
+                 "pooling")
 
 
 @dataclasses.dataclass
@@ -93,8 +110,15 @@ class TrainConfig:
     num_fc_nodes: int = 32
     keep_prob: float = 0.8
     initializer: str = "original"
+    pooling: str = "last"
+    embedding_dropout: float = 0.0
     padding: str = "mask"
     learning_rate: float = 0.001
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+    early_stopping_evals: int = 0
     clip_lstm_grads: float = 1.0
     batch_size: int = 100
     num_train_steps: int = 10000
@@ -123,6 +147,15 @@ class TrainConfig:
             raise UserError(f"--keep_prob must be in (0, 1], got {self.keep_prob}")
         if self.learning_rate <= 0:
             raise UserError("--learning_rate must be positive")
+        if not 0.0 <= self.embedding_dropout < 1.0 or not 0.0 <= self.label_smoothing < 1.0:
+            raise UserError("--embedding_dropout and --label_smoothing must be in [0, 1)")
+        if self.pooling != "last" and self.padding != "mask":
+            raise UserError(f"--pooling={self.pooling} needs --padding=mask")
+        if self.warmup_steps < 0 or self.weight_decay < 0 or self.early_stopping_evals < 0:
+            raise UserError("--warmup_steps, --weight_decay and --early_stopping_evals must not "
+                            "be negative")
+        if self.warmup_steps >= self.num_train_steps and self.lr_schedule == "cosine":
+            raise UserError("--warmup_steps must be below --num_train_steps")
         if self.clip_lstm_grads < 0 or self.num_word_threshold < 0 or self.max_vocab_size < 0:
             raise UserError("--clip_lstm_grads, --num_word_threshold and --max_vocab_size "
                             "must not be negative")
@@ -156,7 +189,8 @@ def _run_config(cfg, manifest, tokens):
         num_embedding_size=cfg.num_embedding_size, cell=cfg.cell,
         num_lstm_nodes=cfg.num_lstm_nodes, bidirectional=cfg.bidirectional,
         num_fc_nodes=cfg.num_fc_nodes, dropout=round(1.0 - cfg.keep_prob, 6),
-        initializer=cfg.initializer, padding=cfg.padding)
+        initializer=cfg.initializer, padding=cfg.padding, pooling=cfg.pooling,
+        embedding_dropout=cfg.embedding_dropout)
     return dict(
         model=model.to_dict(),
         encoder=dict(num_timesteps=cfg.num_timesteps, padding=cfg.padding,
@@ -232,7 +266,8 @@ class Trainer:
                             f"{replicas} replicas")
         with self.strategy.scope():
             self.model = model_lib.build_model(artifacts.model_config(run_config))
-            self.optimizer = keras.optimizers.Adam(cfg.learning_rate)
+            self.optimizer = keras.optimizers.Adam(_learning_rate(cfg),
+                                                   weight_decay=cfg.weight_decay or None)
             if self.policy == "mixed_float16":
                 self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
@@ -260,7 +295,11 @@ class Trainer:
         self.best_manager = tf.train.CheckpointManager(
             tf.train.Checkpoint(model=self.model, step=self.step),
             os.path.join(self.out_dir, artifacts.BEST_DIR), max_to_keep=1, step_counter=self.step)
-        self._train_loop = tf.function(self._train_loop_fn, jit_compile=False)
+        # XLA compiles the per-replica step only: the loop around it pulls from
+        # a tf.data iterator, which XLA cannot compile.
+        self._step_fn = (tf.function(self._replica_train_step, jit_compile=True)
+                         if cfg.jit_compile else self._replica_train_step)
+        self._train_loop = tf.function(self._train_loop_fn)
         self._eval_step = tf.function(self._eval_step_fn)
 
     # -- compiled pieces --
@@ -270,7 +309,12 @@ class Trainer:
             logits = self.model(ids, training=True)
             per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=labels, logits=logits)
-            loss = tf.nn.compute_average_loss(per_example, global_batch_size=cfg.batch_size)
+            objective = per_example
+            if cfg.label_smoothing:
+                smooth = tf.one_hot(labels, tf.shape(logits)[-1]) * (1 - cfg.label_smoothing) \
+                    + cfg.label_smoothing / tf.cast(tf.shape(logits)[-1], tf.float32)
+                objective = tf.nn.softmax_cross_entropy_with_logits(labels=smooth, logits=logits)
+            loss = tf.nn.compute_average_loss(objective, global_batch_size=cfg.batch_size)
             scaled = self.optimizer.scale_loss(loss) if self.policy == "mixed_float16" else loss
         variables = self.model.trainable_variables
         grads = _global_clip(tape.gradient(scaled, variables), cfg.clip_lstm_grads,
@@ -290,7 +334,7 @@ class Trainer:
     def _train_loop_fn(self, iterator, steps):
         for _ in self.tf.range(steps):
             ids, labels = next(iterator)
-            self.strategy.run(self._replica_train_step, args=(ids, labels))
+            self.strategy.run(self._step_fn, args=(ids, labels))
             self.step.assign_add(1)
 
     def _eval_step_fn(self, ids, labels):
@@ -328,6 +372,18 @@ class Trainer:
 
     def run_steps(self, steps):
         self._train_loop(self.iterator, self.tf.constant(steps, self.tf.int64))
+
+
+def _learning_rate(cfg):
+    if cfg.lr_schedule == "constant":
+        return cfg.learning_rate
+    import keras
+    # Warm up from ~0 to the peak, then cosine-decay over the remaining steps.
+    start = cfg.learning_rate if not cfg.warmup_steps else cfg.learning_rate / 100
+    return keras.optimizers.schedules.CosineDecay(
+        start, decay_steps=cfg.num_train_steps - cfg.warmup_steps, alpha=0.0,
+        warmup_target=cfg.learning_rate if cfg.warmup_steps else None,
+        warmup_steps=cfg.warmup_steps)
 
 
 def _worker_dir(model_dir, strategy):
@@ -430,33 +486,51 @@ def _next_stop(step, cfg):
 
 
 def _loop(trainer, writers, reporter, step):
-    cfg, tf = trainer.cfg, trainer.tf
+    """Train from `step` to the end (or an early stop); returns the last evaluation."""
+    cfg = trainer.cfg
     last_eval = None
-    if step == cfg.num_train_steps:
+    if step == cfg.num_train_steps or _should_stop_early(trainer, step):
         return _evaluate(trainer, writers, reporter, step)
     while step < cfg.num_train_steps:
         stop = _next_stop(step, cfg)
         started = time.perf_counter()
         trainer.run_steps(stop - step)
-        loss, accuracy = trainer.read_sums() if stop % cfg.log_every_steps == 0 or stop == cfg.num_train_steps else (None, None)
         elapsed = time.perf_counter() - started
         trainer.train_seconds.assign_add(elapsed)
-        done = stop - step
+        rate = (stop - step) * cfg.batch_size / max(elapsed, 1e-9)
         step = stop
-        if loss is not None:
-            reporter.train(step, loss, accuracy, done * cfg.batch_size / max(elapsed, 1e-9))
-            with writers["train"].as_default(step=step):
-                tf.summary.scalar("loss", loss)
-                tf.summary.scalar("accuracy", accuracy)
-        if step % cfg.eval_every_steps == 0 or step == cfg.num_train_steps:
+        end = step == cfg.num_train_steps
+        if step % cfg.log_every_steps == 0 or end:
+            _log_train(trainer, writers, reporter, step, rate)
+        if step % cfg.eval_every_steps == 0 or end:
             last_eval = _evaluate(trainer, writers, reporter, step)
-        if step % cfg.checkpoint_every_steps == 0 or step == cfg.num_train_steps:
+            if _should_stop_early(trainer, step):
+                reporter.message(f"early stop at step {step}: no better validation accuracy "
+                                 f"since step {int(trainer.best_step)}")
+                break
+        if step % cfg.checkpoint_every_steps == 0:
             trainer.manager.save(checkpoint_number=step)
+    if last_eval is None or last_eval["step"] != step:
+        last_eval = _evaluate(trainer, writers, reporter, step)
     return last_eval
 
 
+def _should_stop_early(trainer, step):
+    cfg = trainer.cfg
+    patience = cfg.early_stopping_evals * cfg.eval_every_steps
+    return bool(patience) and int(trainer.best_step) > 0 and step - int(trainer.best_step) >= patience
+
+
+def _log_train(trainer, writers, reporter, step, rate):
+    loss, accuracy = trainer.read_sums()
+    reporter.train(step, loss, accuracy, rate)
+    with writers["train"].as_default(step=step):
+        trainer.tf.summary.scalar("loss", loss)
+        trainer.tf.summary.scalar("accuracy", accuracy)
+
+
 def _evaluate(trainer, writers, reporter, step):
-    results = {}
+    results = {"step": step}
     for split in ("val", "test"):
         loss, accuracy, count = trainer.evaluate(split)
         results[split] = dict(loss=loss, accuracy=accuracy, examples=count)
