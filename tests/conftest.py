@@ -48,3 +48,18 @@ def demo_prepared_char(tmp_path_factory):
     out = tmp_path_factory.mktemp("prepared") / "demo_char"
     prepare(demo_paths(), out, tokenizer="char", num_workers=1, progress_every=0)
     return out
+
+
+TINY_MODEL = dict(num_word_threshold=2, num_timesteps=60, num_embedding_size=32,
+                  num_lstm_nodes=(32,), num_fc_nodes=32, learning_rate=0.005, batch_size=50,
+                  log_every_steps=50, eval_every_steps=100, checkpoint_every_steps=100)
+
+
+@pytest.fixture(scope="session")
+def trained_model(demo_prepared, tmp_path_factory):
+    """A small model trained on the demo corpus for 200 steps, exported."""
+    from textrnn.train import TrainConfig, train
+    model_dir = tmp_path_factory.mktemp("models") / "demo"
+    metrics = train(TrainConfig(data_dir=str(demo_prepared), model_dir=str(model_dir),
+                                num_train_steps=200, **TINY_MODEL))
+    return model_dir, metrics

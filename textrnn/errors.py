@@ -22,6 +22,10 @@ def where(path, line_number=None):
 def run_app(main):
     """`absl.app.run(main)`, with `UserError` and Ctrl-C turned into clean exits."""
     def guarded(argv):
+        from absl import flags, logging
+        if not flags.FLAGS["verbosity"].present:
+            # TensorFlow logs every save and trace at INFO through absl.
+            logging.set_verbosity(logging.WARNING)
         try:
             return main(argv)
         except UserError as error:

@@ -16,6 +16,7 @@ import tempfile
 
 from absl import flags
 
+import textrnn
 from textrnn import artifacts
 from textrnn.console import say
 from textrnn.errors import UserError, run_app
@@ -51,14 +52,46 @@ def build_archive(model, token_encoder, label_encoder):
     return archive
 
 
-def write_atomically(archive, export_dir):
-    """archive.write_out into a temporary folder, then swap it into export_dir."""
+EXTRA_DIR = "assets.extra"  # TF Serving's place for files the graph does not read
+INFO_FILE = "textrnn.json"
+
+
+def _write_info(export_dir, model_dir, config):
+    """assets.extra/textrnn.json: how raw text must be tokenized for this model.
+
+    The graph only splits on whitespace (or into characters); word
+    segmentation happens before it, so clients need the tokenizer's name and,
+    for jieba, the user dictionary, which is copied alongside.
+    """
+    from textrnn import vocab
+    extra = os.path.join(export_dir, EXTRA_DIR)
+    os.makedirs(extra, exist_ok=True)
+    user_dict = config.get("user_dict")
+    if user_dict:
+        if not os.path.isfile(user_dict):
+            raise UserError(f"{user_dict}: the model's jieba user dictionary is missing; "
+                            "the export needs it to tokenize like training did")
+        shutil.copyfile(user_dict, os.path.join(extra, "user_dict.txt"))
+    labels = vocab.Categories.load(artifacts.path(model_dir, vocab.CATEGORIES_FILE)).labels
+    artifacts.write_json(os.path.join(extra, INFO_FILE), dict(
+        tokenizer=config["tokenizer"], user_dict="user_dict.txt" if user_dict else None,
+        labels=list(labels), encoder=config["encoder"], model=config["model"],
+        textrnn_version=textrnn.__version__))
+
+
+def write_atomically(archive, export_dir, finish=None):
+    """archive.write_out into a temporary folder, then swap it into export_dir.
+
+    `finish(tmp_dir)` may add files before the swap.
+    """
     export_dir = os.path.abspath(export_dir)
     parent = os.path.dirname(export_dir)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.tmp-", dir=parent)
     try:
         archive.write_out(tmp, verbose=False)
+        if finish:
+            finish(tmp)
         if os.path.exists(export_dir):
             old = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.old-", dir=parent)
             os.rename(export_dir, os.path.join(old, "x"))
@@ -77,7 +110,8 @@ def export_model(model_dir, export_dir=None):
     model, config, checkpoint = artifacts.load_model(model_dir)
     archive = build_archive(model, artifacts.token_encoder(model_dir, config),
                             artifacts.label_encoder(model_dir))
-    path = write_atomically(archive, export_dir or artifacts.path(model_dir, artifacts.EXPORT_DIR))
+    path = write_atomically(archive, export_dir or artifacts.path(model_dir, artifacts.EXPORT_DIR),
+                            finish=lambda tmp: _write_info(tmp, model_dir, config))
     say(f"exported {checkpoint} to {path}")
     return path
 

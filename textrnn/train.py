@@ -8,6 +8,7 @@ from the last checkpoint, with the optimizer state and the data position.
 """
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -204,18 +205,15 @@ def _run_config(cfg, manifest, tokens):
 
 def _check_resumable(old, new, model_dir):
     """Refuse to resume a run whose model or input shape would differ."""
+    new = json.loads(json.dumps(new))  # compare as stored: tuples become lists
     changed = [f"--{k}: {old['train'].get(k)!r} -> {new['train'].get(k)!r}"
-               for k in _SHAPE_FIELDS if list_or(old["train"].get(k)) != list_or(new["train"].get(k))]
+               for k in _SHAPE_FIELDS if old["train"].get(k) != new["train"].get(k)]
     if old["model"] != new["model"] and not changed:
         changed.append("the vocabulary or categories of --data_dir changed")
     if changed:
         raise UserError(f"{model_dir} holds a run with a different model shape; it cannot be "
                         f"resumed with these flags ({'; '.join(changed)}). Use another "
                         "--model_dir, or the old flags (saved in its flags.txt).")
-
-
-def list_or(value):
-    return list(value) if isinstance(value, (list, tuple)) else value
 
 
 def prepare_model_dir(cfg):

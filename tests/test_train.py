@@ -1,0 +1,159 @@
+"""textrnn-train: learning, outputs, resume, reproducibility, flags."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import ROOT, TINY_MODEL, run_cli
+from textrnn.errors import UserError
+from textrnn.train import TrainConfig, train
+
+METRIC_KEYS = {"global_step", "val_accuracy", "val_loss", "test_accuracy", "test_loss",
+               "best_val_accuracy", "best_step", "train_seconds", "examples_per_second"}
+
+
+def tiny_flags(data_dir, model_dir, steps, **extra):
+    values = {**TINY_MODEL, "num_train_steps": steps, **extra}
+    values["num_lstm_nodes"] = ",".join(map(str, values["num_lstm_nodes"]))
+    return [f"--data_dir={data_dir}", f"--model_dir={model_dir}"] + [
+        f"--{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in values.items()]
+
+
+def test_short_training_learns_and_beats_chance(trained_model):
+    _, metrics = trained_model
+    assert metrics["test_accuracy"] > 0.4  # 10 classes: chance is 0.1
+    assert metrics["val_loss"] < 2.0  # below ln(10) = 2.30, the loss of a uniform guess
+
+
+def test_model_dir_holds_every_output(trained_model):
+    model_dir, _ = trained_model
+    for name in ("vocab.txt", "categories.txt", "manifest.json", "tokens.txt", "config.json",
+                 "flags.txt", "metrics.json", "ckpt", "best", "logs/train", "logs/eval", "export"):
+        assert (model_dir / name).exists(), name
+    assert any(p.name.startswith("events.out") for p in (model_dir / "logs" / "eval").iterdir())
+
+
+def test_metrics_json_has_the_documented_keys(trained_model):
+    model_dir, metrics = trained_model
+    on_disk = json.loads((model_dir / "metrics.json").read_text())
+    assert METRIC_KEYS <= set(on_disk) and on_disk == metrics
+    assert on_disk["global_step"] == 200 and on_disk["test_examples"] == 250
+
+
+def test_evaluation_scores_every_example(trained_model):
+    _, metrics = trained_model
+    assert (metrics["val_examples"], metrics["test_examples"]) == (250, 250)
+
+
+def test_same_seed_gives_the_same_metrics(demo_prepared, tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        runs.append(train(TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / name),
+                                      **{**TINY_MODEL, "num_train_steps": 40, "eval_every_steps": 40},
+                                      export=False, seed=5)))
+    keys = ("val_accuracy", "val_loss", "test_accuracy", "test_loss")
+    assert [runs[0][k] for k in keys] == [runs[1][k] for k in keys]
+
+
+def test_rerun_of_a_finished_run_resumes_at_the_end(demo_prepared, tmp_path):
+    cfg = TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / "m"),
+                      **{**TINY_MODEL, "num_train_steps": 20, "eval_every_steps": 20}, export=False)
+    first = train(cfg)
+    second = train(cfg)
+    assert second["global_step"] == first["global_step"] == 20
+    assert second["test_accuracy"] == first["test_accuracy"]
+
+
+def test_resuming_with_another_model_shape_is_refused(demo_prepared, tmp_path):
+    common = {**TINY_MODEL, "num_train_steps": 10, "eval_every_steps": 10}
+    train(TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / "m"), **common,
+                      export=False))
+    with pytest.raises(UserError, match=r"--num_lstm_nodes: \[32\] -> \[16\]"):
+        train(TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / "m"),
+                          **{**common, "num_lstm_nodes": (16,)}, export=False))
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("num_train_steps", "0", "--num_train_steps must be at least 1"),
+    ("batch_size", "-5", "--batch_size must be at least 1"),
+    ("keep_prob", "0", "--keep_prob must be in"),
+    ("num_word_threshold", "100000", "lower --num_word_threshold"),
+])
+def test_bad_flags_are_refused_with_what_to_change(demo_prepared, tmp_path, flag, value, message):
+    result = run_cli("train", *tiny_flags(demo_prepared, tmp_path / "m", 10), f"--{flag}={value}")
+    assert result.returncode != 0 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_data_dir_that_is_not_prepared_is_refused(tmp_path):
+    result = run_cli("train", f"--data_dir={tmp_path}", f"--model_dir={tmp_path}/m")
+    assert result.returncode != 0 and "not a textrnn-prepare output folder" in result.stderr
+
+
+def test_help_lists_every_flag_with_help_text():
+    result = run_cli("train", "--help")
+    listed = re.findall(r"^\s+--(?:\[no\])?(\w+): (\S.*)$", result.stdout, re.M)
+    defined = re.findall(r'flags\.DEFINE_\w+\(\s*"(\w+)"',
+                         (ROOT / "textrnn" / "train.py").read_text(encoding="utf-8"))
+    assert len(defined) > 30
+    assert sorted(name for name, _ in listed) == sorted(defined)
+
+
+def test_sigkill_then_rerun_resumes_and_finishes_exactly(demo_prepared, tmp_path):
+    model_dir = tmp_path / "m"
+    command = [sys.executable, "-m", "textrnn.train",
+               *tiny_flags(demo_prepared, model_dir, 400, checkpoint_every_steps=20,
+                           log_every_steps=20, eval_every_steps=400)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not list((model_dir / "ckpt").glob("ckpt-*.index")):
+            time.sleep(0.2)
+        time.sleep(0.5)
+        assert process.poll() is None, "training finished before it could be killed"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=60)
+        process.stdout.close(), process.stderr.close()
+    assert not (model_dir / "metrics.json").exists()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    resumed = re.search(r"resuming from step (\d+)", result.stderr)
+    assert resumed and 0 < int(resumed.group(1)) < 400
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert metrics["global_step"] == 400
+    assert (model_dir / "export" / "saved_model.pb").exists()
+
+
+def test_sigterm_saves_a_checkpoint_before_exiting(demo_prepared, tmp_path):
+    model_dir = tmp_path / "m"
+    command = [sys.executable, "-m", "textrnn.train",
+               *tiny_flags(demo_prepared, model_dir, 100000, checkpoint_every_steps=100000,
+                           log_every_steps=10, eval_every_steps=100000)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not any("step 10: loss" in l for l in lines):
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+        reader.join(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    stderr = "".join(lines)
+    assert process.returncode == 130, stderr[-2000:]
+    saved = re.search(r"interrupted at step (\d+)", stderr)
+    assert saved and int(saved.group(1)) >= 10
+    assert list((model_dir / "ckpt").glob(f"ckpt-{saved.group(1)}.index"))

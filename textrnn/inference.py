@@ -1,0 +1,62 @@
+"""Raw text in, predictions out, through an exported SavedModel.
+
+The shared engine of `textrnn-predict` and `textrnn-evaluate`: it loads the
+SavedModel, reads how the model wants text tokenized (assets.extra), and
+tokenizes with the same implementation `textrnn-prepare` used for training.
+"""
+
+import os
+
+import numpy as np
+
+from textrnn import artifacts, tokenize
+from textrnn.errors import UserError
+from textrnn.export import EXTRA_DIR, INFO_FILE
+
+
+def resolve_export(saved_model=None, model_dir=None):
+    """The SavedModel folder from --saved_model or --model_dir (then MODEL_DIR/export)."""
+    if bool(saved_model) == bool(model_dir):
+        raise UserError("give exactly one of --saved_model and --model_dir")
+    path = saved_model or artifacts.path(model_dir, artifacts.EXPORT_DIR)
+    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+        hint = " (run textrnn-export first)" if model_dir else ""
+        raise UserError(f"{path}: no SavedModel there{hint}")
+    return path
+
+
+class Predictor:
+    """A loaded SavedModel with its tokenizer."""
+
+    def __init__(self, export_dir):
+        import tensorflow as tf
+        info = artifacts.read_json(os.path.join(export_dir, EXTRA_DIR, INFO_FILE))
+        self.labels = info["labels"]
+        self.tokenizer_name = info["tokenizer"]
+        user_dict = info.get("user_dict")
+        self._cut = tokenize.get_tokenizer(
+            self.tokenizer_name, os.path.join(export_dir, EXTRA_DIR, user_dict) if user_dict else None)
+        self._serve = tf.saved_model.load(export_dir).signatures["serving_default"]
+        self._tf = tf
+
+    def tokens(self, text):
+        """The token string the model reads: tokens joined by single spaces."""
+        return " ".join(self._cut(text))
+
+    def probabilities(self, token_strings):
+        """float32 [n, num_classes] for a list of token strings."""
+        if not token_strings:
+            return np.zeros((0, len(self.labels)), np.float32)
+        outputs = self._serve(text=self._tf.constant(token_strings, self._tf.string))
+        return outputs["probabilities"].numpy()
+
+    def predict(self, texts, batch_size=256):
+        """Yield (text, probabilities) for raw texts, batch by batch."""
+        batch = []
+        for text in texts:
+            batch.append(text)
+            if len(batch) == batch_size:
+                yield from zip(batch, self.probabilities([self.tokens(t) for t in batch]))
+                batch = []
+        if batch:
+            yield from zip(batch, self.probabilities([self.tokens(t) for t in batch]))

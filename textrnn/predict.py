@@ -1,0 +1,86 @@
+"""`textrnn-predict`: classify raw text with a trained model.
+
+Texts come from the command line, from --input_file, or from standard input
+(one text a line). Each is tokenized exactly as the model's training data was
+and run through the exported SavedModel.
+
+    textrnn-predict --model_dir=runs/demo/model "国家队在世界杯预选赛中取胜"
+    textrnn-predict --saved_model=export --input_file=texts.txt --format=json --top_k=3
+"""
+
+import json
+import sys
+
+from absl import flags
+
+from textrnn import corpus
+from textrnn.errors import UserError, run_app
+
+
+def define_flags():
+    """Flags of textrnn-predict."""
+    flags.DEFINE_string("saved_model", None, "An exported SavedModel folder.")
+    flags.DEFINE_string("model_dir", None, "A textrnn model directory (uses MODEL_DIR/export).")
+    flags.DEFINE_string("input_file", None, "Raw texts, one a line, UTF-8 (default: the "
+                        "positional arguments, else standard input).")
+    flags.DEFINE_integer("top_k", 1, "How many labels to show per text, most probable first.")
+    flags.DEFINE_enum("format", "table", ["table", "json"], "table: aligned text for people; "
+                      "json: one JSON object a line.")
+    flags.DEFINE_integer("batch_size", 256, "Texts run through the model at once.")
+
+
+def _stdin_texts():
+    for line_number, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            yield raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise UserError(f"<stdin>:{line_number}: bytes that are not UTF-8") from None
+
+
+def input_texts(args, input_file):
+    if args and input_file:
+        raise UserError("give texts as arguments or --input_file, not both")
+    if args:
+        return iter(args)
+    if input_file:
+        return (text for _, text in corpus.read_texts(input_file))
+    return _stdin_texts()
+
+
+def top(probabilities, labels, k):
+    order = probabilities.argsort()[::-1][:k]
+    return [(labels[i], float(probabilities[i])) for i in order]
+
+
+def _table_row(text, best):
+    shown = text if len(text) <= 40 else text[:39] + "…"
+    guesses = "  ".join(f"{label} {p:.4f}" for label, p in best)
+    return f"{guesses}\t{shown}"
+
+
+def main(argv):
+    FLAGS = flags.FLAGS
+    if FLAGS.top_k < 1 or FLAGS.batch_size < 1:
+        raise UserError("--top_k and --batch_size must be at least 1")
+    from textrnn.inference import Predictor, resolve_export
+    predictor = Predictor(resolve_export(FLAGS.saved_model, FLAGS.model_dir))
+    k = min(FLAGS.top_k, len(predictor.labels))
+    for text, probabilities in predictor.predict(input_texts(argv[1:], FLAGS.input_file),
+                                                 FLAGS.batch_size):
+        best = top(probabilities, predictor.labels, k)
+        if FLAGS.format == "json":
+            line = json.dumps({"text": text, "label": best[0][0], "probability": best[0][1],
+                               "top_k": [{"label": l, "probability": p} for l, p in best]},
+                              ensure_ascii=False)
+        else:
+            line = _table_row(text, best)
+        print(line, flush=True)
+
+
+def run():
+    define_flags()
+    run_app(main)
+
+
+if __name__ == "__main__":
+    run()
