@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from textrnn import reference as ref
+from textrnn.import_tf1 import tf1_to_keras_lstm
 
 keras = pytest.importorskip("keras")
 
@@ -218,23 +219,6 @@ def test_embedded_integer_batch_lstm_matches_reference():
 
 
 # ----------------------------------------------------- TF1 vs Keras LSTM cell
-
-
-def tf1_to_keras_lstm(kernel, bias, input_dim, forget_bias=1.0):
-    """TF1 BasicLSTMCell weights -> Keras LSTM [kernel, recurrent_kernel, bias].
-
-    Split rows into input [:input_dim] and recurrent [input_dim:] parts,
-    reorder gate column blocks i, j, f, o -> i, f, c(=j), o, and fold the
-    run-time forget bias into the f block of the bias.
-    """
-    def reorder(m):
-        i, j, f, o = np.split(m, 4, axis=-1)
-        return np.concatenate([i, f, j, o], axis=-1)
-
-    units = bias.shape[0] // 4
-    keras_bias = reorder(bias).copy()
-    keras_bias[units : 2 * units] += forget_bias
-    return [reorder(kernel[:input_dim]), reorder(kernel[input_dim:]), keras_bias]
 
 
 def test_tf1_lstm_cell_equals_keras_lstm_cell_after_weight_conversion():

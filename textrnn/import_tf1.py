@@ -36,6 +36,9 @@ FORGET_BIAS = 1.0  # BasicLSTMCell's default, which the original kept
 _CELL = re.compile(r"lstm_nn/rnn/multi_rnn_cell/cell_(\d+)/basic_lstm_cell/(kernel|bias)")
 # Training state of the original that a classifier does not need.
 _OPTIMIZER = re.compile(r".*/Adam(_1)?|beta[12]_power|global_step")
+_FILE_SUFFIX = re.compile(r"\.(index|meta|data-\d+-of-\d+)$")
+# Present in every object-based (TF2, Keras, textrnn's own) checkpoint, never in a Saver's.
+_OBJECT_GRAPH = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
 def define_flags():
@@ -82,16 +85,30 @@ def tf1_to_keras_lstm(kernel, bias, input_dim, forget_bias=FORGET_BIAS):
     return [reorder(kernel[:input_dim]), reorder(kernel[input_dim:]), keras_bias]
 
 
-def _open_checkpoint(checkpoint):
-    """A CheckpointReader of a prefix (or of the latest checkpoint in a folder)."""
+def _resolve(checkpoint):
+    """The checkpoint prefix --checkpoint means: as given, the latest one of a folder,
+    or the prefix of one of its files (model.ckpt-100.index, say)."""
+    import tensorflow as tf
+    if os.path.isdir(checkpoint):
+        latest = tf.train.latest_checkpoint(checkpoint)
+        if latest is None:
+            raise UserError(f"--checkpoint={checkpoint}: a folder without a 'checkpoint' state "
+                            "file; give the checkpoint prefix, e.g. model.ckpt-10000")
+        return latest
+    prefix = _FILE_SUFFIX.sub("", checkpoint)
+    return prefix if prefix != checkpoint and os.path.isfile(f"{prefix}.index") else checkpoint
+
+
+def _open_checkpoint(checkpoint, prefix):
+    """A CheckpointReader of `prefix`, or a UserError about --checkpoint."""
     import tensorflow as tf
     try:
-        return tf.train.load_checkpoint(checkpoint)
+        return tf.train.load_checkpoint(prefix)
     except (ValueError, tf.errors.OpError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserError(f"--checkpoint={checkpoint}: cannot read it as a TensorFlow checkpoint "
                         f"({reason}); give the prefix tf.train.Saver wrote, e.g. "
-                        "model.ckpt-10000, without .index or .data-*") from None
+                        "model.ckpt-10000, or its folder") from None
 
 
 def _plus(a, b):
@@ -156,8 +173,13 @@ def _check_variables(checkpoint, shapes):
             problems[name] = f"has shape {list(shapes[name])}, expected {_describe(shape)}"
     if not missing and not problems:
         return num_layers
-    lines = [f"--checkpoint={checkpoint} does not hold the original graph's variables "
-             "(SPEC §7):"]
+    if len(missing) == len(expected):
+        kind = ("an object-based (TF2 / Keras) checkpoint" if _OBJECT_GRAPH in shapes
+                else "a checkpoint of another graph")
+        raise UserError(f"--checkpoint={checkpoint} holds none of the original graph's "
+                        f"variables ({EMBEDDING}, {cell_name(0, 'kernel')}, ...): it "
+                        f"is {kind}. Give a tf.train.Saver checkpoint of the original.")
+    lines = [f"--checkpoint={checkpoint} does not hold the original graph's variables:"]
     lines += [f"  missing {name}" for name in missing]
     lines += [f"  {name} {problem}" for name, problem in problems.items()]
     others = sorted(n for n in shapes if n not in expected and not _OPTIMIZER.fullmatch(n))
@@ -171,9 +193,10 @@ def read_checkpoint(checkpoint):
     """The original's weights as numpy arrays, checked against each other.
 
     Returns dict(embedding, cells=[(kernel, bias), ...], fc1=(kernel, bias),
-    fc2=(kernel, bias), global_step).
+    fc2=(kernel, bias), global_step, prefix).
     """
-    reader = _open_checkpoint(checkpoint)
+    prefix = _resolve(checkpoint)
+    reader = _open_checkpoint(checkpoint, prefix)
     shapes = {name: list(shape) for name, shape in reader.get_variable_to_shape_map().items()}
     num_layers = _check_variables(checkpoint, shapes)
 
@@ -186,6 +209,7 @@ def read_checkpoint(checkpoint):
         fc1=pair(fc_name("fc1", "kernel"), fc_name("fc1", "bias")),
         fc2=pair(fc_name("fc2", "kernel"), fc_name("fc2", "bias")),
         global_step=int(reader.get_tensor(GLOBAL_STEP)) if GLOBAL_STEP in shapes else 0,
+        prefix=os.path.abspath(prefix),
     )
 
 
@@ -313,7 +337,7 @@ def import_checkpoint(checkpoint, vocab_file, category_file, model_dir, num_word
     _check_sizes(weights, tokens, categories, vocab_file, category_file, num_word_threshold)
     model, config = build_imported_model(weights)
 
-    sources = dict(checkpoint=os.path.abspath(checkpoint), vocab_file=os.path.abspath(vocab_file),
+    sources = dict(checkpoint=weights["prefix"], vocab_file=os.path.abspath(vocab_file),
                    category_file=os.path.abspath(category_file))
     settings = dict(num_word_threshold=num_word_threshold, num_timesteps=num_timesteps)
     parent = os.path.dirname(model_dir)
@@ -325,7 +349,7 @@ def import_checkpoint(checkpoint, vocab_file, category_file, model_dir, num_word
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    say(f"imported {checkpoint} (step {weights['global_step']}): {len(tokens)} words, "
+    say(f"imported {weights['prefix']} (step {weights['global_step']}): {len(tokens)} words, "
         f"LSTM {list(config.num_lstm_nodes)}, {len(categories)} classes -> {model_dir}")
     if export:
         from textrnn.export import export_model

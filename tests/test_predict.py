@@ -1,0 +1,80 @@
+"""textrnn-predict on raw Chinese text: arguments, file, stdin, formats, errors."""
+
+import json
+
+import pytest
+
+from conftest import run_cli
+
+TEXTS = ["国家队在世界杯预选赛中以2比0取胜，主教练赛后表示满意", "央行宣布下调存款准备金率，股市应声上涨"]
+
+
+@pytest.fixture(scope="module")
+def model_dir(trained_model):
+    return trained_model[0]
+
+
+def json_lines(stdout):
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def test_texts_from_arguments_as_json(model_dir):
+    result = run_cli("predict", f"--model_dir={model_dir}", "--format=json", "--top_k=3", *TEXTS)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json_lines(result.stdout)
+    assert [r["text"] for r in rows] == TEXTS
+    for row in rows:
+        assert len(row["top_k"]) == 3 and row["top_k"][0]["label"] == row["label"]
+        probabilities = [p["probability"] for p in row["top_k"]]
+        assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1.0001
+
+
+def test_texts_from_file_and_stdin_agree(model_dir, tmp_path):
+    path = tmp_path / "texts.txt"
+    path.write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
+    from_file = run_cli("predict", f"--saved_model={model_dir}/export", f"--input_file={path}",
+                        "--format=json")
+    from_stdin = run_cli("predict", f"--model_dir={model_dir}", "--format=json",
+                         stdin="\n".join(TEXTS) + "\n")
+    assert from_file.returncode == 0 and from_stdin.returncode == 0, from_file.stderr + from_stdin.stderr
+    assert json_lines(from_file.stdout) == json_lines(from_stdin.stdout)
+    assert len(json_lines(from_file.stdout)) == 2
+
+
+def test_table_format_shows_label_probability_and_text(model_dir):
+    result = run_cli("predict", f"--model_dir={model_dir}", TEXTS[0])
+    assert result.returncode == 0
+    label, probability = result.stdout.split("\t")[0].split()
+    assert label in "体育 财经 房产 家居 教育 科技 时尚 时政 游戏 娱乐".split()
+    assert 0 < float(probability) <= 1 and TEXTS[0][:10] in result.stdout
+
+
+def test_predictions_match_the_trained_labels_on_demo_text(model_dir):
+    from conftest import DEMO
+    rows = [line.split("\t") for line in (DEMO / "test.txt").read_text(encoding="utf-8").splitlines()[:30]]
+    result = run_cli("predict", f"--model_dir={model_dir}", "--format=json",
+                     stdin="\n".join(text for _, text in rows) + "\n")
+    predicted = [row["label"] for row in json_lines(result.stdout)]
+    correct = sum(p == label for p, (label, _) in zip(predicted, rows))
+    assert correct >= 15  # the fixture model scores ~0.75 on this split
+
+
+def test_edge_texts_give_valid_rows(model_dir):
+    result = run_cli("predict", f"--model_dir={model_dir}", "--format=json",
+                     stdin="\n  \n@@@###\n" + "球" * 20000 + "\n")
+    rows = json_lines(result.stdout)
+    assert result.returncode == 0 and len(rows) == 4
+    assert all(0 < row["probability"] <= 1 for row in rows)
+
+
+def test_non_utf8_input_file_names_file_and_line(model_dir, tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes("好的\n".encode() + "坏的\n".encode("gbk"))
+    result = run_cli("predict", f"--model_dir={model_dir}", f"--input_file={path}")
+    assert result.returncode != 0 and "bad.txt:2: bytes that are not UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    result = run_cli("predict", f"--model_dir={tmp_path}", "文本")
+    assert result.returncode != 0 and "no SavedModel there" in result.stderr
