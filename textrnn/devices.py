@@ -17,8 +17,22 @@ STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
 PRECISIONS = ("none", "auto", "float16", "bfloat16")
 
 
-def make_strategy(name):
-    """A tf.distribute.Strategy for `name` (see STRATEGIES)."""
+def make_strategy(name, num_cpu_devices=1):
+    """A tf.distribute.Strategy for `name` (see STRATEGIES).
+
+    num_cpu_devices > 1 splits the CPU into logical devices first, so that a
+    mirrored run can be tried without GPUs.
+    """
+    if name == "multi_worker":
+        # Must come before anything initialises the runtime (device listing does).
+        if "TF_CONFIG" not in os.environ:
+            raise UserError("--strategy=multi_worker needs the TF_CONFIG environment variable "
+                            "(cluster and task); see the README, 'Several machines'")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if num_cpu_devices > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * num_cpu_devices)
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         name = "mirrored" if len(gpus) > 1 else "default"
@@ -29,11 +43,6 @@ def make_strategy(name):
     if name == "mirrored":
         devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices)
-    if name == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            raise UserError("--strategy=multi_worker needs the TF_CONFIG environment variable "
-                            "(cluster and task); see README 'Several machines'")
-        return tf.distribute.MultiWorkerMirroredStrategy()
     raise UserError(f"unknown --strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
 
 

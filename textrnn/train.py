@@ -85,6 +85,8 @@ def define_flags():
                                            "multi_worker"],
                       "tf.distribute strategy. auto: mirrored over all GPUs when there are "
                       "several, else the default; multi_worker reads TF_CONFIG.")
+    flags.DEFINE_integer("num_cpu_devices", 1, "Split the CPU into this many logical devices, "
+                         "so --strategy=mirrored can be tried and tested without GPUs.")
     flags.DEFINE_enum("mixed_precision", "none", ["none", "auto", "float16", "bfloat16"],
                       "Compute dtype policy: float16 (GPU, with loss scaling), bfloat16, auto "
                       "(float16 on GPU, else none). Variables, logits and loss stay float32.")
@@ -132,13 +134,14 @@ class TrainConfig:
     jit_compile: bool = False
     export: bool = True
     strategy: str = "auto"
+    num_cpu_devices: int = 1
     mixed_precision: str = "none"
 
     def validate(self):
         """Raise a UserError naming the flag to change for any value out of range."""
         positive = ("num_timesteps", "num_embedding_size", "num_fc_nodes", "batch_size",
                     "num_train_steps", "log_every_steps", "eval_every_steps",
-                    "checkpoint_every_steps")
+                    "checkpoint_every_steps", "num_cpu_devices")
         for name in positive:
             if getattr(self, name) < 1:
                 raise UserError(f"--{name} must be at least 1, got {getattr(self, name)}")
@@ -216,25 +219,25 @@ def _check_resumable(old, new, model_dir):
                         "--model_dir, or the old flags (saved in its flags.txt).")
 
 
-def prepare_model_dir(cfg):
-    """Create or check model_dir; returns (run config, resuming?)."""
+def prepare_model_dir(cfg, out_dir):
+    """Create or check out_dir (the model dir, or a worker's scratch copy); returns the run config."""
     manifest = artifacts.read_json(os.path.join(cfg.data_dir, vocab.MANIFEST_FILE))
     tokens = vocab.Vocabulary.load(os.path.join(cfg.data_dir, vocab.VOCAB_FILE),
                                    cfg.num_word_threshold, cfg.max_vocab_size or None)
     run_config = _run_config(cfg, manifest, tokens)
-    config_path = artifacts.path(cfg.model_dir, artifacts.CONFIG_FILE)
+    config_path = artifacts.path(out_dir, artifacts.CONFIG_FILE)
     if os.path.isfile(config_path):
-        _check_resumable(artifacts.read_json(config_path), run_config, cfg.model_dir)
-        old_tokens = vocab.Vocabulary.from_tokens_file(artifacts.path(cfg.model_dir, vocab.TOKENS_FILE))
+        _check_resumable(artifacts.read_json(config_path), run_config, out_dir)
+        old_tokens = vocab.Vocabulary.from_tokens_file(artifacts.path(out_dir, vocab.TOKENS_FILE))
         if old_tokens.tokens != tokens.tokens:
-            raise UserError(f"{cfg.model_dir} was trained on another vocabulary than "
+            raise UserError(f"{out_dir} was trained on another vocabulary than "
                             f"{cfg.data_dir}; use another --model_dir")
-    os.makedirs(cfg.model_dir, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
     for name in (vocab.VOCAB_FILE, vocab.CATEGORIES_FILE, vocab.MANIFEST_FILE):
-        shutil.copyfile(os.path.join(cfg.data_dir, name), artifacts.path(cfg.model_dir, name))
-    tokens.write_tokens(artifacts.path(cfg.model_dir, vocab.TOKENS_FILE))
+        shutil.copyfile(os.path.join(cfg.data_dir, name), artifacts.path(out_dir, name))
+    tokens.write_tokens(artifacts.path(out_dir, vocab.TOKENS_FILE))
     artifacts.write_json(config_path, run_config)
-    with open(artifacts.path(cfg.model_dir, artifacts.FLAGS_FILE), "w", encoding="utf-8") as out:
+    with open(artifacts.path(out_dir, artifacts.FLAGS_FILE), "w", encoding="utf-8") as out:
         out.write(flags.FLAGS.flags_into_string() if flags.FLAGS.is_parsed() else "")
     return run_config
 
@@ -244,19 +247,22 @@ def prepare_model_dir(cfg):
 class Trainer:
     """Owns the strategy, model, optimizer, datasets and checkpoint of one run."""
 
-    def __init__(self, cfg, run_config):
+    def __init__(self, cfg):
         import keras
         import tensorflow as tf
         from textrnn import data, devices, model as model_lib
 
         self.cfg, self.tf = cfg, tf
         keras.utils.set_random_seed(cfg.seed)
+        # The strategy first: multi-worker collectives must be configured
+        # before anything else initialises TensorFlow's runtime.
+        self.strategy = devices.make_strategy(cfg.strategy, cfg.num_cpu_devices)
         self.policy = devices.set_precision(cfg.mixed_precision)
-        self.strategy = devices.make_strategy(cfg.strategy)
         self.chief = devices.is_chief(self.strategy)
-        self.out_dir = cfg.model_dir if self.chief else _worker_dir(cfg.model_dir, self.strategy)
-        self.token_encoder = artifacts.token_encoder(cfg.model_dir, run_config)
-        self.label_encoder = artifacts.label_encoder(cfg.model_dir)
+        self.out_dir = cfg.model_dir if self.chief else _worker_dir(self.strategy)
+        run_config = prepare_model_dir(cfg, self.out_dir)
+        self.token_encoder = artifacts.token_encoder(self.out_dir, run_config)
+        self.label_encoder = artifacts.label_encoder(self.out_dir)
         self.files = {s: data.split_file(cfg.data_dir, s) for s in ("train", "val", "test")}
         replicas = self.strategy.num_replicas_in_sync
         if cfg.batch_size % replicas:
@@ -275,18 +281,19 @@ class Trainer:
             self.sums = [tf.Variable(0.0, trainable=False, dtype=tf.float32,
                                      synchronization=tf.VariableSynchronization.ON_READ,
                                      aggregation=tf.VariableAggregation.SUM) for _ in range(3)]
-        self.optimizer.build(self.model.trainable_variables)
+            self.optimizer.build(self.model.trainable_variables)
         self.cudnn_reasons = [r for layer in model_lib.recurrent_layers(self.model)
                               for r in model_lib.cudnn_blockers(layer)]
-        self.iterator = iter(self.strategy.distribute_datasets_from_function(
-            lambda ctx: data.train_dataset(
-                self.files["train"], self.token_encoder, self.label_encoder,
-                ctx.get_per_replica_batch_size(cfg.batch_size), cfg.shuffle_buffer,
-                seed=cfg.seed, cache=cfg.cache, input_context=ctx)))
+        self.iterator = self.make_iterator(cfg.seed)
+        # A single-device iterator can be checkpointed, so a resumed run sees
+        # exactly the batches it would have seen; distributed iterators cannot
+        # (see reseed_data).
+        self.data_in_checkpoint = isinstance(self.iterator, tf.__internal__.tracking.Trackable)
+        state = dict(data=self.iterator) if self.data_in_checkpoint else {}
         self.checkpoint = tf.train.Checkpoint(
             model=self.model, optimizer=self.optimizer, step=self.step,
             best_val_accuracy=self.best_val_accuracy, best_step=self.best_step,
-            train_seconds=self.train_seconds, data=self.iterator)
+            train_seconds=self.train_seconds, **state)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(self.out_dir, artifacts.CKPT_DIR), max_to_keep=2,
             step_counter=self.step)
@@ -298,7 +305,21 @@ class Trainer:
         self._step_fn = (tf.function(self._replica_train_step, jit_compile=True)
                          if cfg.jit_compile else self._replica_train_step)
         self._train_loop = tf.function(self._train_loop_fn)
-        self._eval_step = tf.function(self._eval_step_fn)
+        self._eval_step = tf.function(self._eval_step_fn, reduce_retracing=True)
+
+    def make_iterator(self, seed):
+        from textrnn import data
+        cfg = self.cfg
+        return iter(self.strategy.distribute_datasets_from_function(
+            lambda ctx: data.train_dataset(
+                self.files["train"], self.token_encoder, self.label_encoder,
+                ctx.get_per_replica_batch_size(cfg.batch_size), cfg.shuffle_buffer,
+                seed=seed, cache=cfg.cache, input_context=ctx)))
+
+    def reseed_data(self):
+        """After a distributed resume: a fresh shuffle order, seeded by the step."""
+        if not self.data_in_checkpoint and int(self.step.numpy()):
+            self.iterator = self.make_iterator(self.cfg.seed + int(self.step.numpy()))
 
     # -- compiled pieces --
     def _replica_train_step(self, ids, labels):
@@ -368,6 +389,12 @@ class Trainer:
             loss, correct, count = loss + float(batch_loss), correct + float(batch_correct), count + float(batch_count)
         return loss / max(count, 1.0), correct / max(count, 1.0), int(count)
 
+    def barrier(self):
+        """Wait for every worker, so none leaves while the chief still writes."""
+        tf = self.tf
+        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            self.strategy.reduce("SUM", self.strategy.run(lambda: tf.constant(1.0)), axis=None)
+
     def run_steps(self, steps):
         self._train_loop(self.iterator, self.tf.constant(steps, self.tf.int64))
 
@@ -384,7 +411,7 @@ def _learning_rate(cfg):
         warmup_steps=cfg.warmup_steps)
 
 
-def _worker_dir(model_dir, strategy):
+def _worker_dir(strategy):
     """Non-chief workers write to a throwaway place (TensorFlow's multi-worker guide)."""
     import tempfile
     task_id = strategy.cluster_resolver.task_id
@@ -403,7 +430,10 @@ def _global_clip(grads, clip_norm, loss_scale, replicas):
     import tensorflow as tf
     context = tf.distribute.get_replica_context()
     if replicas > 1:
-        grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+        # Dense: the embedding's sparse gradients differ in row count between
+        # replicas, which the collective gather cannot take.
+        grads = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                   [tf.convert_to_tensor(g) for g in grads])
     if clip_norm > 0:
         bound = clip_norm if loss_scale is None else clip_norm * tf.cast(loss_scale, tf.float32)
         grads, _ = tf.clip_by_global_norm(grads, bound)
@@ -437,16 +467,17 @@ class _Reporter:
 def train(cfg: TrainConfig):
     """Run (or resume) training; returns the metrics dict also written to metrics.json."""
     cfg.validate()
-    run_config = prepare_model_dir(cfg)
-    trainer = Trainer(cfg, run_config)
+    trainer = Trainer(cfg)
     tf = trainer.tf
     from textrnn import devices
     say(devices.describe(trainer.strategy, trainer.policy, trainer.cudnn_reasons))
-    latest = trainer.manager.latest_checkpoint
+    # Every worker restores the chief's checkpoint (the model dir is shared storage).
+    latest = tf.train.latest_checkpoint(artifacts.path(cfg.model_dir, artifacts.CKPT_DIR))
     if latest:
         trainer.checkpoint.restore(latest).assert_existing_objects_matched()
-        say(f"resuming from step {int(trainer.step)} ({latest})")
-    start_step = int(trainer.step)
+        say(f"resuming from step {int(trainer.step.numpy())} ({latest})")
+        trainer.reseed_data()
+    start_step = int(trainer.step.numpy())
     if start_step > cfg.num_train_steps:
         raise UserError(f"{cfg.model_dir} is already at step {start_step}, beyond "
                         f"--num_train_steps={cfg.num_train_steps}")
@@ -460,7 +491,7 @@ def train(cfg: TrainConfig):
             last_eval = _loop(trainer, writers, reporter, start_step)
         except KeyboardInterrupt:
             path = trainer.manager.save(checkpoint_number=trainer.step)
-            reporter.message(f"interrupted at step {int(trainer.step)}; checkpoint {path}. "
+            reporter.message(f"interrupted at step {int(trainer.step.numpy())}; checkpoint {path}. "
                              "Run the same command again to resume.")
             raise
     trainer.manager.save(checkpoint_number=trainer.step)
@@ -472,7 +503,8 @@ def train(cfg: TrainConfig):
             export.export_model(cfg.model_dir)
     else:
         shutil.rmtree(trainer.out_dir, ignore_errors=True)
-    return metrics
+    trainer.barrier()
+    return metrics if trainer.chief else None
 
 
 def _next_stop(step, cfg):
@@ -504,7 +536,7 @@ def _loop(trainer, writers, reporter, step):
             last_eval = _evaluate(trainer, writers, reporter, step)
             if _should_stop_early(trainer, step):
                 reporter.message(f"early stop at step {step}: no better validation accuracy "
-                                 f"since step {int(trainer.best_step)}")
+                                 f"since step {int(trainer.best_step.numpy())}")
                 break
         if step % cfg.checkpoint_every_steps == 0:
             trainer.manager.save(checkpoint_number=step)
@@ -516,7 +548,7 @@ def _loop(trainer, writers, reporter, step):
 def _should_stop_early(trainer, step):
     cfg = trainer.cfg
     patience = cfg.early_stopping_evals * cfg.eval_every_steps
-    return bool(patience) and int(trainer.best_step) > 0 and step - int(trainer.best_step) >= patience
+    return bool(patience) and int(trainer.best_step.numpy()) > 0 and step - int(trainer.best_step.numpy()) >= patience
 
 
 def _log_train(trainer, writers, reporter, step, rate):
@@ -538,7 +570,7 @@ def _evaluate(trainer, writers, reporter, step):
     reporter.message(f"step {step}: val accuracy {results['val']['accuracy']:.4f} "
                      f"(loss {results['val']['loss']:.4f}), test accuracy "
                      f"{results['test']['accuracy']:.4f} (loss {results['test']['loss']:.4f})")
-    if results["val"]["accuracy"] > float(trainer.best_val_accuracy):
+    if results["val"]["accuracy"] > float(trainer.best_val_accuracy.numpy()):
         trainer.best_val_accuracy.assign(results["val"]["accuracy"])
         trainer.best_step.assign(step)
         trainer.best_manager.save(checkpoint_number=step)
@@ -555,18 +587,18 @@ def _final_metrics(trainer, last_eval):
             trainer.best_manager.latest_checkpoint).expect_partial()
         best = {s: dict(zip(("loss", "accuracy", "examples"), trainer.evaluate(s)))
                 for s in ("val", "test")}
-    seconds = float(trainer.train_seconds)
+    seconds = float(trainer.train_seconds.numpy())
     return dict(
-        global_step=int(trainer.step),
+        global_step=int(trainer.step.numpy()),
         val_accuracy=best["val"]["accuracy"], val_loss=best["val"]["loss"],
         test_accuracy=best["test"]["accuracy"], test_loss=best["test"]["loss"],
-        best_val_accuracy=float(trainer.best_val_accuracy), best_step=int(trainer.best_step),
+        best_val_accuracy=float(trainer.best_val_accuracy.numpy()), best_step=int(trainer.best_step.numpy()),
         val_examples=best["val"]["examples"], test_examples=best["test"]["examples"],
         final_step=dict(val_accuracy=last_eval["val"]["accuracy"], val_loss=last_eval["val"]["loss"],
                         test_accuracy=last_eval["test"]["accuracy"],
                         test_loss=last_eval["test"]["loss"]) if last_eval else None,
         train_seconds=round(seconds, 3),
-        examples_per_second=round(int(trainer.step) * cfg.batch_size / max(seconds, 1e-9), 1),
+        examples_per_second=round(int(trainer.step.numpy()) * cfg.batch_size / max(seconds, 1e-9), 1),
         note="val_*/test_* are those of the best-validation checkpoint, the one exported",
     )
 
@@ -587,6 +619,9 @@ def main(argv):
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     metrics = train(config_from_flags())
+    if metrics is None:
+        print("worker finished; the chief wrote the outputs")
+        return
     print(f"step {metrics['global_step']}: test accuracy {metrics['test_accuracy']:.4f} "
           f"(best val {metrics['best_val_accuracy']:.4f} at step {metrics['best_step']})")
     print(f"model: {os.path.abspath(flags.FLAGS.model_dir)}")
