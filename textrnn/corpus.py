@@ -58,6 +58,11 @@ def _parse(line, path, line_number):
     label = label.strip()
     if not label:
         raise UserError(f"{where(path, line_number)}: empty label")
+    if any(c.isspace() and c != " " or ord(c) < 32 for c in label):
+        # Labels become lines of categories.txt: a line break inside one would
+        # shift every class id after it.
+        raise UserError(f"{where(path, line_number)}: the label {label!r} contains a control "
+                        "or line-break character")
     if not text.strip():
         raise UserError(f"{where(path, line_number)}: empty text for label {label!r}")
     return label, text

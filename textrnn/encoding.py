@@ -11,6 +11,9 @@ import tensorflow as tf
 from textrnn.vocab import UNK
 
 PADDINGS = ("mask", "original")
+# Exactly Python's str.isspace(), which the char tokenizer drops: Unicode
+# separators plus the ASCII and C1 controls Python counts as whitespace.
+_WHITESPACE = r"[\p{Z}\t\n\x0b\f\r\x1c-\x1f\x85]"
 
 
 class TokenEncoder(tf.Module):
@@ -49,7 +52,7 @@ class TokenEncoder(tf.Module):
         """Ragged [batch, None] tokens of each text."""
         if self.split == "chars":
             chars = tf.strings.unicode_split(texts, "UTF-8")
-            keep = tf.logical_not(tf.strings.regex_full_match(chars.flat_values, r"\s"))
+            keep = tf.logical_not(tf.strings.regex_full_match(chars.flat_values, _WHITESPACE))
             return tf.ragged.boolean_mask(chars, chars.with_flat_values(keep))
         return tf.strings.split(texts)
 

@@ -42,7 +42,8 @@ def write_categories(path, labels):
 def _read_lines(path):
     if not os.path.isfile(path):
         raise UserError(f"{path}: no such file")
-    with open(path, encoding="utf-8-sig") as stream:
+    # newline="\n": TensorFlow's TextFileInitializer splits on \n only, so must we.
+    with open(path, encoding="utf-8-sig", newline="\n") as stream:
         try:
             for number, line in enumerate(stream, start=1):
                 yield number, line.rstrip("\r\n")
