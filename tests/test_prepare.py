@@ -159,3 +159,28 @@ def test_help_lists_every_flag_with_help_text():
     for flag in ("train", "val", "test", "out_dir", "tokenizer", "user_dict", "num_workers",
                  "skip_bad_lines", "progress_every"):
         assert re.search(rf"--(\[no\])?{flag}: \S", result.stdout), flag
+
+
+def test_sigkill_mid_run_leaves_out_dir_as_it_was(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from conftest import ROOT
+    lines = (DEMO / "train.txt").read_text(encoding="utf-8")
+    big = tmp_path / "big.txt"
+    big.write_text(lines * 60, encoding="utf-8")  # ~24 MB: seconds of work
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "marker.txt").write_text("previous run")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "textrnn.prepare", f"--train={big}", f"--val={DEMO / 'val.txt'}",
+         f"--test={DEMO / 'test.txt'}", f"--out_dir={out}", "--tokenizer=char",
+         "--num_workers=1", "--progress_every=1000"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = process.stderr.readline()  # the first progress line: work is under way
+    assert "lines/s" in first, first
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    process.stderr.close()
+    assert sorted(p.name for p in out.iterdir()) == ["marker.txt"]

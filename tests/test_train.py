@@ -157,3 +157,27 @@ def test_sigterm_saves_a_checkpoint_before_exiting(demo_prepared, tmp_path):
     saved = re.search(r"interrupted at step (\d+)", stderr)
     assert saved and int(saved.group(1)) >= 10
     assert list((model_dir / "ckpt").glob(f"ckpt-{saved.group(1)}.index"))
+
+
+@pytest.mark.parametrize("precision, policy", [("bfloat16", "mixed_bfloat16"),
+                                               ("float16", "mixed_float16")])
+def test_mixed_precision_trains_with_float32_variables_and_loss(demo_prepared, tmp_path,
+                                                                precision, policy):
+    import keras
+    from textrnn.train import Trainer
+    cfg = TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / "m"),
+                      **{**TINY_MODEL, "num_train_steps": 4}, mixed_precision=precision,
+                      export=False)
+    try:
+        trainer = Trainer(cfg)
+        assert trainer.policy == policy
+        assert all(v.dtype == "float32" for v in trainer.model.weights)
+        assert trainer.model.get_layer("fc1").compute_dtype == precision
+        assert trainer.model.get_layer("fc2").compute_dtype == "float32"
+        scaled = isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer)
+        assert scaled == (precision == "float16")  # loss scaling for float16 only
+        trainer.run_steps(4)
+        loss, _ = trainer.read_sums()
+        assert 0 < loss < 10 and int(trainer.step.numpy()) == 4
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
