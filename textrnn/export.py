@@ -12,12 +12,11 @@ an interrupted export leaves the previous one intact.
 
 import os
 import shutil
-import tempfile
 
 from absl import flags
 
 import textrnn
-from textrnn import artifacts
+from textrnn import artifacts, atomic
 from textrnn.console import say
 from textrnn.errors import UserError, run_app
 
@@ -84,25 +83,11 @@ def write_atomically(archive, export_dir, finish=None):
 
     `finish(tmp_dir)` may add files before the swap.
     """
-    export_dir = os.path.abspath(export_dir)
-    parent = os.path.dirname(export_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.tmp-", dir=parent)
-    try:
+    with atomic.replacing_dir(export_dir) as tmp:
         archive.write_out(tmp, verbose=False)
         if finish:
             finish(tmp)
-        if os.path.exists(export_dir):
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.old-", dir=parent)
-            os.rename(export_dir, os.path.join(old, "x"))
-            os.rename(tmp, export_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, export_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return export_dir
+    return os.path.abspath(export_dir)
 
 
 def export_model(model_dir, export_dir=None):

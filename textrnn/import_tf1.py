@@ -20,13 +20,12 @@ and every size are read from the shapes. Adam's slots are ignored.
 import os
 import re
 import shutil
-import tempfile
 
 import numpy as np
 from absl import flags
 
 import textrnn
-from textrnn import artifacts, vocab
+from textrnn import artifacts, atomic, vocab
 from textrnn.console import say
 from textrnn.errors import UserError, run_app
 
@@ -307,17 +306,6 @@ def _write_model_dir(out, model, config, tokens, categories, weights, sources, s
     _save_checkpoint(model, weights["global_step"], artifacts.path(out, artifacts.BEST_DIR))
 
 
-def _swap_into(new, target):
-    """Move folder `new` to `target`, replacing an old `target` as a whole."""
-    if not os.path.exists(target):
-        os.rename(new, target)
-        return
-    old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=os.path.dirname(target))
-    os.rename(target, os.path.join(old, "x"))
-    os.rename(new, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def import_checkpoint(checkpoint, vocab_file, category_file, model_dir, num_word_threshold=10,
                       num_timesteps=50, export=True):
     """Convert a checkpoint of the original graph into model_dir; returns the ModelConfig.
@@ -340,15 +328,8 @@ def import_checkpoint(checkpoint, vocab_file, category_file, model_dir, num_word
     sources = dict(checkpoint=weights["prefix"], vocab_file=os.path.abspath(vocab_file),
                    category_file=os.path.abspath(category_file))
     settings = dict(num_word_threshold=num_word_threshold, num_timesteps=num_timesteps)
-    parent = os.path.dirname(model_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(model_dir)}.tmp-", dir=parent)
-    try:
+    with atomic.replacing_dir(model_dir) as tmp:
         _write_model_dir(tmp, model, config, tokens, categories, weights, sources, settings)
-        _swap_into(tmp, model_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     say(f"imported {weights['prefix']} (step {weights['global_step']}): {len(tokens)} words, "
         f"LSTM {list(config.num_lstm_nodes)}, {len(categories)} classes -> {model_dir}")
     if export:

@@ -15,15 +15,13 @@ import collections
 import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 from absl import flags
 
 import textrnn
-from textrnn import corpus, tokenize, vocab
+from textrnn import atomic, corpus, tokenize, vocab
 from textrnn.errors import UserError, run_app
 from textrnn.parallel import ordered_map
 
@@ -139,17 +137,8 @@ def prepare(paths, out_dir, tokenizer="jieba", user_dict=None, num_workers=1,
     tokenize.get_tokenizer(tokenizer, user_dict)  # fail early on a bad --user_dict
     options = dict(tokenizer=tokenizer, user_dict=user_dict, num_workers=max(1, num_workers),
                    skip_bad_lines=skip_bad_lines, progress_every=progress_every)
-    out_dir = os.path.abspath(out_dir)
-    parent = os.path.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.tmp-", dir=parent)
-    try:
-        manifest = _prepare_into(paths, tmp, options)
-        _replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return manifest
+    with atomic.replacing_dir(out_dir) as tmp:
+        return _prepare_into(paths, tmp, options)
 
 
 def _prepare_into(paths, tmp, options):
@@ -185,17 +174,6 @@ def _prepare_into(paths, tmp, options):
         json.dump(manifest, out, ensure_ascii=False, indent=2)
         out.write("\n")
     return manifest
-
-
-def _replace_dir(new, target):
-    """Move folder `new` to `target`, replacing any old `target` as a whole."""
-    if os.path.exists(target):
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=os.path.dirname(target))
-        os.rename(target, os.path.join(old, "x"))
-        os.rename(new, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(new, target)
 
 
 def main(argv):
