@@ -127,3 +127,31 @@ def test_mixed_float16_policy_computes_in_float16_with_float32_logits():
         assert model.get_layer("fc2").compute_dtype == "float32"
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
+
+
+@pytest.mark.parametrize("return_sequences, go_backwards", [(False, False), (True, False),
+                                                             (False, True), (True, True)])
+def test_fused_cpu_lstm_matches_keras_lstm_values_and_gradients(return_sequences, go_backwards):
+    import tensorflow as tf
+    from textrnn.model import FusedLSTM
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(4, 7, 5)), tf.float32)
+    mask = tf.sequence_mask([1, 7, 3, 5], 7)
+    options = dict(units=6, return_sequences=return_sequences, go_backwards=go_backwards)
+    reference, fused = keras.layers.LSTM(**options), FusedLSTM(**options)
+    reference(x, mask=mask), fused(x, mask=mask)
+    fused.set_weights([w + rng.normal(size=w.shape) * 0.3 for w in reference.get_weights()])
+    reference.set_weights(fused.get_weights())
+    results = []
+    for layer in (reference, fused):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, mask=mask)
+            # A backward layer's sequence comes in processing order: valid steps last.
+            order = tf.reverse(mask, [1]) if go_backwards else mask
+            valid = tf.cast(order, y.dtype)[:, :, None] if return_sequences else 1.0
+            loss = tf.reduce_sum(tf.sin(y) * valid)  # padded outputs differ by design
+        results.append((y * valid, tape.gradient(loss, [x, *layer.trainable_variables])))
+    np.testing.assert_allclose(results[1][0], results[0][0], atol=1e-5)
+    for fused_grad, reference_grad in zip(results[1][1], results[0][1]):
+        np.testing.assert_allclose(fused_grad, reference_grad, atol=1e-5)
