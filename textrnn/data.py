@@ -21,11 +21,23 @@ def split_file(data_dir, split):
     return path
 
 
-def _parse_batch(lines, token_encoder, label_encoder):
-    """[batch] lines -> (ids [batch, time], label ids [batch])."""
+def _parse_batch(lines, token_encoder, label_encoder, pad=True):
+    """[batch] lines -> (ids [batch, time], label ids [batch]); ragged ids if not pad."""
     fields = tf.strings.split(lines, "\t", maxsplit=1).to_tensor("")
     labels, texts = fields[:, 0], fields[:, 1]
-    return token_encoder(texts), label_encoder.ids(labels)
+    ids = token_encoder.ids(texts)
+    return (token_encoder.pad(ids) if pad else ids), label_encoder.ids(labels)
+
+
+def _encoded_examples(lines, token_encoder, label_encoder):
+    """One (ids, label) element per line, ids of varying length."""
+    return (lines.batch(1024)
+            .map(lambda b: _parse_batch(b, token_encoder, label_encoder, pad=False),
+                 num_parallel_calls=AUTOTUNE, deterministic=True)
+            .unbatch()
+            # Rows of a ragged batch unbatch as rank-0-ragged specs; padded_batch
+            # wants plain tensors.
+            .map(lambda ids, label: (tf.identity(ids), label)))
 
 
 def _lines(files, input_context=None):
@@ -47,17 +59,29 @@ def train_dataset(files, token_encoder, label_encoder, batch_size, shuffle_buffe
 
     Reshuffled on every pass, like the original's per-epoch permutation.
     Batches are full (the stream repeats), which keeps shapes static.
+
+    Without `cache` the lines stream from disk and are encoded batch by
+    batch, so memory stays flat whatever the corpus size. With it the
+    *encoded* examples are kept in memory after the first pass, and later
+    passes only shuffle and pad: on two cores the encoding otherwise competes
+    with the training step for CPU.
     """
     lines = _lines(files, input_context)
     if cache:
-        lines = lines.cache()
-    if shuffle_buffer > 1:
-        lines = lines.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = (lines.repeat()
-               .batch(batch_size, drop_remainder=True)
-               .map(lambda b: _parse_batch(b, token_encoder, label_encoder),
-                    num_parallel_calls=AUTOTUNE, deterministic=True)
-               .prefetch(AUTOTUNE))
+        examples = _encoded_examples(lines, token_encoder, label_encoder).cache()
+        if shuffle_buffer > 1:
+            examples = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        dataset = examples.repeat().padded_batch(
+            batch_size, padded_shapes=([token_encoder.padded_length()], []),
+            padding_values=(token_encoder.pad_id, tf.constant(0, tf.int64)), drop_remainder=True)
+    else:
+        if shuffle_buffer > 1:
+            lines = lines.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        dataset = (lines.repeat()
+                   .batch(batch_size, drop_remainder=True)
+                   .map(lambda b: _parse_batch(b, token_encoder, label_encoder),
+                        num_parallel_calls=AUTOTUNE, deterministic=True))
+    dataset = dataset.prefetch(AUTOTUNE)
     # The lookup tables are constant, so the stream position can be saved in a
     # checkpoint without them (resume continues the same shuffled order).
     options = tf.data.Options()

@@ -56,19 +56,31 @@ class TokenEncoder(tf.Module):
             return tf.ragged.boolean_mask(chars, chars.with_flat_values(keep))
         return tf.strings.split(texts)
 
+    def ids(self, texts):
+        """Ragged int32 ids [batch, None], truncated to num_timesteps.
+
+        In mask mode an empty text becomes a single <UNK>.
+        """
+        tokens = self.tokens(texts)[:, :self.num_timesteps]
+        ids = tf.cast(tf.ragged.map_flat_values(self.table.lookup, tokens), tf.int32)
+        if self.padding == "mask":
+            empty = tf.cast(tf.equal(ids.row_lengths(), 0), tf.int64)
+            unk = tf.RaggedTensor.from_row_lengths(
+                tf.fill([tf.reduce_sum(empty)], self.unk_id), empty)
+            ids = tf.concat([ids, unk], axis=1)
+        return ids
+
+    def padded_length(self):
+        """The padded width: fixed in original mode, the batch's longest otherwise."""
+        return self.num_timesteps if self.padding == "original" else None
+
+    def pad(self, ids):
+        """Ragged ids -> dense [batch, time], right-padded with pad_id."""
+        return ids.to_tensor(self.pad_id, shape=[None, self.padded_length()])
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def __call__(self, texts):
-        tokens = self.tokens(texts)[:, :self.num_timesteps]
-        ids = tf.ragged.map_flat_values(self.table.lookup, tokens)
-        ids = tf.cast(ids, tf.int32)
-        if self.padding == "original":
-            return ids.to_tensor(self.pad_id, shape=[None, self.num_timesteps])
-        empty = tf.equal(ids.row_lengths(), 0)
-        dense = ids.to_tensor(self.pad_id)
-        dense = tf.pad(dense, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(dense)[1])]],
-                       constant_values=self.pad_id)
-        first = tf.where(empty, self.unk_id, dense[:, 0])
-        return tf.concat([first[:, None], dense[:, 1:]], axis=1)
+        return self.pad(self.ids(texts))
 
 
 class LabelEncoder(tf.Module):
