@@ -96,7 +96,10 @@ def main():
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--train_steps", type=int, default=200)
     parser.add_argument("--work_dir", default=None, help="scratch folder (default: a temp dir)")
+    parser.add_argument("--quick", action="store_true", help="1 and 2 MB, 5 steps (CI smoke)")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes_mb, args.train_steps = "1,2", 5
     if not all(os.path.isfile(p) for p in SOURCES):
         print(f"skipped: {SHARED} is absent", file=sys.stderr)
         return

@@ -1,0 +1,118 @@
+"""Shared helpers of the benchmark scripts: machine info, timing statistics, paths.
+
+Every number a benchmark writes comes from a measurement in that run; these
+helpers only summarise (median, spread) and describe the machine.
+"""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_DATA = os.environ.get("TEXTRNN_SHARED_DATA", "/work/shared/data")
+HEADLINES_RAW = os.path.join(SHARED_DATA, "thucnews_titles")
+CNEWS_RAW = os.path.join(SHARED_DATA, "cnews")
+DEMO_RAW = os.path.join(ROOT, "data", "demo")
+
+
+def raw_paths(raw_dir):
+    """{'train', 'val', 'test'} files of a raw corpus folder (headlines call val dev.txt)."""
+    val = os.path.join(raw_dir, "val.txt")
+    if not os.path.isfile(val):
+        val = os.path.join(raw_dir, "dev.txt")
+    return dict(train=os.path.join(raw_dir, "train.txt"), val=val,
+                test=os.path.join(raw_dir, "test.txt"))
+
+
+def have_raw(raw_dir):
+    return all(os.path.isfile(p) for p in raw_paths(raw_dir).values())
+
+
+def ensure_prepared(raw_dir, out_dir, tokenizer):
+    """Reuse a textrnn-prepare folder if it holds the same inputs; else prepare it."""
+    from textrnn import prepare
+    manifest = os.path.join(out_dir, "manifest.json")
+    paths = raw_paths(raw_dir)
+    if os.path.isfile(manifest):
+        with open(manifest, encoding="utf-8") as stream:
+            old = json.load(stream)
+        sources = {s: old["splits"][s]["source"] for s in ("train", "val", "test")}
+        if old.get("tokenizer") == tokenizer and sources == {
+                s: os.path.abspath(p) for s, p in paths.items()}:
+            return out_dir
+    prepare.prepare(paths, out_dir, tokenizer=tokenizer, num_workers=1, progress_every=0)
+    return out_dir
+
+
+def summary(values):
+    """Median, min, max and relative spread ((max - min) / median) of a list."""
+    values = [float(v) for v in values]
+    med = statistics.median(values)
+    return dict(median=round(med, 4), min=round(min(values), 4), max=round(max(values), 4),
+                spread=round((max(values) - min(values)) / med, 4) if med else None,
+                n=len(values), values=[round(v, 4) for v in values])
+
+
+def percentile(values, q):
+    """q-th percentile (0..100), linear interpolation, of a non-empty list."""
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100.0
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as stream:
+            for line in stream:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def load_average():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def machine_info(**extra):
+    """CPU, Python and library versions; callers add thread settings etc."""
+    info = dict(cpu_count=os.cpu_count(), cpu_model=cpu_model(), platform=platform.platform(),
+                python=sys.version.split()[0], load_average_at_start=load_average(),
+                textrnn_commit=git_commit())
+    try:
+        import tensorflow as tf
+        import keras
+        info.update(tensorflow=tf.__version__, keras=keras.__version__,
+                    onednn_env=os.environ.get("TF_ENABLE_ONEDNN_OPTS"))
+    except ImportError:
+        pass
+    if "torch" in sys.modules:
+        info["torch"] = sys.modules["torch"].__version__
+    info.update(extra)
+    return info
+
+
+def write_json(path, value):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as out:
+        json.dump(value, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    os.replace(tmp, path)
