@@ -172,3 +172,12 @@ def test_mixed_precision_trains_with_float32_variables_and_loss(demo_prepared, t
         assert 0 < loss < 10 and int(trainer.step.numpy()) == 4
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
+
+
+def test_jit_compile_trains_with_the_xla_compatible_lstm(demo_prepared, tmp_path):
+    from textrnn.train import Trainer
+    cfg = TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / "m"),
+                      **{**TINY_MODEL, "num_train_steps": 2}, jit_compile=True, export=False)
+    trainer = Trainer(cfg)
+    trainer.run_steps(2)
+    assert int(trainer.step.numpy()) == 2 and 0 < trainer.read_sums()[0] < 10

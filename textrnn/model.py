@@ -116,8 +116,11 @@ class FusedLSTM(layers.LSTM):
     checkpoints and exports are interchangeable with keras.layers.LSTM.
     """
 
+    # False under XLA (Trainer sets it for --jit_compile): BlockLSTM has no XLA kernel.
+    allow_fused = True
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        if not _fused_lstm_applies(self, sequences):
+        if not (self.allow_fused and _fused_lstm_applies(self, sequences)):
             return super().inner_loop(sequences, initial_state, mask, training=training)
         from textrnn import fused
         return fused.block_lstm(sequences, initial_state[0], initial_state[1], mask,

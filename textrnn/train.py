@@ -284,6 +284,8 @@ class Trainer:
             self.optimizer.build(self.model.trainable_variables)
         self.cudnn_reasons = [r for layer in model_lib.recurrent_layers(self.model)
                               for r in model_lib.cudnn_blockers(layer)]
+        for layer in model_lib.recurrent_layers(self.model):
+            layer.allow_fused = not cfg.jit_compile
         self.iterator = self.make_iterator(cfg.seed)
         # A single-device iterator can be checkpointed, so a resumed run sees
         # exactly the batches it would have seen; distributed iterators cannot
