@@ -58,7 +58,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/memory.py --out $(BENCH_OUT)/memory.json
 	$(BIN)/python benchmarks/report.py --results $(BENCH_OUT) --write BENCHMARKS.md
 
-# The same scripts on tiny inputs, in seconds: checks they run (the tests call it too).
+# The same scripts on tiny inputs (a few minutes): checks they run; make test includes them.
 bench-quick: $(VENV)/.bench
 	$(BIN)/python -m pytest -q tests/test_benchmarks.py
 

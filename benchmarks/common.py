@@ -116,3 +116,12 @@ def write_json(path, value):
         json.dump(value, out, ensure_ascii=False, indent=2)
         out.write("\n")
     os.replace(tmp, path)
+
+
+def finish(result, start, out, log):
+    """Stamp the run's duration and closing load, write the JSON, say where."""
+    import time
+    result["seconds"] = round(time.time() - start, 1)
+    result["machine"]["load_average_at_end"] = load_average()
+    write_json(out, result)
+    log(f"wrote {out}")

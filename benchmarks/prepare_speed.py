@@ -107,10 +107,7 @@ def main():
         result["corpora"][name] = bench_corpus(name, raw_dir, args, workers, log, workdir)
         common.write_json(args.out, result)
     shutil.rmtree(workdir, ignore_errors=True)
-    result["seconds"] = round(time.time() - start, 1)
-    result["machine"]["load_average_at_end"] = common.load_average()
-    common.write_json(args.out, result)
-    log(f"wrote {args.out}")
+    common.finish(result, start, args.out, log)
 
 
 if __name__ == "__main__":

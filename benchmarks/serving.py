@@ -187,10 +187,7 @@ def main():
         log(f"CLI end to end: {common.summary(walls)['median']:.2f}s")
     else:
         result["cli_end_to_end"] = "skipped: textrnn/predict.py does not exist yet"
-    result["seconds"] = round(time.time() - start, 1)
-    result["machine"]["load_average_at_end"] = common.load_average()
-    common.write_json(args.out, result)
-    log(f"wrote {args.out}")
+    common.finish(result, start, args.out, log)
 
 
 if __name__ == "__main__":

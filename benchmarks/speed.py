@@ -599,10 +599,7 @@ def main():
     if "omp" in sections and torch is not None:
         log("PyTorch OMP_WAIT_POLICY default vs PASSIVE (child processes)")
         result["omp_wait_policy"] = section_omp_wait_policy(args, log)
-    result["seconds"] = round(time.time() - start, 1)
-    result["machine"]["load_average_at_end"] = common.load_average()
-    common.write_json(args.out, result)
-    log(f"wrote {args.out}")
+    common.finish(result, start, args.out, log)
 
 
 if __name__ == "__main__":
