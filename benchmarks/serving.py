@@ -161,32 +161,28 @@ def main():
     log(f"batch {n}: {common.summary(rates)['median']:,.0f} texts/s")
 
     # Predictor: raw text, jieba in the loop, warm process.
-    predict_py = os.path.join(common.ROOT, "textrnn", "predict.py")
-    if os.path.isfile(predict_py):
-        from textrnn.inference import Predictor
-        predictor = Predictor(export_dir)
+    from textrnn.inference import Predictor
+    predictor = Predictor(export_dir)
 
-        def predict_one(text):
-            list(predictor.predict([text]))
+    def predict_one(text):
+        list(predictor.predict([text]))
 
-        ms = latencies(predict_one, raw, warmup=10, count=50 if args.quick else 1000)
-        result["predictor_single_raw_text_latency"] = latency_summary(ms)
-        log(f"Predictor one raw text: p50 {common.percentile(ms, 50):.2f} ms")
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            p for p in (common.ROOT, os.environ.get("PYTHONPATH")) if p))
-        command = [sys.executable, "-m", "textrnn.predict", f"--model_dir={model_dir}", raw[0]]
-        walls = []
-        for _ in range(1 if args.quick else 5):
-            started = time.perf_counter()
-            done = subprocess.run(command, env=env, cwd=common.ROOT, capture_output=True,
-                                  text=True, check=True)
-            walls.append(time.perf_counter() - started)
-        result["cli_end_to_end"] = dict(
-            command=f"python -m textrnn.predict --model_dir=M \"{raw[0][:20]}…\"",
-            seconds=common.summary(walls), example_output=done.stdout.strip()[:120])
-        log(f"CLI end to end: {common.summary(walls)['median']:.2f}s")
-    else:
-        result["cli_end_to_end"] = "skipped: textrnn/predict.py does not exist yet"
+    ms = latencies(predict_one, raw, warmup=10, count=50 if args.quick else 1000)
+    result["predictor_single_raw_text_latency"] = latency_summary(ms)
+    log(f"Predictor one raw text: p50 {common.percentile(ms, 50):.2f} ms")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (common.ROOT, os.environ.get("PYTHONPATH")) if p))
+    command = [sys.executable, "-m", "textrnn.predict", f"--model_dir={model_dir}", raw[0]]
+    walls = []
+    for _ in range(1 if args.quick else 5):
+        started = time.perf_counter()
+        done = subprocess.run(command, env=env, cwd=common.ROOT, capture_output=True,
+                              text=True, check=True)
+        walls.append(time.perf_counter() - started)
+    result["cli_end_to_end"] = dict(
+        command=f"python -m textrnn.predict --model_dir=M \"{raw[0][:20]}…\"",
+        seconds=common.summary(walls), example_output=done.stdout.strip()[:120])
+    log(f"CLI end to end: {common.summary(walls)['median']:.2f}s")
     common.finish(result, start, args.out, log)
 
 
