@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 DATA ?= data/demo
 FLAGS ?= flags/demo.flags
 TOKENIZER ?= jieba
+VAL ?= $(DATA)/val.txt
 RUN ?= runs/$(notdir $(abspath $(DATA)))
 PREPARED ?= $(RUN)/prepared
 MODEL_DIR ?= $(RUN)/model
@@ -27,7 +28,7 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 train: $(STAMP)
-	$(BIN)/textrnn-prepare --train=$(DATA)/train.txt --val=$(DATA)/val.txt \
+	$(BIN)/textrnn-prepare --train=$(DATA)/train.txt --val=$(VAL) \
 	  --test=$(DATA)/test.txt --tokenizer=$(TOKENIZER) --out_dir=$(PREPARED)
 	$(BIN)/textrnn-train --flagfile=$(FLAGS) --data_dir=$(PREPARED) --model_dir=$(MODEL_DIR)
 
