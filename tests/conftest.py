@@ -28,6 +28,12 @@ def run_cli(module, *args, stdin=None, timeout=600, env=None):
         env={**os.environ, **(env or {})})
 
 
+def reference_ids(vocab, tokens):
+    """Token ids computed in plain Python: the oracle the in-graph lookup is checked against."""
+    index = {token: i for i, token in enumerate(vocab.tokens)}
+    return [index.get(token, vocab.unk_id) for token in tokens]
+
+
 def demo_paths():
     return {split: str(DEMO / f"{split}.txt") for split in ("train", "val", "test")}
 

@@ -30,9 +30,13 @@ def test_threshold_one_keeps_everything(vocab_file):
     assert len(Vocabulary.load(vocab_file, num_word_threshold=1)) == 7
 
 
-def test_unknown_tokens_map_to_unk(vocab_file):
+def test_unknown_tokens_map_to_unk_in_the_graph(vocab_file, tmp_path):
+    import tensorflow as tf
+    from textrnn.encoding import TokenEncoder
     vocab = Vocabulary.load(vocab_file, num_word_threshold=10)
-    assert vocab.ids(["球队", "冷门", "没见过"]) == [3, 1, 1]
+    vocab.write_tokens(tmp_path / "tokens.txt")
+    encoder = TokenEncoder(str(tmp_path / "tokens.txt"), vocab.unk_id, 10)
+    assert encoder(tf.constant(["球队 冷门 没见过"])).numpy().tolist() == [[3, 1, 1]]
 
 
 def test_max_vocab_size_caps_total(vocab_file):

@@ -12,7 +12,6 @@ evaluation and the exported model alike.
 """
 
 import dataclasses
-import functools
 import os
 
 from textrnn.errors import UserError, where
@@ -110,15 +109,6 @@ class Vocabulary:
 
     def __len__(self):
         return len(self.tokens)
-
-    def ids(self, tokens):
-        """Python-side lookup (tests, tools); the pipeline uses the in-graph table."""
-        index = self._index
-        return [index.get(token, self.unk_id) for token in tokens]
-
-    @functools.cached_property
-    def _index(self):
-        return {token: i for i, token in enumerate(self.tokens)}
 
 
 @dataclasses.dataclass(frozen=True)
