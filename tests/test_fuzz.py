@@ -13,7 +13,7 @@ from textrnn.corpus import BadLines, read_labelled
 from textrnn.encoding import _WHITESPACE, TokenEncoder
 from textrnn.errors import UserError
 from textrnn.prepare import prepare
-from textrnn.tokenize import char_tokens
+from textrnn.tokenize import bigrams, char_tokens
 from textrnn.vocab import Vocabulary
 
 FILE_LINE = re.compile(r"raw\.txt:\d+: ")
@@ -83,7 +83,8 @@ def test_in_graph_whitespace_is_exactly_pythons():
 @pytest.fixture(scope="module")
 def char_vocab(tmp_path_factory):
     path = tmp_path_factory.mktemp("vocab") / "tokens.txt"
-    path.write_text("<PAD>\n<UNK>\n" + "\n".join("体育财经房产ab1，。") + "\n", encoding="utf-8")
+    path.write_text("<PAD>\n<UNK>\n" + "\n".join("体育财经房产ab1，。") + "\n体育\n财经\nab\n",
+                    encoding="utf-8")
     return Vocabulary.from_tokens_file(path), str(path)
 
 
@@ -94,6 +95,16 @@ def test_in_graph_char_split_matches_the_python_char_tokenizer(char_vocab, text)
     encoder = TokenEncoder(path, vocab.unk_id, 100, split="chars")
     ids = encoder(tf.constant([text])).numpy()[0]
     expected = reference_ids(vocab, char_tokens(text)) or [vocab.unk_id]
+    assert ids.tolist()[:len(expected)] == expected and not ids[len(expected):].any()
+
+
+@settings(max_examples=150, **SETTINGS)
+@given(text=st.one_of(st.text(max_size=60), st.text("体育财经 ab\t\u3000", max_size=30)))
+def test_in_graph_bigrams_match_the_python_bigrams(char_vocab, text):
+    vocab, path = char_vocab
+    encoder = TokenEncoder(path, vocab.unk_id, 100, split="bigrams")
+    ids = encoder(tf.constant([text])).numpy()[0]
+    expected = reference_ids(vocab, bigrams(char_tokens(text))) or [vocab.unk_id]
     assert ids.tolist()[:len(expected)] == expected and not ids[len(expected):].any()
 
 

@@ -1,5 +1,6 @@
 """textrnn-prepare end to end: outputs, determinism, and every bad-input case."""
 
+import collections
 import json
 import re
 
@@ -54,6 +55,18 @@ def test_categories_are_the_ten_train_labels_sorted(demo_prepared):
 def test_char_tokenizer_splits_characters_and_drops_whitespace(demo_prepared_char):
     tokens = read_lines(demo_prepared_char / "train.txt")[0].split("\t")[1].split(" ")
     assert all(len(t) == 1 and not t.isspace() for t in tokens)
+
+
+def test_bigram_tokenizer_keeps_characters_and_counts_adjacent_pairs(tmp_path, demo_prepared_char):
+    out = tmp_path / "bigram"
+    prepare(demo_paths(), out, tokenizer="bigram", num_workers=1, progress_every=0)
+    assert (out / "train.txt").read_bytes() == (demo_prepared_char / "train.txt").read_bytes()
+    expected = collections.Counter()
+    for line in read_lines(demo_prepared_char / "train.txt"):
+        chars = line.split("\t")[1].split(" ")
+        expected.update(a + b for a, b in zip(chars, chars[1:]))
+    counts = {t: int(n) for t, n in (l.split("\t") for l in read_lines(out / "vocab.txt")[2:])}
+    assert counts == dict(expected) and all(len(t) == 2 for t in counts)
 
 
 def test_parallel_workers_give_identical_output(tmp_path, demo_prepared):

@@ -11,6 +11,7 @@ import tensorflow as tf
 from textrnn.vocab import UNK
 
 PADDINGS = ("mask", "original")
+SPLITS = ("whitespace", "chars", "bigrams")
 # Exactly Python's str.isspace(), which the char tokenizer drops: Unicode
 # separators plus the ASCII and C1 controls Python counts as whitespace.
 _WHITESPACE = r"[\p{Z}\t\n\x0b\f\r\x1c-\x1f\x85]"
@@ -21,7 +22,8 @@ class TokenEncoder(tf.Module):
 
     split="chars" cuts each text into characters in the graph instead (for
     char-tokenized models, so raw text can be served directly; a prepared
-    char file with spaces gives the same result).
+    char file with spaces gives the same result); split="bigrams" then pairs
+    adjacent characters (for bigram models; tokenize.bigrams in Python).
 
     padding="mask": ids are right-padded with `<PAD>` (id 0) to the longest
     text of the batch, capped at `num_timesteps`. Right padding is what lets
@@ -37,6 +39,8 @@ class TokenEncoder(tf.Module):
         super().__init__(name=name)
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {PADDINGS}")
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}")
         self.num_timesteps = int(num_timesteps)
         self.split = split
         self.padding = padding
@@ -50,11 +54,14 @@ class TokenEncoder(tf.Module):
 
     def tokens(self, texts):
         """Ragged [batch, None] tokens of each text."""
-        if self.split == "chars":
-            chars = tf.strings.unicode_split(texts, "UTF-8")
-            keep = tf.logical_not(tf.strings.regex_full_match(chars.flat_values, _WHITESPACE))
-            return tf.ragged.boolean_mask(chars, chars.with_flat_values(keep))
-        return tf.strings.split(texts)
+        if self.split == "whitespace":
+            return tf.strings.split(texts)
+        chars = tf.strings.unicode_split(texts, "UTF-8")
+        keep = tf.logical_not(tf.strings.regex_full_match(chars.flat_values, _WHITESPACE))
+        chars = tf.ragged.boolean_mask(chars, chars.with_flat_values(keep))
+        if self.split == "bigrams":
+            return tf.strings.join([chars[:, :-1], chars[:, 1:]])
+        return chars
 
     def ids(self, texts):
         """Ragged int32 ids [batch, None], truncated to num_timesteps.
@@ -109,4 +116,4 @@ class LabelEncoder(tf.Module):
         return self.to_label.lookup(tf.cast(ids, tf.int64))
 
 
-__all__ = ["TokenEncoder", "LabelEncoder", "PADDINGS", "UNK"]
+__all__ = ["TokenEncoder", "LabelEncoder", "PADDINGS", "SPLITS", "UNK"]

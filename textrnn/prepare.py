@@ -111,7 +111,8 @@ def _prepare_split(name, path, out_path, options, known_labels, counter):
                 out.write(f"{label}\t{tokens}\n")
                 labels[label] += 1
                 if counter is not None:
-                    counter.update(tokens.split(" "))
+                    counter.update(tokenize.vocabulary_units(options["tokenizer"],
+                                                             tokens.split(" ")))
             lines += len(chunk)
             progress.add(len(chunk))
     if unknown:

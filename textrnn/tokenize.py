@@ -4,18 +4,35 @@ One implementation shared by `textrnn-prepare` (training data) and
 `textrnn-predict` (new text), so a model always sees text cut the way it was
 trained. Tokens never contain whitespace: prepared files join them with single
 spaces, and the in-graph lookup splits on whitespace.
+
+"bigram" cuts text into characters like "char", but its models embed each
+pair of adjacent characters: the vocabulary counts pairs (vocabulary_units)
+and the in-graph encoder forms them (ENCODER_SPLIT), so the same input string
+serves char, bigram and word models alike.
 """
 
 import functools
 import logging
 import os
 
-TOKENIZERS = ("jieba", "char")
+TOKENIZERS = ("jieba", "char", "bigram")
+# How the in-graph TokenEncoder of a model of each tokenizer cuts its input.
+ENCODER_SPLIT = {"jieba": "whitespace", "char": "chars", "bigram": "bigrams"}
 
 
 def char_tokens(text):
     """Characters of `text`, whitespace dropped."""
     return [c for c in text if not c.isspace()]
+
+
+def bigrams(chars):
+    """Each pair of adjacent characters (none for a single character)."""
+    return [a + b for a, b in zip(chars, chars[1:])]
+
+
+def vocabulary_units(name, tokens):
+    """What a model of tokenizer `name` embeds, given the tokens it was cut into."""
+    return bigrams(tokens) if name == "bigram" else tokens
 
 
 @functools.lru_cache(maxsize=4)
@@ -37,7 +54,7 @@ def jieba_tokens(text, user_dict=None):
 
 def get_tokenizer(name, user_dict=None):
     """A function text -> tokens for tokenizer `name` (see TOKENIZERS)."""
-    if name == "char":
+    if name in ("char", "bigram"):
         return char_tokens
     if name == "jieba":
         if user_dict and not os.path.isfile(user_dict):

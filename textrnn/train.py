@@ -17,7 +17,7 @@ import time
 
 from absl import flags
 
-from textrnn import artifacts, vocab
+from textrnn import artifacts, tokenize, vocab
 from textrnn.console import say
 from textrnn.errors import UserError, run_app
 
@@ -198,7 +198,7 @@ def _run_config(cfg, manifest, tokens):
     return dict(
         model=model.to_dict(),
         encoder=dict(num_timesteps=cfg.num_timesteps, padding=cfg.padding,
-                     split="chars" if manifest["tokenizer"] == "char" else "whitespace"),
+                     split=tokenize.ENCODER_SPLIT.get(manifest["tokenizer"], "whitespace")),
         tokenizer=manifest["tokenizer"], user_dict=manifest.get("user_dict"),
         vocabulary=dict(num_word_threshold=cfg.num_word_threshold,
                         max_vocab_size=cfg.max_vocab_size, size=len(tokens)),
