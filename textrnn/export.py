@@ -6,6 +6,12 @@ char-tokenized models) to `probabilities`, `class_id` and `label`. The token
 and label tables are assets inside it, looked up in the graph by the same
 TokenEncoder training used, so serving needs TensorFlow and nothing else.
 
+Several model directories (`--model_dir=a,b`) export as one SavedModel that
+averages their probabilities: an ensemble, e.g. a word model and a char model
+of the same categories. Members read the same input string: char and bigram
+members split it into characters and drop the spaces, so they see the raw
+text's characters whatever word segmentation the other members need.
+
 The export is written to a temporary sibling folder and renamed into place:
 an interrupted export leaves the previous one intact.
 """
@@ -22,26 +28,32 @@ from textrnn.errors import UserError, run_app
 
 def define_flags():
     """Flags of textrnn-export."""
-    flags.DEFINE_string("model_dir", None, "A textrnn model directory (from textrnn-train or "
-                        "textrnn-import-tf1).")
+    flags.DEFINE_list("model_dir", None, "A textrnn model directory (from textrnn-train or "
+                      "textrnn-import-tf1); several, comma-separated, export one SavedModel "
+                      "averaging their probabilities (an ensemble; needs --export_dir).")
     flags.DEFINE_string("export_dir", None, "Where to write the SavedModel "
                         "(default: MODEL_DIR/export).")
 
 
-def build_archive(model, token_encoder, label_encoder):
-    """A keras.export.ExportArchive with the text-in, labels-out signature."""
+def build_archive(members, label_encoder):
+    """A keras.export.ExportArchive with the text-in, labels-out signature.
+
+    `members` is a list of (Keras model, TokenEncoder); the served
+    probabilities are the mean of the members' softmax outputs.
+    """
     import keras
     import tensorflow as tf
 
     archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.track(token_encoder)
+    for model, token_encoder in members:
+        archive.track(model)
+        archive.track(token_encoder)
     archive.track(label_encoder)
 
     def serve(text):
-        ids = token_encoder(text)
-        logits = tf.cast(model(ids, training=False), tf.float32)
-        probabilities = tf.nn.softmax(logits, axis=-1)
+        probabilities = tf.add_n([
+            tf.nn.softmax(tf.cast(model(token_encoder(text), training=False), tf.float32), axis=-1)
+            for model, token_encoder in members]) / len(members)
         class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
         return {"probabilities": probabilities, "class_id": class_id,
                 "label": label_encoder.labels(class_id)}
@@ -55,27 +67,53 @@ EXTRA_DIR = "assets.extra"  # TF Serving's place for files the graph does not re
 INFO_FILE = "textrnn.json"
 
 
-def _write_info(export_dir, model_dir, config):
+def _serving_tokenizer(model_dirs, configs):
+    """(tokenizer, user_dict) clients must cut text with for these members.
+
+    Members that split on whitespace read the word segmentation they were
+    trained on, so they must all share one tokenizer and user dictionary;
+    char and bigram members accept any of them (they drop the spaces).
+    """
+    worded = {(c["tokenizer"], c.get("user_dict") or None): d
+              for d, c in zip(model_dirs, configs) if c["encoder"]["split"] == "whitespace"}
+    if len(worded) > 1:
+        listed = "; ".join(f"{d}: {t}" + (f" with user dictionary {u}" if u else "")
+                           for (t, u), d in worded.items())
+        raise UserError(f"these models read differently segmented text and cannot share one "
+                        f"input: {listed}")
+    return next(iter(worded), ("char", None))
+
+
+def _shared_labels(model_dirs):
+    """The categories every member predicts, in the same order (their probabilities add)."""
+    from textrnn import vocab
+    labels = [vocab.Categories.load(artifacts.path(d, vocab.CATEGORIES_FILE)).labels
+              for d in model_dirs]
+    for model_dir, other in zip(model_dirs[1:], labels[1:]):
+        if list(other) != list(labels[0]):
+            raise UserError(f"{model_dir}: its categories ({', '.join(other)}) differ from "
+                            f"{model_dirs[0]}'s ({', '.join(labels[0])}); an ensemble needs the "
+                            "same categories in the same order")
+    return list(labels[0])
+
+
+def _write_info(export_dir, tokenizer, user_dict, labels, members):
     """assets.extra/textrnn.json: how raw text must be tokenized for this model.
 
     The graph only splits on whitespace (or into characters); word
     segmentation happens before it, so clients need the tokenizer's name and,
     for jieba, the user dictionary, which is copied alongside.
     """
-    from textrnn import vocab
     extra = os.path.join(export_dir, EXTRA_DIR)
     os.makedirs(extra, exist_ok=True)
-    user_dict = config.get("user_dict")
     if user_dict:
         if not os.path.isfile(user_dict):
             raise UserError(f"{user_dict}: the model's jieba user dictionary is missing; "
                             "the export needs it to tokenize like training did")
         shutil.copyfile(user_dict, os.path.join(extra, "user_dict.txt"))
-    labels = vocab.Categories.load(artifacts.path(model_dir, vocab.CATEGORIES_FILE)).labels
     artifacts.write_json(os.path.join(extra, INFO_FILE), dict(
-        tokenizer=config["tokenizer"], user_dict="user_dict.txt" if user_dict else None,
-        labels=list(labels), encoder=config["encoder"], model=config["model"],
-        textrnn_version=textrnn.__version__))
+        tokenizer=tokenizer, user_dict="user_dict.txt" if user_dict else None,
+        labels=labels, members=members, textrnn_version=textrnn.__version__))
 
 
 def write_atomically(archive, export_dir, finish=None):
@@ -90,23 +128,45 @@ def write_atomically(archive, export_dir, finish=None):
     return os.path.abspath(export_dir)
 
 
+def export_models(model_dirs, export_dir=None):
+    """Export the best checkpoints of model_dirs as one SavedModel; returns its path.
+
+    One directory exports its model (by default into MODEL_DIR/export);
+    several export their ensemble, which needs an explicit export_dir.
+    """
+    if not model_dirs:
+        raise UserError("--model_dir is required")
+    if len(model_dirs) > 1 and not export_dir:
+        raise UserError("--export_dir is required when exporting several models")
+    if len(set(map(os.path.abspath, model_dirs))) < len(model_dirs):
+        raise UserError(f"a model directory is listed twice: {', '.join(model_dirs)}")
+    labels = _shared_labels(model_dirs)
+    loaded = [artifacts.load_model(d) for d in model_dirs]
+    configs = [config for _, config, _ in loaded]
+    tokenizer, user_dict = _serving_tokenizer(model_dirs, configs)
+    archive = build_archive([(model, artifacts.token_encoder(d, config))
+                             for d, (model, config, _) in zip(model_dirs, loaded)],
+                            artifacts.label_encoder(model_dirs[0]))
+    members = [dict(model_dir=os.path.abspath(d), checkpoint=checkpoint,
+                    tokenizer=config["tokenizer"], encoder=config["encoder"], model=config["model"])
+               for d, (_, config, checkpoint) in zip(model_dirs, loaded)]
+    path = write_atomically(
+        archive, export_dir or artifacts.path(model_dirs[0], artifacts.EXPORT_DIR),
+        finish=lambda tmp: _write_info(tmp, tokenizer, user_dict, labels, members))
+    for member in members:
+        say(f"exported {member['checkpoint']} to {path}")
+    return path
+
+
 def export_model(model_dir, export_dir=None):
     """Export model_dir's best checkpoint; returns the export path."""
-    model, config, checkpoint = artifacts.load_model(model_dir)
-    archive = build_archive(model, artifacts.token_encoder(model_dir, config),
-                            artifacts.label_encoder(model_dir))
-    path = write_atomically(archive, export_dir or artifacts.path(model_dir, artifacts.EXPORT_DIR),
-                            finish=lambda tmp: _write_info(tmp, model_dir, config))
-    say(f"exported {checkpoint} to {path}")
-    return path
+    return export_models([model_dir], export_dir)
 
 
 def main(argv):
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if not flags.FLAGS.model_dir:
-        raise UserError("--model_dir is required")
-    print(export_model(flags.FLAGS.model_dir, flags.FLAGS.export_dir))
+    print(export_models(flags.FLAGS.model_dir or [], flags.FLAGS.export_dir))
 
 
 def run():
