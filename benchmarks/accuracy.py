@@ -13,6 +13,22 @@ Recipes (each trained once per seed, in a fresh model directory):
 - cnews: flags/cnews.flags, the 1,000-document cnews sample, jieba.
 - cnews_200_tokens: the same with --num_timesteps=200 (what the 400 tokens of
   flags/cnews.flags were chosen over, on val).
+- thucnews_char, thucnews_bigram: flags/thucnews_char.flags and
+  flags/thucnews_bigram.flags, the character and character-pair members of
+  the headline ensemble.
+
+Ensembles (one SavedModel per seed, written by `textrnn-export --model_dir=a,b`
+from the seed's runs of each member recipe, which are trained first):
+
+- thucnews_ensemble: thucnews + thucnews_char + thucnews_bigram (jieba words,
+  characters, character pairs).
+- cnews_ensemble: cnews + cnews_200_tokens (the first 400 and 200 tokens).
+- thucnews_word_char, thucnews_word_bigram, thucnews_char_bigram: the
+  headline ensemble less one member (what each member brings).
+
+An ensemble is scored through its exported SavedModel on the raw val and
+test files (textrnn-evaluate's code path: jieba in Python, the rest in the
+graph); its training time is the sum of its members'.
 
 For every run: accuracy and macro-F1 of the best-validation checkpoint on
 test (predictions computed here from the checkpoint, every test example
@@ -60,6 +76,17 @@ RECIPES = {
     # The alternative flags/cnews.flags was chosen over (on mean val accuracy).
     "cnews_200_tokens": dict(corpus="cnews", flagfile="flags/cnews.flags",
                              extra=["--num_timesteps=200"]),
+    "thucnews_char": dict(corpus="headlines", flagfile="flags/thucnews_char.flags", extra=[]),
+    "thucnews_bigram": dict(corpus="headlines", flagfile="flags/thucnews_bigram.flags", extra=[]),
+}
+ENSEMBLES = {
+    "thucnews_ensemble": dict(corpus="headlines",
+                              members=["thucnews", "thucnews_char", "thucnews_bigram"]),
+    "cnews_ensemble": dict(corpus="cnews", members=["cnews", "cnews_200_tokens"]),
+    # What each member brings: the headline ensemble less one member.
+    "thucnews_word_char": dict(corpus="headlines", members=["thucnews", "thucnews_char"]),
+    "thucnews_word_bigram": dict(corpus="headlines", members=["thucnews", "thucnews_bigram"]),
+    "thucnews_char_bigram": dict(corpus="headlines", members=["thucnews_char", "thucnews_bigram"]),
 }
 RAW = dict(headlines=common.HEADLINES_RAW, cnews=common.CNEWS_RAW)
 # --quick: a few steps on small slices, whatever the recipe's own schedule.
@@ -74,8 +101,8 @@ def parse_args(argv=None):
     parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
                                                       "accuracy.json"))
     parser.add_argument("--quick", action="store_true", help="seconds-long smoke run (CI)")
-    parser.add_argument("--recipes", default=",".join(RECIPES),
-                        help="comma-separated subset of " + ", ".join(RECIPES))
+    parser.add_argument("--recipes", default=",".join(list(RECIPES) + list(ENSEMBLES)),
+                        help="comma-separated subset of " + ", ".join(list(RECIPES) + list(ENSEMBLES)))
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated --seed values")
     parser.add_argument("--work_dir", default=None,
                         help="prepared data and model directories (default: "
@@ -232,12 +259,52 @@ def run_recipe(args, name, recipe, data_dir, work_dir, seeds):
             "examples_per_second", "best_step")})
 
 
+def run_ensemble(name, ensemble, work_dir, raw_dir, results):
+    """Export each seed's members as one SavedModel and score it on the raw val and test."""
+    from textrnn import evaluate, export
+    from textrnn.inference import Predictor
+    members = [results["recipes"][m] for m in ensemble["members"]]
+    runs = []
+    for seed_runs in zip(*(m["runs"] for m in members)):
+        seed = seed_runs[0]["seed"]
+        export_dir = export.export_models(
+            [os.path.join(work_dir, "runs", f"{m}_seed{seed}") for m in ensemble["members"]],
+            os.path.join(work_dir, "ensembles", f"{name}_seed{seed}"))
+        predictor = Predictor(export_dir)
+        raw = common.raw_paths(raw_dir)
+        val, test = (evaluate.evaluate(predictor, raw[split], "raw") for split in ("val", "test"))
+        runs.append(dict(
+            seed=seed, test_accuracy=round(test["accuracy"], 4),
+            test_macro_f1=round(test["macro_f1"], 4), test_examples=test["examples"],
+            val_accuracy=round(val["accuracy"], 4),
+            member_test_accuracy=[r["test_accuracy"] for r in seed_runs],
+            member_val_accuracy=[r["val_accuracy"] for r in seed_runs],
+            train_seconds=round(sum(r["train_seconds"] for r in seed_runs), 1),
+            command="textrnn-export --model_dir=" + ",".join(
+                f"runs/{m}_seed{seed}" for m in ensemble["members"]),
+        ))
+        print(f"[{name} seed {seed}] test accuracy {runs[-1]['test_accuracy']:.4f}, macro-F1 "
+              f"{runs[-1]['test_macro_f1']:.4f}, val {runs[-1]['val_accuracy']:.4f}", flush=True)
+    return dict(corpus=ensemble["corpus"], members=ensemble["members"], runs=runs,
+                summary={key: stats([r[key] for r in runs]) for key in (
+                    "test_accuracy", "test_macro_f1", "val_accuracy", "train_seconds")})
+
+
+def selected(spec):
+    """(recipe names, ensemble names) of --recipes; an ensemble brings its members."""
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [n for n in names if n not in RECIPES and n not in ENSEMBLES]
+    if unknown:
+        raise SystemExit(f"unknown recipes {unknown}; choose from {list(RECIPES) + list(ENSEMBLES)}")
+    ensembles = [n for n in names if n in ENSEMBLES]
+    recipes = [n for n in names if n in RECIPES]
+    recipes += [m for e in ensembles for m in ENSEMBLES[e]["members"] if m not in recipes]
+    return recipes, ensembles
+
+
 def main(argv=None):
     args = parse_args(argv)
-    names = [n.strip() for n in args.recipes.split(",") if n.strip()]
-    unknown = [n for n in names if n not in RECIPES]
-    if unknown:
-        raise SystemExit(f"unknown recipes {unknown}; choose from {list(RECIPES)}")
+    names, ensembles = selected(args.recipes)
     seeds = [int(s) for s in args.seeds.split(",")] if not args.quick else [1]
     have_shared = all(common.have_raw(RAW[RECIPES[n]["corpus"]]) for n in names)
     if not args.quick and not have_shared:
@@ -254,23 +321,30 @@ def main(argv=None):
     results = dict(
         benchmark="accuracy", quick=args.quick, seeds=seeds, work_dir=work_dir,
         data=common.SHARED_DATA if have_shared else common.DEMO_RAW,
-        machine=common.machine_info(), recipes={})
+        machine=common.machine_info(), recipes={}, ensembles={})
+    raw_dirs = {}
     for name in names:
         recipe = dict(RECIPES[name])
         recipe.setdefault("tokenizer", flagfile_tokenizer(recipe["flagfile"]))
         raw = RAW[recipe["corpus"]] if have_shared else common.DEMO_RAW
         if args.quick:
             raw = slice_corpus(raw, os.path.join(work_dir, "raw", recipe["corpus"]))
+        raw_dirs[recipe["corpus"]] = raw
         data_dir = common.ensure_prepared(
             raw, os.path.join(work_dir, "prepared", f"{recipe['corpus']}_{recipe['tokenizer']}"),
             recipe["tokenizer"])
         results["recipes"][name] = run_recipe(args, name, recipe, data_dir, work_dir, seeds)
         results["total_seconds"] = round(time.time() - started, 1)
         common.write_json(args.out, results)  # after every recipe: partial results survive
+    for name in ensembles:
+        ensemble = ENSEMBLES[name]
+        results["ensembles"][name] = run_ensemble(name, ensemble, work_dir,
+                                                  raw_dirs[ensemble["corpus"]], results)
+        common.write_json(args.out, results)
     results["machine"]["load_average_at_end"] = common.load_average()
     common.write_json(args.out, results)
     print(f"wrote {args.out}")
-    for name, res in results["recipes"].items():
+    for name, res in [*results["recipes"].items(), *results["ensembles"].items()]:
         acc, f1 = res["summary"]["test_accuracy"], res["summary"]["test_macro_f1"]
         print(f"{name:20s} test accuracy {acc['mean']:.4f} (min {acc['min']:.4f}, max "
               f"{acc['max']:.4f}), macro-F1 {f1['mean']:.4f}, "

@@ -63,9 +63,16 @@ PEERS = [  # measured by the issue's author on exactly this data (train 33,456 /
 RECIPE_NAMES = {
     "original_defective": "textrnn, original recipe (`flags/original.flags --padding=original`: `<UNK>` padding, step 50)",
     "original_fixed": "textrnn, original recipe with the padding fixed (`flags/original.flags`)",
-    "thucnews": "textrnn, tuned (`flags/thucnews.flags`)",
+    "thucnews": "textrnn, tuned on jieba words (`flags/thucnews.flags`)",
     "cnews": "textrnn, tuned (`flags/cnews.flags`, 400 jieba tokens)",
-    "cnews_200_tokens": "textrnn, `flags/cnews.flags --num_timesteps=200` (not chosen, on val)",
+    "cnews_200_tokens": "textrnn, `flags/cnews.flags --num_timesteps=200`",
+    "thucnews_char": "textrnn, tuned on characters (`flags/thucnews_char.flags`)",
+    "thucnews_bigram": "textrnn, tuned on character pairs (`flags/thucnews_bigram.flags`)",
+    "thucnews_ensemble": "textrnn ensemble: words + characters + character pairs (the three tuned rows above, one SavedModel)",
+    "cnews_ensemble": "textrnn ensemble: 400 + 200 tokens (the two rows above, one SavedModel)",
+    "thucnews_word_char": "ablation: the ensemble without its bigram member",
+    "thucnews_word_bigram": "ablation: the ensemble without its char member",
+    "thucnews_char_bigram": "ablation: the ensemble without its word member",
 }
 CNEWS_PEERS = [("fastText", "88.8%", "–", "–"), ("TF-IDF + linear SVM", "94.9%", "–", "–")]
 
@@ -75,6 +82,36 @@ def spread(summary, scale=100, digits=2):
         return "—"
     return (f"{summary['mean'] * scale:.{digits}f} (min {summary['min'] * scale:.{digits}f}, "
             f"max {summary['max'] * scale:.{digits}f}, n={summary['n']})")
+
+
+def serving_lines(sv):
+    """The tables of one serving*.json."""
+    lines = []
+    s1, b = sv["single_text_latency"], sv["batch_256_throughput"]["texts_per_second"]
+    lines += [f"### Serving ({sv.get('title', 'SavedModel of a flags/demo.flags model, jieba')}, "
+              "demo test texts)", "",
+              f"Load average at start {sv['machine']['load_average_at_start']}, at end "
+              f"{sv['machine'].get('load_average_at_end')}. SavedModel load "
+              f"{sv['load_seconds']} s, first call {sv['first_call_ms']:.0f} ms.", "",
+              "| measurement | n | p50 ms | p90 ms | p99 ms | mean ms |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |",
+              f"| signature, one segmented text | {s1['n']} | {s1['p50_ms']} | {s1['p90_ms']} | "
+              f"{s1['p99_ms']} | {s1['mean_ms']} |"]
+    pr = sv.get("predictor_single_raw_text_latency")
+    if pr:
+        lines.append(f"| Predictor, one raw text (jieba included) | {pr['n']} | {pr['p50_ms']} | "
+                     f"{pr['p90_ms']} | {pr['p99_ms']} | {pr['mean_ms']} |")
+    lines += ["", f"Batch 256 through the signature: median {fmt(b['median'])} texts/s "
+                  f"(min {fmt(b['min'])}, max {fmt(b['max'])}, {b['n']} reps)."]
+    cli = sv.get("cli_end_to_end")
+    if isinstance(cli, dict):
+        c = cli["seconds"]
+        lines.append(f"`{cli['command']}` end to end (new process each time): median "
+                     f"{c['median']:.2f} s (min {c['min']:.2f}, max {c['max']:.2f}, n {c['n']}).")
+    elif cli:
+        lines.append(f"CLI: {cli}")
+    lines.append("")
+    return lines
 
 
 def accuracy_tables(a):
@@ -94,18 +131,21 @@ def accuracy_tables(a):
     for corpus, title in (("headlines", "THUCNews headlines (train 33,456 / dev 9,984 / test 9,986)"),
                           ("cnews", "cnews full-text sample (train 799 / val 103 / test 98; small: one "
                                     "test document is about one point)")):
-        rows = [(k, r) for k, r in a["recipes"].items() if r.get("corpus") == corpus]
+        rows = [(k, r) for k, r in [*a["recipes"].items(), *a.get("ensembles", {}).items()]
+                if r.get("corpus") == corpus]
         if not rows:
             continue
         out += [f"### {title}", "",
-                "| system | test accuracy % | macro-F1 | train seconds |", "| --- | --- | --- | --- |"]
+                "| system | test accuracy % | macro-F1 | train seconds | dev (val) accuracy % |",
+                "| --- | --- | --- | --- | --- |"]
         peers = PEERS if corpus == "headlines" else CNEWS_PEERS
-        out += [f"| {n} | {acc} | {f1} | {t} |" for n, acc, f1, t in peers]
+        out += [f"| {n} | {acc} | {f1} | {t} | – |" for n, acc, f1, t in peers]
         for key, recipe in rows:
             summary = recipe["summary"]
             f1 = summary.get("test_macro_f1")
             out.append(f"| **{RECIPE_NAMES.get(key, key)}** | {spread(summary['test_accuracy'])} | "
-                       f"{f1['mean']:.4f} | {summary['train_seconds']['mean']:,.0f} |")
+                       f"{f1['mean']:.4f} | {summary['train_seconds']['mean']:,.0f} | "
+                       f"{spread(summary['val_accuracy'])} |")
         out.append("")
     return out
 
@@ -218,31 +258,9 @@ def main():
             if sc:
                 lines.append(f"| {name} | {sc['median']:.2f} | {sc['min']:.2f} | {sc['max']:.2f} |")
         lines.append("")
-    sv = load(os.path.join(r, "serving.json"))
-    if sv:
-        s1, b = sv["single_text_latency"], sv["batch_256_throughput"]["texts_per_second"]
-        lines += ["### Serving (SavedModel of a flags/demo.flags model, jieba, demo test texts)", "",
-                  f"Load average at start {sv['machine']['load_average_at_start']}, at end "
-                  f"{sv['machine'].get('load_average_at_end')}. SavedModel load "
-                  f"{sv['load_seconds']} s, first call {sv['first_call_ms']:.0f} ms.", "",
-                  "| measurement | n | p50 ms | p90 ms | p99 ms | mean ms |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: |",
-                  f"| signature, one segmented text | {s1['n']} | {s1['p50_ms']} | {s1['p90_ms']} | "
-                  f"{s1['p99_ms']} | {s1['mean_ms']} |"]
-        pr = sv.get("predictor_single_raw_text_latency")
-        if pr:
-            lines.append(f"| Predictor, one raw text (jieba included) | {pr['n']} | {pr['p50_ms']} | "
-                         f"{pr['p90_ms']} | {pr['p99_ms']} | {pr['mean_ms']} |")
-        lines += ["", f"Batch 256 through the signature: median {fmt(b['median'])} texts/s "
-                      f"(min {fmt(b['min'])}, max {fmt(b['max'])}, {b['n']} reps)."]
-        cli = sv.get("cli_end_to_end")
-        if isinstance(cli, dict):
-            c = cli["seconds"]
-            lines.append(f"`{cli['command']}` end to end (new process each time): median "
-                         f"{c['median']:.2f} s (min {c['min']:.2f}, max {c['max']:.2f}, n {c['n']}).")
-        elif cli:
-            lines.append(f"CLI: {cli}")
-        lines.append("")
+    for name in sorted(os.listdir(r)):
+        if name.startswith("serving") and name.endswith(".json"):
+            lines += serving_lines(load(os.path.join(r, name)))
     if not args.write:
         print("\n".join(lines))
         return

@@ -1,8 +1,11 @@
 """Serving speed of an exported textrnn SavedModel.
 
     python benchmarks/serving.py --out benchmarks/results/serving.json [--quick] [--model_dir=M]
+    python benchmarks/serving.py --saved_model=E --title="..." --out benchmarks/results/serving_X.json
 
-Without --model_dir a small model is trained first, the way the README does:
+--saved_model measures any export, e.g. an ensemble from `textrnn-export
+--model_dir=a,b,c`. Without --model_dir or --saved_model a small model is
+trained first, the way the README does:
 `textrnn-prepare` (jieba) on the shipped demo corpus, then
 `python -m textrnn.train --flagfile=flags/demo.flags`, which exports it.
 
@@ -34,6 +37,9 @@ def parse_args():
                                                       "serving.json"))
     parser.add_argument("--quick", action="store_true", help="few calls (CI smoke)")
     parser.add_argument("--model_dir", default=None, help="a trained model dir (with export/)")
+    parser.add_argument("--saved_model", default=None, help="an exported SavedModel folder")
+    parser.add_argument("--title", default="SavedModel of a flags/demo.flags model, jieba",
+                        help="what is measured, for BENCHMARKS.md")
     parser.add_argument("--threads", type=int, default=2, help="TF intra/inter-op threads")
     parser.add_argument("--batch_size", type=int, default=256)
     return parser.parse_args()
@@ -100,19 +106,20 @@ def main():
         print(f"[{time.time() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     workdir = tempfile.mkdtemp(prefix="textrnn-serving-")
-    commands, prepared = [], None
-    if args.model_dir:
-        model_dir = args.model_dir
+    commands, prepared, model_dir = [], None, args.model_dir
+    if args.saved_model:
+        export_dir = args.saved_model
     else:
-        model_dir, commands, prepared = train_demo_model(workdir, args.quick, log)
-    export_dir = os.path.join(model_dir, "export")
+        if not model_dir:
+            model_dir, commands, prepared = train_demo_model(workdir, args.quick, log)
+        export_dir = os.path.join(model_dir, "export")
 
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     result = dict(benchmark="SavedModel serving: in-process signature, Predictor, CLI",
                   command=" ".join(["python"] + sys.argv), quick=args.quick,
-                  model_commands=commands,
+                  model_commands=commands, title=args.title, saved_model=export_dir,
                   machine=common.machine_info(threads=dict(intra_op=args.threads,
                                                            inter_op=args.threads)),
                   model_dir=model_dir)
@@ -172,7 +179,7 @@ def main():
     log(f"Predictor one raw text: p50 {common.percentile(ms, 50):.2f} ms")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (common.ROOT, os.environ.get("PYTHONPATH")) if p))
-    command = [sys.executable, "-m", "textrnn.predict", f"--model_dir={model_dir}", raw[0]]
+    command = [sys.executable, "-m", "textrnn.predict", f"--saved_model={export_dir}", raw[0]]
     walls = []
     for _ in range(1 if args.quick else 5):
         started = time.perf_counter()
@@ -180,7 +187,7 @@ def main():
                               text=True, check=True)
         walls.append(time.perf_counter() - started)
     result["cli_end_to_end"] = dict(
-        command=f"python -m textrnn.predict --model_dir=M \"{raw[0][:20]}…\"",
+        command=f"python -m textrnn.predict --saved_model=E \"{raw[0][:20]}…\"",
         seconds=common.summary(walls), example_output=done.stdout.strip()[:120])
     log(f"CLI end to end: {common.summary(walls)['median']:.2f}s")
     common.finish(result, start, args.out, log)

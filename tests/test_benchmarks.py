@@ -28,3 +28,7 @@ def test_benchmark_script_runs_in_quick_mode(tmp_path, script, key):
         return
     report = json.loads(out.read_text())
     assert key in report
+    if script == "accuracy.py":  # each ensemble scored through its exported SavedModel
+        assert {"thucnews_ensemble", "cnews_ensemble"} <= set(report["ensembles"])
+        for ensemble in report["ensembles"].values():
+            assert all(0 <= run["test_accuracy"] <= 1 for run in ensemble["runs"])

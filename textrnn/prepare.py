@@ -34,7 +34,8 @@ def define_flags():
     flags.DEFINE_string("test", None, "Raw test file, same layout as --train.")
     flags.DEFINE_string("out_dir", None, "Folder to write the prepared data to (replaced as a whole).")
     flags.DEFINE_enum("tokenizer", "jieba", tokenize.TOKENIZERS,
-                      "jieba: word segmentation (as the original); char: one token per character.")
+                      "jieba: word segmentation (as the original); char: one token per character; "
+                      "bigram: characters, and the model embeds each pair of adjacent ones.")
     flags.DEFINE_string("user_dict", None, "Optional jieba user dictionary (jieba's format).")
     flags.DEFINE_integer("num_workers", os.cpu_count(), "Processes that tokenize in parallel.")
     flags.DEFINE_bool("skip_bad_lines", False,
