@@ -120,8 +120,11 @@ def accuracy_tables(a):
            f"`{a.get('command', 'python benchmarks/accuracy.py')}`; seeds {a['seeds']}; the "
            "best-validation checkpoint of each run is scored on test. Mean over seeds, with "
            "the range. Peers' rows: measured on exactly this data by the issue's author (CPU, "
-           "2 threads, settings chosen on dev). textrnn's training seconds were measured on "
-           "a machine shared with other jobs (load 6-12): compare them loosely. What each "
+           "2 threads, settings chosen on dev). textrnn's training seconds: the original "
+           "recipes and the cnews runs were trained on a machine shared with other jobs (load "
+           "6-12), the headline members on a quiet one; an ensemble's is the sum of its "
+           "members'. Compare them loosely. An ensemble is scored through its exported "
+           "SavedModel; its seed s is the seed-s run of each member. What each "
            "change bought (an ablation on dev), and the exact commands: "
            "[benchmarks/results/accuracy.md](benchmarks/results/accuracy.md).", "",
            "For context only, not comparable: Chinese-Text-Classification-Pytorch's published "
