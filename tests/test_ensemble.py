@@ -122,6 +122,7 @@ def test_members_needing_different_segmentation_are_refused(trained_model, tmp_p
     ([], "out", "--model_dir is required"),
     (["a", "b"], None, "--export_dir is required"),
     (["a", "./a"], "out", "listed twice"),
+    (["/nonexistent/model"], "out", "not a textrnn model directory"),
 ])
 def test_bad_member_lists_are_clear_errors(dirs, export_dir, message):
     with pytest.raises(UserError, match=message):

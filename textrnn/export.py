@@ -140,8 +140,8 @@ def export_models(model_dirs, export_dir=None):
         raise UserError("--export_dir is required when exporting several models")
     if len(set(map(os.path.abspath, model_dirs))) < len(model_dirs):
         raise UserError(f"a model directory is listed twice: {', '.join(model_dirs)}")
+    loaded = [artifacts.load_model(d) for d in model_dirs]  # first: it names a non-model dir
     labels = _shared_labels(model_dirs)
-    loaded = [artifacts.load_model(d) for d in model_dirs]
     configs = [config for _, config, _ in loaded]
     tokenizer, user_dict = _serving_tokenizer(model_dirs, configs)
     archive = build_archive([(model, artifacts.token_encoder(d, config))
