@@ -17,6 +17,17 @@ SPLITS = ("whitespace", "chars", "bigrams")
 _WHITESPACE = r"[\p{Z}\t\n\x0b\f\r\x1c-\x1f\x85]"
 
 
+def characters(texts):
+    """Ragged [batch, None] characters of each text, whitespace dropped.
+
+    The one in-graph definition of a text's characters: char and bigram
+    models read them, and so do the wide path's n-grams.
+    """
+    chars = tf.strings.unicode_split(texts, "UTF-8")
+    keep = tf.logical_not(tf.strings.regex_full_match(chars.flat_values, _WHITESPACE))
+    return tf.ragged.boolean_mask(chars, chars.with_flat_values(keep))
+
+
 class TokenEncoder(tf.Module):
     """Batch of texts (tokens separated by spaces) -> int32 ids [batch, time].
 
@@ -56,9 +67,7 @@ class TokenEncoder(tf.Module):
         """Ragged [batch, None] tokens of each text."""
         if self.split == "whitespace":
             return tf.strings.split(texts)
-        chars = tf.strings.unicode_split(texts, "UTF-8")
-        keep = tf.logical_not(tf.strings.regex_full_match(chars.flat_values, _WHITESPACE))
-        chars = tf.ragged.boolean_mask(chars, chars.with_flat_values(keep))
+        chars = characters(texts)
         if self.split == "bigrams":
             return tf.strings.join([chars[:, :-1], chars[:, 1:]])
         return chars
@@ -116,4 +125,4 @@ class LabelEncoder(tf.Module):
         return self.to_label.lookup(tf.cast(ids, tf.int64))
 
 
-__all__ = ["TokenEncoder", "LabelEncoder", "PADDINGS", "SPLITS", "UNK"]
+__all__ = ["TokenEncoder", "LabelEncoder", "characters", "PADDINGS", "SPLITS", "UNK"]

@@ -1,0 +1,129 @@
+"""The wide path: in-graph n-gram TF-IDF features, the linear classifier, the mixture, export."""
+
+import collections
+import json
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import TINY_MODEL
+from textrnn import export, mixture, ngrams, wide
+
+SAMPLE = ["体育新闻：皇马 3:1 胜巴萨", "股市大涨，股民 欢喜", "  ", "", "ab ab\tab", "股市股市股市"]
+
+
+def reference_features(texts, grams, idf):
+    """TF-IDF rows in plain Python/numpy: the oracle for the in-graph featurizer."""
+    index = {g: i for i, g in enumerate(grams)}
+    rows = np.zeros((len(texts), len(grams)), np.float64)
+    for row, text in enumerate(texts):
+        chars = [c for c in text if not c.isspace()]
+        counts = collections.Counter(
+            "".join(chars[i:i + n]) for n in ngrams.ORDERS for i in range(len(chars) - n + 1))
+        for gram, count in counts.items():
+            if gram in index:
+                rows[row, index[gram]] = (1 + math.log(count)) * idf[index[gram]]
+        norm = np.linalg.norm(rows[row])
+        if norm:
+            rows[row] /= norm
+    return rows
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    texts = tf.data.Dataset.from_tensor_slices(SAMPLE[:2] + SAMPLE[4:]).batch(2)
+    grams, idf, count = ngrams.fit(texts, max_ngrams=40)
+    path = tmp_path_factory.mktemp("ngrams") / ngrams.NGRAMS_FILE
+    ngrams.write_table(path, grams, idf)
+    return path, grams, idf, count
+
+
+def test_fit_counts_documents_and_keeps_the_most_frequent(table):
+    _, grams, idf, count = table
+    assert count == 4 and len(grams) == 40
+    # "股市" occurs in two of the four texts (three times in one): df 2, smoothed IDF
+    assert idf[grams.index("股市")] == pytest.approx(math.log(5 / 3) + 1)
+    assert set(grams[:3]) == {"股", "市", "股市"}  # the most frequent come first
+
+
+def test_in_graph_features_equal_the_reference(table):
+    path, grams, idf, _ = table
+    featurizer = ngrams.NgramFeaturizer(str(path))
+    got = tf.sparse.to_dense(featurizer(tf.constant(SAMPLE))).numpy()
+    np.testing.assert_allclose(got, reference_features(SAMPLE, grams, idf), atol=1e-5)
+
+
+def test_ngram_count_is_bounded_and_pruning_keeps_the_frequent(tmp_path):
+    texts = [f"常见{i}" for i in range(300)]
+    dataset = tf.data.Dataset.from_tensor_slices(texts).batch(16)
+    grams, _, _ = ngrams.fit(dataset, max_ngrams=5, prune_at=50)
+    assert len(grams) == 5 and grams[:3] == ["常", "常见", "见"]
+
+
+def test_bad_ngram_table_names_file_and_line(tmp_path):
+    path = tmp_path / "ngrams.txt"
+    path.write_text("股\t1.5\n市 no idf\n", encoding="utf-8")
+    from textrnn.errors import UserError
+    with pytest.raises(UserError, match=r"ngrams.txt:2: expected"):
+        ngrams.NgramFeaturizer(str(path))
+
+
+@pytest.fixture(scope="module")
+def wide_deep(demo_prepared_char, tmp_path_factory):
+    """A small char model of the demo corpus with its wide path, exported."""
+    from textrnn.train import TrainConfig, train
+    model_dir = tmp_path_factory.mktemp("models") / "wide_deep"
+    metrics = train(TrainConfig(data_dir=str(demo_prepared_char), model_dir=str(model_dir),
+                                num_train_steps=60, wide=True, **TINY_MODEL))
+    return model_dir, metrics
+
+
+def test_wide_path_learns_and_the_mixture_is_chosen_on_val(wide_deep):
+    model_dir, metrics = wide_deep
+    info = json.loads((model_dir / "wide" / "wide.json").read_text(encoding="utf-8"))
+    assert info["val_accuracy"]["wide"] > 0.6  # the demo corpus is easy for n-grams
+    assert metrics["val_accuracy"] == info["val_accuracy"]["mixture"]
+    assert metrics["val_accuracy"] >= max(info["val_accuracy"]["wide"],
+                                          info["val_accuracy"]["recurrent"])
+    assert 0 <= info["weight"] <= 1 and info["temperature"] > 0
+
+
+def test_choose_weight_prefers_the_better_path():
+    labels = np.array([0, 1, 1, 0])
+    good = np.eye(2)[labels] * 0.8 + 0.1
+    bad = np.eye(2)[1 - labels] * 0.8 + 0.1
+    assert mixture.choose_weight(bad, good, labels)[:2] == (1.0, 1.0)
+    assert mixture.choose_weight(good, bad, labels)[:2] == (0.0, 1.0)
+
+
+def test_calibrate_fits_a_temperature_that_lowers_val_log_loss():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 500)
+    scores = np.eye(3)[labels] * 0.3 + rng.normal(0, 0.1, (500, 3))
+    model = wide.WideModel(4, 3)
+    temperature = wide.calibrate(model, scores, labels)
+    log_loss = lambda t: -np.log(wide.softmax(scores, t)[np.arange(500), labels]).mean()
+    assert temperature > 1 and log_loss(temperature) < log_loss(1.0)
+
+
+def test_export_of_raw_text_equals_the_in_memory_mixture(wide_deep, demo_prepared_char):
+    from textrnn import artifacts, data
+    model_dir, _ = wide_deep
+    info = json.loads((model_dir / "wide" / "wide.json").read_text(encoding="utf-8"))
+    test_file = data.split_file(str(demo_prepared_char), "test")
+    p_rnn, _ = mixture.recurrent_probabilities(str(model_dir), test_file)
+    wide_model, featurizer = wide.load(mixture.wide_dir(str(model_dir)), p_rnn.shape[1])
+    scores, _ = wide.predict_scores(wide_model, wide.batches(
+        test_file, featurizer, artifacts.label_encoder(str(model_dir)), 64))
+    expected = ((1 - info["weight"]) * p_rnn
+                + info["weight"] * wide.softmax(scores, info["temperature"]))
+    with open(test_file, encoding="utf-8") as stream:
+        raw = ["".join(line.rstrip("\n").partition("\t")[2].split()) for line in stream]
+    served = tf.saved_model.load(str(model_dir / "export")).signatures["serving_default"]
+    got = served(text=tf.constant(raw))["probabilities"].numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    members = json.loads((model_dir / "export" / export.EXTRA_DIR / export.INFO_FILE)
+                         .read_text(encoding="utf-8"))["members"]
+    assert members[0]["wide"]["weight"] == info["weight"]

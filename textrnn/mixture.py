@@ -1,0 +1,143 @@
+"""Wide & deep: the wide path trained beside a finished recurrent model, and their mix.
+
+After the recurrent model's training, `add_wide_path`:
+1. fits the character n-grams and their IDF on train (ngrams.fit),
+2. trains the wide classifier, its L2 strength chosen on val (wide.train_wide),
+   and fits the softmax temperature that turns its scores into probabilities
+   on val (wide.calibrate),
+3. chooses the weight w of the served mixture
+       p = (1 - w) * p_recurrent + w * p_wide
+   on val, by accuracy (ties: lower log-loss), from a grid of 0 to 1,
+4. writes MODEL_DIR/wide/ (ngrams.txt, the checkpoint, wide.json) and returns
+   the metrics of the mixture.
+
+The two are trained separately so that each keeps its own stopping rule
+and regularisation (the recurrent path stops on val; the wide path's C is
+chosen on val), and the mixture needs no retraining; export then composes text -> both paths -> the weighted mixture in one SavedModel.
+"""
+
+import os
+import time
+
+import numpy as np
+
+from textrnn import artifacts, vocab
+from textrnn.console import say
+
+WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
+INFO_FILE = "wide.json"
+
+
+def wide_dir(model_dir):
+    return os.path.join(model_dir, "wide")
+
+
+def has_wide_path(model_dir):
+    return os.path.isfile(os.path.join(wide_dir(model_dir), INFO_FILE))
+
+
+def _texts(path):
+    import tensorflow as tf
+    return tf.data.TextLineDataset(path).batch(1024).map(
+        lambda b: tf.strings.split(b, "\t", maxsplit=1).to_tensor("")[:, 1])
+
+
+def recurrent_probabilities(model_dir, path):
+    """(probabilities, labels) of the model's best checkpoint over a prepared split."""
+    import tensorflow as tf
+    from textrnn import data
+    model, config, _ = artifacts.load_model(model_dir)
+    token_encoder = artifacts.token_encoder(model_dir, config)
+    label_encoder = artifacts.label_encoder(model_dir)
+    predict = tf.function(lambda ids: tf.nn.softmax(
+        tf.cast(model(ids, training=False), tf.float32)), reduce_retracing=True)
+    probs, labels = [], []
+    for ids, batch_labels in data.eval_dataset(path, token_encoder, label_encoder, 512):
+        probs.append(predict(ids).numpy())
+        labels.append(batch_labels.numpy())
+    return np.concatenate(probs), np.concatenate(labels)
+
+
+def _log_loss(p, labels):
+    return float(-np.log(np.maximum(p[np.arange(len(labels)), labels], 1e-12)).mean())
+
+
+def choose_weight(recurrent, wide, labels):
+    """(w, val accuracy, val log-loss) of the best mixture weight on val."""
+    best = None
+    for w in WEIGHTS:
+        p = (1.0 - w) * recurrent + w * wide
+        accuracy, log_loss = _accuracy(p, labels), _log_loss(p, labels)
+        if best is None or (accuracy, -log_loss) > (best[1], -best[2]):
+            best = (float(w), accuracy, log_loss)
+    return best
+
+
+def _accuracy(p, labels):
+    return float((p.argmax(-1) == labels).mean())
+
+
+def _probabilities(model_dir, model, featurizer, label_encoder, files):
+    """{split: (recurrent probabilities, wide scores, labels)} of val and test."""
+    from textrnn import wide
+    out = {}
+    for split in ("val", "test"):
+        scores, labels = wide.predict_scores(
+            model, wide.batches(files[split], featurizer, label_encoder, 1024))
+        p_rnn, rnn_labels = recurrent_probabilities(model_dir, files[split])
+        assert (labels == rnn_labels).all(), "val/test streams out of order"
+        out[split] = (p_rnn, scores, labels)
+    return out
+
+
+def _fit_ngrams(cfg, out):
+    from textrnn import data, ngrams
+    grams, idf, num_train = ngrams.fit(_texts(data.split_file(cfg.data_dir, "train")),
+                                       cfg.wide_max_ngrams, cfg.wide_min_df)
+    table = os.path.join(out, ngrams.NGRAMS_FILE)
+    ngrams.write_table(table, grams, idf)
+    say(f"wide path: {len(grams):,} character n-grams (1-3) from {num_train:,} train texts")
+    return ngrams.NgramFeaturizer(table), num_train
+
+
+def add_wide_path(cfg, metrics):
+    """Train and save the wide path of cfg.model_dir; returns metrics of the mixture."""
+    from textrnn import data, wide
+    started = time.perf_counter()
+    out = wide_dir(cfg.model_dir)
+    os.makedirs(out, exist_ok=True)
+    files = {s: data.split_file(cfg.data_dir, s) for s in ("train", "val", "test")}
+    featurizer, num_train = _fit_ngrams(cfg, out)
+    label_encoder = artifacts.label_encoder(cfg.model_dir)
+    num_classes = len(vocab.Categories.load(artifacts.path(cfg.model_dir, vocab.CATEGORIES_FILE)))
+    model, c, _, epochs = wide.train_wide(
+        files, featurizer, label_encoder, num_classes, num_train,
+        wide.WideConfig(seed=cfg.seed, max_ngrams=cfg.wide_max_ngrams, min_df=cfg.wide_min_df))
+    splits = _probabilities(cfg.model_dir, model, featurizer, label_encoder, files)
+    p_rnn, scores, labels = splits["val"]
+    temperature = wide.calibrate(model, scores, labels)
+    wide.save(model, out)
+    p = {split: (p_rnn, wide.softmax(scores, temperature), labels)
+         for split, (p_rnn, scores, labels) in splits.items()}
+    weight, val_accuracy, val_loss = choose_weight(*p["val"])
+    mixed = {split: ((1 - weight) * p_rnn + weight * p_wide, labels)
+             for split, (p_rnn, p_wide, labels) in p.items()}
+    info = dict(weight=weight, c=c, epochs=epochs, temperature=temperature,
+                num_ngrams=featurizer.num_features,
+                seconds=round(time.perf_counter() - started, 3),
+                **{f"{split}_accuracy": dict(mixture=_accuracy(*mixed[split]),
+                                             recurrent=_accuracy(p[split][0], p[split][2]),
+                                             wide=_accuracy(p[split][1], p[split][2]))
+                   for split in ("val", "test")})
+    artifacts.write_json(os.path.join(out, INFO_FILE), info)
+    say(f"mixture: weight {weight:.2f} on the wide path (chosen on val): val accuracy "
+        f"{val_accuracy:.4f} (recurrent {info['val_accuracy']['recurrent']:.4f}, wide "
+        f"{info['val_accuracy']['wide']:.4f})")
+    return dict(metrics, recurrent=dict(val_accuracy=metrics["val_accuracy"],
+                                        test_accuracy=metrics["test_accuracy"]),
+                wide=info, val_accuracy=val_accuracy,
+                test_accuracy=info["test_accuracy"]["mixture"],
+                val_loss=val_loss, test_loss=_log_loss(*mixed["test"]),
+                train_seconds=round(metrics["train_seconds"] + info["seconds"], 3),
+                note="val_*/test_* are those of the exported model: the best-val recurrent "
+                     "checkpoint mixed with the wide path")
