@@ -4,11 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# make train DATA=path/to/raw FLAGS=flags/cnews.flags MODEL_DIR=runs/cnews/model
+# make train                  the quick demo: data/demo with flags/demo.flags (jieba words)
+# make train DATA=path        your data (train.txt, val.txt, test.txt): characters and
+#                             textrnn-train --recipe=auto, which chooses every setting
+# make train DATA=path FLAGS=flags/cnews.flags MODEL_DIR=runs/cnews/model
+#                             your data with a recipe of your own (jieba words by default)
+# TRAIN_ARGS adds flags to textrnn-train (they win over the recipe's choices).
+ifdef FLAGS
+RECIPE := --flagfile=$(FLAGS)
+else ifeq ($(origin DATA),undefined)
+RECIPE := --flagfile=flags/demo.flags
+else
+RECIPE := --recipe=auto
+TOKENIZER ?= char
+endif
 DATA ?= data/demo
-FLAGS ?= flags/demo.flags
 TOKENIZER ?= jieba
-VAL ?= $(DATA)/val.txt
+TRAIN_ARGS ?=
+# val.txt, or dev.txt when the folder has no val.txt
+VAL ?= $(firstword $(wildcard $(DATA)/val.txt $(DATA)/dev.txt) $(DATA)/val.txt)
 RUN ?= runs/$(notdir $(abspath $(DATA)))
 PREPARED ?= $(RUN)/prepared
 MODEL_DIR ?= $(RUN)/model
@@ -30,7 +44,7 @@ install: $(STAMP)
 train: $(STAMP)
 	$(BIN)/textrnn-prepare --train=$(DATA)/train.txt --val=$(VAL) \
 	  --test=$(DATA)/test.txt --tokenizer=$(TOKENIZER) --out_dir=$(PREPARED)
-	$(BIN)/textrnn-train --flagfile=$(FLAGS) --data_dir=$(PREPARED) --model_dir=$(MODEL_DIR)
+	$(BIN)/textrnn-train $(RECIPE) --data_dir=$(PREPARED) --model_dir=$(MODEL_DIR) $(TRAIN_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -5,7 +5,7 @@
 What is compared, in one process, with both frameworks held to the same
 intra-op / inter-op thread counts:
 
-- textrnn: the real `textrnn.train.Trainer` (its compiled multi-step loop
+- textrnn: the real `textrnn.trainer.Trainer` (its compiled multi-step loop
   `_train_loop_fn`, Adam, global-norm clipping, dropout, masked stacked LSTM),
   with and without `--jit_compile`.
 - PyTorch (embedding -> nn.LSTM(num_layers) -> last valid step / max pool ->
@@ -26,7 +26,6 @@ the shipped demo corpus.
 """
 
 import argparse
-import inspect
 import json
 import os
 import subprocess
@@ -102,7 +101,7 @@ def configure_threads(threads, omp_wait_policy="default"):
 
 def read_flagfile_sizes(path):
     """Sizes from a textrnn-train flagfile, over the TrainConfig defaults."""
-    from textrnn.train import TrainConfig
+    from textrnn.train_config import TrainConfig
     defaults = {f: getattr(TrainConfig, f) for f in SIZE_FIELDS + EXTRA_FIELDS}
     values = dict(defaults)
     with open(path, encoding="utf-8") as stream:
@@ -128,20 +127,12 @@ def read_flagfile_sizes(path):
 
 def make_trainer(data_dir, sizes, jit, workdir):
     """The real textrnn Trainer, in a throwaway model_dir."""
-    from textrnn import train as train_lib
-    cfg = train_lib.TrainConfig(data_dir=data_dir, model_dir=tempfile.mkdtemp(dir=workdir),
-                                jit_compile=jit, export=False, seed=1, **sizes)
+    from textrnn.train_config import TrainConfig
+    from textrnn.trainer import Trainer
+    cfg = TrainConfig(data_dir=data_dir, model_dir=tempfile.mkdtemp(dir=workdir),
+                      jit_compile=jit, export=False, seed=1, **sizes)
     cfg.validate()
-    if len(inspect.signature(train_lib.Trainer).parameters) == 1:  # Trainer(cfg)
-        return train_lib.Trainer(cfg)
-    return train_lib.Trainer(cfg, _prepare_model_dir(cfg))
-
-
-def _prepare_model_dir(cfg):
-    from textrnn import train as train_lib
-    if len(inspect.signature(train_lib.prepare_model_dir).parameters) == 2:
-        return train_lib.prepare_model_dir(cfg, cfg.model_dir)
-    return train_lib.prepare_model_dir(cfg)
+    return Trainer(cfg)
 
 
 def draw_batches(trainer, count):
@@ -193,11 +184,11 @@ def keras_fit_runner(data_dir, sizes, batches, k, threads_note=None):
     """A plain Keras model.fit on the same model and batches (steps_per_execution=1)."""
     import keras
     import tensorflow as tf
-    from textrnn import artifacts, train as train_lib
+    from textrnn import artifacts, checkpoints
     from textrnn.model import build_model
-    cfg = train_lib.TrainConfig(data_dir=data_dir, model_dir=tempfile.mkdtemp(), export=False,
-                                **sizes)
-    run_config = _prepare_model_dir(cfg)
+    from textrnn.train_config import TrainConfig
+    cfg = TrainConfig(data_dir=data_dir, model_dir=tempfile.mkdtemp(), export=False, **sizes)
+    run_config = checkpoints.prepare_model_dir(cfg, cfg.model_dir)
     model = build_model(artifacts.model_config(run_config))
     model.compile(optimizer=keras.optimizers.Adam(0.001, global_clipnorm=1.0),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

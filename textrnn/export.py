@@ -6,6 +6,10 @@ char-tokenized models) to `probabilities`, `class_id` and `label`. The token
 and label tables are assets inside it, looked up in the graph by the same
 TokenEncoder training used, so serving needs TensorFlow and nothing else.
 
+A model trained with a wide path (`--wide`, part of `--recipe=auto`) exports
+the recurrent model and the character n-gram TF-IDF classifier together,
+their probabilities mixed by the weight chosen on val.
+
 Several model directories (`--model_dir=a,b`) export as one SavedModel that
 averages their probabilities: an ensemble, e.g. a word model and a char model
 of the same categories. Members read the same input string: char and bigram
@@ -38,22 +42,26 @@ def define_flags():
 def build_archive(members, label_encoder):
     """A keras.export.ExportArchive with the text-in, labels-out signature.
 
-    `members` is a list of (Keras model, TokenEncoder); the served
-    probabilities are the mean of the members' softmax outputs.
+    `members` is a list of (weight, model, encoder): `model(encoder(text))`
+    gives logits (a Keras model over a TokenEncoder's ids, or the wide
+    path's linear model over an NgramFeaturizer's TF-IDF rows). The served
+    probabilities are the weighted sum of the members' softmax outputs; the
+    weights sum to 1.
     """
     import keras
     import tensorflow as tf
 
     archive = keras.export.ExportArchive()
-    for model, token_encoder in members:
+    for _, model, encoder in members:
         archive.track(model)
-        archive.track(token_encoder)
+        archive.track(encoder)
     archive.track(label_encoder)
 
     def serve(text):
         probabilities = tf.add_n([
-            tf.nn.softmax(tf.cast(model(token_encoder(text), training=False), tf.float32), axis=-1)
-            for model, token_encoder in members]) / len(members)
+            weight * tf.nn.softmax(tf.cast(model(encoder(text), training=False), tf.float32),
+                                   axis=-1)
+            for weight, model, encoder in members])
         class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
         return {"probabilities": probabilities, "class_id": class_id,
                 "label": label_encoder.labels(class_id)}
@@ -144,11 +152,13 @@ def export_models(model_dirs, export_dir=None):
     labels = _shared_labels(model_dirs)
     configs = [config for _, config, _ in loaded]
     tokenizer, user_dict = _serving_tokenizer(model_dirs, configs)
-    archive = build_archive([(model, artifacts.token_encoder(d, config))
-                             for d, (model, config, _) in zip(model_dirs, loaded)],
-                            artifacts.label_encoder(model_dirs[0]))
+    scorers = []
+    for d, (model, config, _) in zip(model_dirs, loaded):
+        scorers += _scorers(d, model, config, len(labels), 1.0 / len(model_dirs))
+    archive = build_archive(scorers, artifacts.label_encoder(model_dirs[0]))
     members = [dict(model_dir=os.path.abspath(d), checkpoint=checkpoint,
-                    tokenizer=config["tokenizer"], encoder=config["encoder"], model=config["model"])
+                    tokenizer=config["tokenizer"], encoder=config["encoder"], model=config["model"],
+                    wide=_wide_info(d))
                for d, (_, config, checkpoint) in zip(model_dirs, loaded)]
     path = write_atomically(
         archive, export_dir or artifacts.path(model_dirs[0], artifacts.EXPORT_DIR),
@@ -156,6 +166,27 @@ def export_models(model_dirs, export_dir=None):
     for member in members:
         say(f"exported {member['checkpoint']} to {path}")
     return path
+
+
+def _wide_info(model_dir):
+    from textrnn import mixture
+    if not mixture.has_wide_path(model_dir):
+        return None
+    return artifacts.read_json(os.path.join(mixture.wide_dir(model_dir), mixture.INFO_FILE))
+
+
+def _scorers(model_dir, model, config, num_classes, share):
+    """(weight, model, encoder) of one model directory: its recurrent model, and its
+    wide path when it has one, mixed by the weight chosen on val; `share` of the total."""
+    from textrnn import mixture, wide
+    recurrent = (model, artifacts.token_encoder(model_dir, config))
+    info = _wide_info(model_dir)
+    if info is None:
+        return [(share, *recurrent)]
+    weight = info["weight"]
+    wide_model, featurizer = wide.load(mixture.wide_dir(model_dir), num_classes)
+    parts = [(share * (1.0 - weight), *recurrent), (share * weight, wide_model, featurizer)]
+    return [part for part in parts if part[0] > 0]
 
 
 def export_model(model_dir, export_dir=None):

@@ -1,0 +1,103 @@
+"""--recipe=auto: choices made from the data by rule, explicit flags winning, early stopping."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT, TINY_MODEL, run_cli
+from textrnn import recipe, vocab
+
+
+def fake_prepared(path, lengths):
+    """A textrnn-prepare-shaped folder whose train texts have the given token counts."""
+    path.mkdir(parents=True)
+    (path / vocab.MANIFEST_FILE).write_text("{}", encoding="utf-8")
+    with open(path / "train.txt", "w", encoding="utf-8") as out:
+        for i, n in enumerate(lengths):
+            out.write(f"c{i % 2}\t{' '.join(['字'] * n)}\n")
+    return path
+
+
+def chosen(data_dir):
+    return {c.flag: c.value for c in recipe.choose(str(data_dir))}
+
+
+def test_short_texts_get_short_sequences_and_long_texts_longer(tmp_path):
+    short = chosen(fake_prepared(tmp_path / "short", [10] * 95 + [30] * 5))
+    long = chosen(fake_prepared(tmp_path / "long", [300] * 100))
+    huge = chosen(fake_prepared(tmp_path / "huge", [5000] * 100))
+    assert short["num_timesteps"] == 16
+    assert long["num_timesteps"] == 304
+    assert huge["num_timesteps"] == 400
+
+
+def test_tiny_corpus_gets_few_steps_a_narrow_network_and_large_corpus_more(tmp_path):
+    tiny = chosen(fake_prepared(tmp_path / "tiny", [20] * 100))
+    large = chosen(fake_prepared(tmp_path / "large", [20] * 40_000))
+    assert tiny["num_train_steps"] == recipe.MIN_STEPS and tiny["num_embedding_size"] == 64
+    assert large["num_train_steps"] == recipe.EPOCHS * 625 and large["num_embedding_size"] == 128
+    assert large["early_stopping_evals"] > 0 and large["wide"] is True
+    assert large["eval_every_steps"] == large["num_train_steps"] // recipe.EVALS_PER_RUN
+
+
+def test_data_dir_that_is_not_prepared_is_refused(tmp_path):
+    from textrnn.errors import UserError
+    with pytest.raises(UserError, match="not a textrnn-prepare output folder"):
+        recipe.choose(str(tmp_path))
+
+
+def test_auto_recipe_says_why_writes_a_flagfile_and_explicit_flags_win(demo_prepared_char,
+                                                                        tmp_path):
+    model_dir = tmp_path / "m"
+    result = run_cli("train", "--recipe=auto", f"--data_dir={demo_prepared_char}",
+                     f"--model_dir={model_dir}", "--num_train_steps=30", "--num_timesteps=24",
+                     "--eval_every_steps=15", "--wide=false", "--export=false")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "auto recipe: --num_embedding_size=64: 1,500 train texts" in result.stderr
+    assert "auto recipe: --num_timesteps=24 (given explicitly)" in result.stderr
+    flagfile = (model_dir / "recipe.flags").read_text(encoding="utf-8")
+    assert "--num_timesteps=24\n" in flagfile and "--num_lstm_nodes=64\n" in flagfile
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["train"]
+    assert config["num_timesteps"] == 24 and config["num_embedding_size"] == 64
+    assert config["warmup_steps"] == 1  # follows the explicit step count
+    # the written flagfile repeats the run: same choices, resumable in the same folder
+    again = run_cli("train", f"--flagfile={model_dir / 'recipe.flags'}",
+                    f"--data_dir={demo_prepared_char}", f"--model_dir={model_dir}",
+                    "--export=false")
+    assert again.returncode == 0, again.stderr[-3000:]
+
+
+def test_early_stopping_stops_and_keeps_the_best_val_checkpoint(demo_prepared, tmp_path):
+    from textrnn.train import TrainConfig, train
+    # a learning rate too small to change any prediction: val never improves after step 10
+    metrics = train(TrainConfig(
+        data_dir=str(demo_prepared), model_dir=str(tmp_path / "m"),
+        **{**TINY_MODEL, "num_train_steps": 1000, "eval_every_steps": 10,
+           "learning_rate": 1e-12, "early_stopping_evals": 2}, export=False))
+    assert metrics["global_step"] == 30 and metrics["best_step"] == 10
+    best = sorted(p.name for p in (tmp_path / "m" / "best").glob("*.index"))
+    assert best == ["ckpt-10.index"], best
+
+
+def test_make_train_with_data_and_no_flags_runs_the_auto_recipe(tmp_path):
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    data = tmp_path / "tiny"
+    data.mkdir()
+    for split in ("train", "val", "test"):
+        lines = (ROOT / "data" / "demo" / f"{split}.txt").read_text(encoding="utf-8").splitlines()
+        (data / f"{split}.txt").write_text("\n".join(lines[:300]) + "\n", encoding="utf-8")
+    run = tmp_path / "run"
+    result = subprocess.run(
+        ["make", "--no-print-directory", "train", f"DATA={data}", f"RUN={run}",
+         "TRAIN_ARGS=--num_train_steps=40"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "MAKEFLAGS": ""})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "--recipe=auto" in result.stdout and "--tokenizer=char" in result.stdout
+    assert (run / "model" / "recipe.flags").is_file()
+    assert (run / "model" / "export" / "saved_model.pb").is_file()
+    assert result.stdout.strip().splitlines()[-1].startswith("step 40: test accuracy ")

@@ -1,0 +1,113 @@
+"""The model directory of a training run: creating it, resuming into it, checkpoints.
+
+A run writes its configuration, vocabulary and categories before the first
+step; running the same command again finds them, refuses a change of model
+shape, and restores the latest checkpoint (model, optimizer, step and the
+data position). See artifacts.py for the folder's layout.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+
+from textrnn import artifacts, tokenize, vocab
+from textrnn.console import say
+from textrnn.errors import UserError
+from textrnn.train_config import SHAPE_FIELDS
+
+
+def run_config_of(cfg, manifest, tokens):
+    from textrnn.model import ModelConfig
+    model = ModelConfig(
+        vocab_size=len(tokens), num_classes=manifest["num_classes"],
+        num_embedding_size=cfg.num_embedding_size, cell=cfg.cell,
+        num_lstm_nodes=cfg.num_lstm_nodes, bidirectional=cfg.bidirectional,
+        num_fc_nodes=cfg.num_fc_nodes, dropout=round(1.0 - cfg.keep_prob, 6),
+        initializer=cfg.initializer, padding=cfg.padding, pooling=cfg.pooling,
+        embedding_dropout=cfg.embedding_dropout)
+    return dict(
+        model=model.to_dict(),
+        encoder=dict(num_timesteps=cfg.num_timesteps, padding=cfg.padding,
+                     split=tokenize.ENCODER_SPLIT.get(manifest["tokenizer"], "whitespace")),
+        tokenizer=manifest["tokenizer"], user_dict=manifest.get("user_dict"),
+        vocabulary=dict(num_word_threshold=cfg.num_word_threshold,
+                        max_vocab_size=cfg.max_vocab_size, size=len(tokens)),
+        train=dataclasses.asdict(cfg),
+    )
+
+
+def check_resumable(old, new, model_dir):
+    """Refuse to resume a run whose model or input shape would differ."""
+    new = json.loads(json.dumps(new))  # compare as stored: tuples become lists
+    changed = [f"--{k}: {old['train'].get(k)!r} -> {new['train'].get(k)!r}"
+               for k in SHAPE_FIELDS if old["train"].get(k) != new["train"].get(k)]
+    if old["model"] != new["model"] and not changed:
+        changed.append("the vocabulary or categories of --data_dir changed")
+    if changed:
+        raise UserError(f"{model_dir} holds a run with a different model shape; it cannot be "
+                        f"resumed with these flags ({'; '.join(changed)}). Use another "
+                        "--model_dir, or the old flags (saved in its flags.txt).")
+
+
+def prepare_model_dir(cfg, out_dir, flags_text=""):
+    """Create or check out_dir (the model dir, or a worker's scratch copy); returns the run config.
+
+    `flags_text` is written to flags.txt, so the run can be repeated with --flagfile.
+    """
+    manifest = artifacts.read_json(os.path.join(cfg.data_dir, vocab.MANIFEST_FILE))
+    tokens = vocab.Vocabulary.load(os.path.join(cfg.data_dir, vocab.VOCAB_FILE),
+                                   cfg.num_word_threshold, cfg.max_vocab_size or None)
+    run_config = run_config_of(cfg, manifest, tokens)
+    config_path = artifacts.path(out_dir, artifacts.CONFIG_FILE)
+    if os.path.isfile(config_path):
+        check_resumable(artifacts.read_json(config_path), run_config, out_dir)
+        old_tokens = vocab.Vocabulary.from_tokens_file(artifacts.path(out_dir, vocab.TOKENS_FILE))
+        if old_tokens.tokens != tokens.tokens:
+            raise UserError(f"{out_dir} was trained on another vocabulary than "
+                            f"{cfg.data_dir}; use another --model_dir")
+    os.makedirs(out_dir, exist_ok=True)
+    for name in (vocab.VOCAB_FILE, vocab.CATEGORIES_FILE, vocab.MANIFEST_FILE):
+        shutil.copyfile(os.path.join(cfg.data_dir, name), artifacts.path(out_dir, name))
+    tokens.write_tokens(artifacts.path(out_dir, vocab.TOKENS_FILE))
+    artifacts.write_json(config_path, run_config)
+    with open(artifacts.path(out_dir, artifacts.FLAGS_FILE), "w", encoding="utf-8") as out:
+        out.write(flags_text)
+    return run_config
+
+
+def make_checkpoints(trainer):
+    """(checkpoint, latest manager, best-val manager) of a Trainer's state."""
+    import tensorflow as tf
+    state = dict(data=trainer.iterator) if trainer.data_in_checkpoint else {}
+    checkpoint = tf.train.Checkpoint(
+        model=trainer.model, optimizer=trainer.optimizer, step=trainer.step,
+        best_val_accuracy=trainer.best_val_accuracy, best_step=trainer.best_step,
+        train_seconds=trainer.train_seconds, **state)
+    manager = tf.train.CheckpointManager(
+        checkpoint, os.path.join(trainer.out_dir, artifacts.CKPT_DIR), max_to_keep=2,
+        step_counter=trainer.step)
+    best = tf.train.CheckpointManager(
+        tf.train.Checkpoint(model=trainer.model, step=trainer.step),
+        os.path.join(trainer.out_dir, artifacts.BEST_DIR), max_to_keep=1,
+        step_counter=trainer.step)
+    return checkpoint, manager, best
+
+
+def resume(trainer, model_dir):
+    """Restore the latest checkpoint of model_dir, if any; returns the step to start from."""
+    import tensorflow as tf
+    # Every worker restores the chief's checkpoint (the model dir is shared storage).
+    latest = tf.train.latest_checkpoint(artifacts.path(model_dir, artifacts.CKPT_DIR))
+    if latest:
+        trainer.checkpoint.restore(latest).assert_existing_objects_matched()
+        say(f"resuming from step {int(trainer.step.numpy())} ({latest})")
+        trainer.reseed_data()
+    return int(trainer.step.numpy())
+
+
+def restore_best(trainer):
+    """Put the best-validation weights back into the trainer's model."""
+    import tensorflow as tf
+    tf.train.Checkpoint(model=trainer.model).read(
+        trainer.best_manager.latest_checkpoint).expect_partial()

@@ -1,0 +1,119 @@
+"""The auto recipe: training settings chosen from the prepared data, by rule.
+
+`textrnn-train --recipe=auto` asks `choose` for a value of each setting
+below, with the reason, from the train split's size and token lengths only
+(val is used later, by early stopping and the wide path's choices; test
+never). Flags the user gave explicitly win. Every rule is stated in terms of
+the data, never of a corpus name, so it carries to corpora never seen.
+
+The network and its regularisation are the tuned headline recipe's
+(flags/thucnews_char.flags), which was chosen on dev; what the rules adapt
+is what must change with the data: sequence length, widths on tiny corpora,
+the number of steps, and how often to evaluate for early stopping.
+"""
+
+import dataclasses
+import math
+import os
+
+import numpy as np
+
+from textrnn import vocab
+from textrnn.errors import UserError
+
+RECIPES = ("none", "auto")
+EPOCHS = 6           # passes over train; early stopping usually ends sooner
+MIN_STEPS = 300      # a tiny corpus still gets this many updates
+MAX_STEPS = 8000     # bounds the time on a large corpus (~10 min of steps on 2 cores)
+EVALS_PER_RUN = 12   # evaluations over a full run: early stopping's resolution
+SMALL_CORPUS = 2000  # below this many train texts: narrower network, smaller batches
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    flag: str
+    value: object
+    why: str
+
+    def as_flag(self):
+        value = str(self.value).lower() if isinstance(self.value, bool) else self.value
+        return f"--{self.flag}={value}"
+
+
+def token_lengths(train_file):
+    """Tokens per line of a prepared split (`label<TAB>tok tok ...`)."""
+    lengths = []
+    with open(train_file, encoding="utf-8") as stream:
+        for line in stream:
+            text = line.rstrip("\n").partition("\t")[2]
+            lengths.append(text.count(" ") + 1 if text else 0)
+    return np.array(lengths)
+
+
+def choose(data_dir, steps=None):
+    """The auto recipe's choices for a textrnn-prepare folder, in flag order.
+
+    `steps`: the number of training steps when the user gave it; what
+    depends on it (warm-up, evaluation interval) follows it.
+    """
+    manifest_path = os.path.join(data_dir, vocab.MANIFEST_FILE)
+    if not os.path.isfile(manifest_path):
+        raise UserError(f"--data_dir={data_dir} is not a textrnn-prepare output folder "
+                        f"(no {vocab.MANIFEST_FILE}); run textrnn-prepare first")
+    lengths = token_lengths(os.path.join(data_dir, "train.txt"))
+    n = len(lengths)
+    p95 = float(np.percentile(lengths, 95))
+    timesteps = int(min(400, max(8, math.ceil(p95 / 8) * 8)))
+    small = n < SMALL_CORPUS
+    width = 64 if small else 128
+    batch = 32 if small else 64
+    epoch_steps = math.ceil(n / batch)
+    auto_steps = int(min(MAX_STEPS, max(MIN_STEPS, EPOCHS * epoch_steps)))
+    steps = steps or auto_steps
+    every = max(min(25, steps), steps // EVALS_PER_RUN)
+    return [
+        Choice("num_timesteps", timesteps, f"95% of train texts have at most {p95:.0f} tokens "
+               "(rounded up to a multiple of 8, between 8 and 400)"),
+        Choice("num_word_threshold", 2, "tokens seen once in train map to <UNK>, so <UNK> "
+               "learns what unseen tokens look like"),
+        Choice("num_embedding_size", width, f"{n:,} train texts "
+               + ("(< 2,000: a narrower network)" if small else "(>= 2,000: the full width)")),
+        Choice("num_lstm_nodes", width, "one bidirectional LSTM layer as wide as the embedding"),
+        Choice("bidirectional", True, "both directions: a text's start and end both matter"),
+        Choice("num_fc_nodes", width, "dense layer as wide as the recurrent one"),
+        Choice("pooling", "max", "max over the valid steps: robust to length (tuned on dev)"),
+        Choice("initializer", "keras", "Keras' initialisers train faster than the original's"),
+        Choice("keep_prob", 0.5, "dropout 0.5: small corpora overfit quickly"),
+        Choice("embedding_dropout", 0.5, "embedding dropout 0.5 (tuned on dev)"),
+        Choice("label_smoothing", 0.1, "label smoothing 0.1 against noisy labels"),
+        Choice("weight_decay", 0.1, "decoupled weight decay 0.1 (tuned on dev)"),
+        Choice("batch_size", batch, f"{n:,} train texts: batches of {batch}"),
+        Choice("num_train_steps", auto_steps, f"{EPOCHS} epochs of {epoch_steps:,} steps, between "
+               f"{MIN_STEPS} and {MAX_STEPS}"),
+        Choice("learning_rate", 0.002, "Adam at 0.002, the tuned recipe's peak rate"),
+        Choice("lr_schedule", "cosine", "cosine decay to zero over the run"),
+        Choice("warmup_steps", max(1, steps // 20), "warm-up over the first 5% of steps"),
+        Choice("eval_every_steps", every, f"{EVALS_PER_RUN} evaluations over the run"),
+        Choice("log_every_steps", every, "a progress line at each evaluation"),
+        Choice("checkpoint_every_steps", every, "a resumable checkpoint at each evaluation"),
+        Choice("early_stopping_evals", 3, "stop when val accuracy has not improved for 3 "
+               "evaluations; the best-val checkpoint is kept and exported"),
+        Choice("shuffle_buffer", min(n, 50_000), "shuffle over the whole train split "
+               "(up to 50,000 lines)"),
+        Choice("cache", n <= 1_000_000, "keep the encoded train split in memory"
+               if n <= 1_000_000 else "stream train from disk (over 1,000,000 texts)"),
+        Choice("wide", True, "train the character n-gram TF-IDF path beside the recurrent "
+               "one and mix them with a weight chosen on val"),
+    ]
+
+
+def write_flagfile(path, choices, explicit):
+    """The resolved recipe as a flagfile, each line with its reason."""
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        out.write("# textrnn-train --recipe=auto: the choices made for this data.\n"
+                  "# Re-run or edit by hand: textrnn-train --flagfile=THIS_FILE ...\n")
+        for choice in choices:
+            if choice.flag in explicit:
+                out.write(f"# --{choice.flag}: given explicitly\n{explicit[choice.flag]}\n")
+            else:
+                out.write(f"# {choice.why}\n{choice.as_flag()}\n")

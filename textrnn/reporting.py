@@ -1,0 +1,81 @@
+"""What a training run tells people and TensorBoard: progress, evaluations, metrics.json."""
+
+import sys
+import time
+
+from textrnn.console import say
+
+
+def eta(seconds):
+    """'4m05s' style time-left text."""
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else \
+        f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class Reporter:
+    """A progress bar on a terminal; one log line per interval elsewhere, with the time left."""
+
+    def __init__(self, total, start):
+        import keras
+        self.total, self.start_step, self.started = total, start, time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.bar = keras.utils.Progbar(total, stateful_metrics=["loss", "accuracy"]) if self.tty else None
+        if self.bar and start:
+            self.bar.update(start)
+
+    def time_left(self, step):
+        done = step - self.start_step
+        elapsed = time.monotonic() - self.started
+        return elapsed / done * (self.total - step) if done > 0 else 0.0
+
+    def train(self, step, loss, accuracy, rate):
+        if self.bar:
+            self.bar.update(step, [("loss", loss), ("accuracy", accuracy)])
+        else:
+            say(f"step {step}/{self.total}: loss {loss:.4f}, accuracy {accuracy:.4f}, "
+                f"{rate:,.0f} examples/s, about {eta(self.time_left(step))} left")
+
+    def message(self, text):
+        if self.bar:
+            sys.stderr.write("\n")
+        say(text)
+
+
+def log_train(trainer, writers, reporter, step, rate):
+    loss, accuracy = trainer.read_sums()
+    reporter.train(step, loss, accuracy, rate)
+    with writers["train"].as_default(step=step):
+        trainer.tf.summary.scalar("loss", loss)
+        trainer.tf.summary.scalar("accuracy", accuracy)
+
+
+def log_eval(trainer, writers, reporter, results):
+    """One line for people, scalars for TensorBoard, of an evaluation's results."""
+    step = results["step"]
+    with writers["eval"].as_default(step=step):
+        for split in ("val", "test"):
+            trainer.tf.summary.scalar(f"{split}_loss", results[split]["loss"])
+            trainer.tf.summary.scalar(f"{split}_accuracy", results[split]["accuracy"])
+    reporter.message(f"step {step}: val accuracy {results['val']['accuracy']:.4f} "
+                     f"(loss {results['val']['loss']:.4f}), test accuracy "
+                     f"{results['test']['accuracy']:.4f} (loss {results['test']['loss']:.4f})")
+
+
+def final_metrics(trainer, best, last_eval):
+    """metrics.json: the exported (best-val) checkpoint's numbers, and the last step's."""
+    cfg = trainer.cfg
+    seconds = float(trainer.train_seconds.numpy())
+    return dict(
+        global_step=int(trainer.step.numpy()),
+        val_accuracy=best["val"]["accuracy"], val_loss=best["val"]["loss"],
+        test_accuracy=best["test"]["accuracy"], test_loss=best["test"]["loss"],
+        best_val_accuracy=float(trainer.best_val_accuracy.numpy()), best_step=int(trainer.best_step.numpy()),
+        val_examples=best["val"]["examples"], test_examples=best["test"]["examples"],
+        final_step=dict(val_accuracy=last_eval["val"]["accuracy"], val_loss=last_eval["val"]["loss"],
+                        test_accuracy=last_eval["test"]["accuracy"],
+                        test_loss=last_eval["test"]["loss"]) if last_eval else None,
+        train_seconds=round(seconds, 3),
+        examples_per_second=round(int(trainer.step.numpy()) * cfg.batch_size / max(seconds, 1e-9), 1),
+        note="val_*/test_* are those of the best-validation checkpoint, the one exported",
+    )

@@ -1,0 +1,199 @@
+"""The Trainer: strategy, model, optimizer, input streams and compiled steps of a run.
+
+Many training steps run inside one tf.function call (`run_steps`), so the
+Python loop in train.py only wakes up to log, evaluate and checkpoint.
+"""
+
+
+from textrnn import artifacts, checkpoints
+from textrnn.errors import UserError
+
+
+class Trainer:
+    """Owns the strategy, model, optimizer, datasets and checkpoint of one run."""
+
+    def __init__(self, cfg, flags_text=""):
+        import keras
+        import tensorflow as tf
+        from textrnn import data, devices, model as model_lib
+
+        self.cfg, self.tf = cfg, tf
+        keras.utils.set_random_seed(cfg.seed)
+        # The strategy first: multi-worker collectives must be configured
+        # before anything else initialises TensorFlow's runtime.
+        self.strategy = devices.make_strategy(cfg.strategy, cfg.num_cpu_devices)
+        self.policy = devices.set_precision(cfg.mixed_precision)
+        self.chief = devices.is_chief(self.strategy)
+        self.out_dir = cfg.model_dir if self.chief else _worker_dir(self.strategy)
+        run_config = checkpoints.prepare_model_dir(cfg, self.out_dir, flags_text)
+        self.token_encoder = artifacts.token_encoder(self.out_dir, run_config)
+        self.label_encoder = artifacts.label_encoder(self.out_dir)
+        self.files = {s: data.split_file(cfg.data_dir, s) for s in ("train", "val", "test")}
+        replicas = self.strategy.num_replicas_in_sync
+        if cfg.batch_size % replicas:
+            raise UserError(f"--batch_size={cfg.batch_size} must be a multiple of the "
+                            f"{replicas} replicas")
+        with self.strategy.scope():
+            self.model = model_lib.build_model(artifacts.model_config(run_config))
+            self.optimizer = keras.optimizers.Adam(_learning_rate(cfg),
+                                                   weight_decay=cfg.weight_decay or None)
+            if self.policy == "mixed_float16":
+                self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+            self.best_val_accuracy = tf.Variable(-1.0, dtype=tf.float64, trainable=False)
+            self.best_step = tf.Variable(0, dtype=tf.int64, trainable=False)
+            self.train_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+            self.sums = [tf.Variable(0.0, trainable=False, dtype=tf.float32,
+                                     synchronization=tf.VariableSynchronization.ON_READ,
+                                     aggregation=tf.VariableAggregation.SUM) for _ in range(3)]
+            self.optimizer.build(self.model.trainable_variables)
+        self.cudnn_reasons = [r for layer in model_lib.recurrent_layers(self.model)
+                              for r in model_lib.cudnn_blockers(layer)]
+        for layer in model_lib.recurrent_layers(self.model):
+            layer.allow_fused = not cfg.jit_compile
+        self.iterator = self.make_iterator(cfg.seed)
+        # A single-device iterator can be checkpointed, so a resumed run sees
+        # exactly the batches it would have seen; distributed iterators cannot
+        # (see reseed_data).
+        self.data_in_checkpoint = isinstance(self.iterator, tf.__internal__.tracking.Trackable)
+        self.checkpoint, self.manager, self.best_manager = checkpoints.make_checkpoints(self)
+        # XLA compiles the per-replica step only: the loop around it pulls from
+        # a tf.data iterator, which XLA cannot compile.
+        self._step_fn = (tf.function(self._replica_train_step, jit_compile=True)
+                         if cfg.jit_compile else self._replica_train_step)
+        self._train_loop = tf.function(self._train_loop_fn)
+        self._eval_step = tf.function(self._eval_step_fn, reduce_retracing=True)
+
+    def make_iterator(self, seed):
+        from textrnn import data
+        cfg = self.cfg
+        return iter(self.strategy.distribute_datasets_from_function(
+            lambda ctx: data.train_dataset(
+                self.files["train"], self.token_encoder, self.label_encoder,
+                ctx.get_per_replica_batch_size(cfg.batch_size), cfg.shuffle_buffer,
+                seed=seed, cache=cfg.cache, input_context=ctx)))
+
+    def reseed_data(self):
+        """After a distributed resume: a fresh shuffle order, seeded by the step."""
+        if not self.data_in_checkpoint and int(self.step.numpy()):
+            self.iterator = self.make_iterator(self.cfg.seed + int(self.step.numpy()))
+
+    # -- compiled pieces --
+    def _replica_train_step(self, ids, labels):
+        tf, cfg = self.tf, self.cfg
+        with tf.GradientTape() as tape:
+            logits = self.model(ids, training=True)
+            per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=labels, logits=logits)
+            objective = per_example
+            if cfg.label_smoothing:
+                smooth = tf.one_hot(labels, tf.shape(logits)[-1]) * (1 - cfg.label_smoothing) \
+                    + cfg.label_smoothing / tf.cast(tf.shape(logits)[-1], tf.float32)
+                objective = tf.nn.softmax_cross_entropy_with_logits(labels=smooth, logits=logits)
+            loss = tf.nn.compute_average_loss(objective, global_batch_size=cfg.batch_size)
+            scaled = self.optimizer.scale_loss(loss) if self.policy == "mixed_float16" else loss
+        variables = self.model.trainable_variables
+        grads = _global_clip(tape.gradient(scaled, variables), cfg.clip_lstm_grads,
+                             self._loss_scale(), self.strategy.num_replicas_in_sync)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels),
+                          tf.float32)
+        for var, value in zip(self.sums, (tf.reduce_sum(per_example), tf.reduce_sum(correct),
+                                          tf.cast(tf.size(labels), tf.float32))):
+            var.assign_add(value)
+
+    def _loss_scale(self):
+        if self.policy == "mixed_float16":
+            return self.optimizer.dynamic_scale
+        return None
+
+    def _train_loop_fn(self, iterator, steps):
+        for _ in self.tf.range(steps):
+            ids, labels = next(iterator)
+            self.strategy.run(self._step_fn, args=(ids, labels))
+            self.step.assign_add(1)
+
+    def _eval_step_fn(self, ids, labels):
+        tf = self.tf
+
+        def replica(ids, labels):
+            logits = self.model(ids, training=False)
+            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+            correct = tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels)
+            return (tf.reduce_sum(loss), tf.reduce_sum(tf.cast(correct, tf.float32)),
+                    tf.cast(tf.size(labels), tf.float32))
+
+        per_replica = self.strategy.run(replica, args=(ids, labels))
+        return [self.strategy.reduce("SUM", value, axis=None) for value in per_replica]
+
+    # -- host-side pieces --
+    def read_sums(self):
+        loss, correct, count = (float(v.read_value()) for v in self.sums)
+        for v in self.sums:
+            v.assign(0.0)
+        return loss / max(count, 1.0), correct / max(count, 1.0)
+
+    def evaluate(self, split):
+        """(loss, accuracy, examples) over every example of `split`."""
+        from textrnn import data
+        dataset = self.strategy.distribute_datasets_from_function(
+            lambda ctx: data.eval_dataset(self.files[split], self.token_encoder, self.label_encoder,
+                                          ctx.get_per_replica_batch_size(self.cfg.batch_size),
+                                          input_context=ctx))
+        loss = correct = count = 0.0
+        for ids, labels in dataset:
+            batch_loss, batch_correct, batch_count = self._eval_step(ids, labels)
+            loss, correct, count = loss + float(batch_loss), correct + float(batch_correct), count + float(batch_count)
+        return loss / max(count, 1.0), correct / max(count, 1.0), int(count)
+
+    def barrier(self):
+        """Wait for every worker, so none leaves while the chief still writes."""
+        tf = self.tf
+        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            self.strategy.reduce("SUM", self.strategy.run(lambda: tf.constant(1.0)), axis=None)
+
+    def run_steps(self, steps):
+        self._train_loop(self.iterator, self.tf.constant(steps, self.tf.int64))
+
+
+def _learning_rate(cfg):
+    if cfg.lr_schedule == "constant":
+        return cfg.learning_rate
+    import keras
+    # Warm up from ~0 to the peak, then cosine-decay over the remaining steps.
+    start = cfg.learning_rate if not cfg.warmup_steps else cfg.learning_rate / 100
+    return keras.optimizers.schedules.CosineDecay(
+        start, decay_steps=cfg.num_train_steps - cfg.warmup_steps, alpha=0.0,
+        warmup_target=cfg.learning_rate if cfg.warmup_steps else None,
+        warmup_steps=cfg.warmup_steps)
+
+
+def _worker_dir(strategy):
+    """Non-chief workers write to a throwaway place (TensorFlow's multi-worker guide)."""
+    import tempfile
+    task_id = strategy.cluster_resolver.task_id
+    return tempfile.mkdtemp(prefix=f"textrnn-worker{task_id}-")
+
+
+def _global_clip(grads, clip_norm, loss_scale, replicas):
+    """Clip the replica-summed gradients of all variables together by global norm.
+
+    Keras' own global_clipnorm clips each replica's gradients before they are
+    summed, which is not the original's clipping once there are several
+    replicas; so gradients are summed here, clipped, and handed to the
+    optimizer divided by the replica count (it sums them again). With loss
+    scaling the gradients are scaled, so the norm bound is scaled with them.
+    """
+    import tensorflow as tf
+    context = tf.distribute.get_replica_context()
+    if replicas > 1:
+        # Dense: the embedding's sparse gradients differ in row count between
+        # replicas, which the collective gather cannot take.
+        grads = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                   [tf.convert_to_tensor(g) for g in grads])
+    if clip_norm > 0:
+        bound = clip_norm if loss_scale is None else clip_norm * tf.cast(loss_scale, tf.float32)
+        grads, _ = tf.clip_by_global_norm(grads, bound)
+    if replicas > 1:
+        grads = [tf.math.scalar_mul(1.0 / replicas, g) for g in grads]
+    return grads
