@@ -94,7 +94,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/prepare_speed.py --out $(BENCH_OUT)/prepare_speed.json
 	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving.json
 	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving_thucnews_ensemble.json \
-	  --saved_model=/tmp/textrnn-accuracy/ensembles/thucnews_ensemble_seed1 \
+	  --saved_model=runs/bench/accuracy/ensembles/thucnews_ensemble_seed1 \
 	  --title="the THUCNews headline ensemble, seed 1: word + char + bigram members, one SavedModel"
 	$(BIN)/python benchmarks/memory.py --out $(BENCH_OUT)/memory.json
 	$(BIN)/python benchmarks/report.py --results $(BENCH_OUT) --write BENCHMARKS.md

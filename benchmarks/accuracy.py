@@ -42,7 +42,7 @@ is reused, not retrained (so an interrupted benchmark can be re-run); pass
 --fresh to retrain everything.
 
 --quick: a seconds-long smoke run for CI: small slices of the data (the
-shipped demo corpus when /work/shared/data is absent), a few steps, one seed.
+shipped demo corpus when ../shared/data is absent), a few steps, one seed.
 Without --quick the shared data is required; the script exits with a message
 (status 0) when it is absent.
 """
@@ -106,7 +106,7 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated --seed values")
     parser.add_argument("--work_dir", default=None,
                         help="prepared data and model directories (default: "
-                             "/tmp/textrnn-accuracy, or a temporary folder with --quick)")
+                             "runs/bench/accuracy, or a temporary folder with --quick)")
     parser.add_argument("--fresh", action="store_true",
                         help="retrain even when a finished identical run exists")
     parser.add_argument("--python", default=sys.executable, help="interpreter for textrnn")
@@ -313,7 +313,7 @@ def main(argv=None):
               "corpus)")
         return 0
     work_dir = args.work_dir or (tempfile.mkdtemp(prefix="textrnn-accuracy-") if args.quick
-                                 else "/tmp/textrnn-accuracy")
+                                 else os.path.join(common.ROOT, "runs", "bench", "accuracy"))
     os.makedirs(work_dir, exist_ok=True)
     os.chdir(common.ROOT)
     sys.path.insert(0, common.ROOT)

@@ -10,9 +10,11 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_DATA = os.environ.get("TEXTRNN_SHARED_DATA", "/work/shared/data")
+SHARED_DATA = os.environ.get("TEXTRNN_SHARED_DATA",
+                             os.path.join(os.path.dirname(ROOT), "shared", "data"))
 HEADLINES_RAW = os.path.join(SHARED_DATA, "thucnews_titles")
 CNEWS_RAW = os.path.join(SHARED_DATA, "cnews")
 DEMO_RAW = os.path.join(ROOT, "data", "demo")
@@ -109,7 +111,25 @@ def machine_info(**extra):
     return info
 
 
+def portable(value):
+    """value with this machine's paths made relative: the checkout becomes '.' (or
+    nothing), the shared data '../shared/data', the temporary folder '$TMPDIR'."""
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    for prefix, short in ((os.path.abspath(SHARED_DATA), "../shared/data"), (ROOT + os.sep, ""),
+                          (ROOT, "."), (tempfile.gettempdir(), "$TMPDIR"),
+                          (os.path.expanduser("~"), "~")):
+        value = value.replace(prefix, short)
+    return value
+
+
 def write_json(path, value):
+    """value as JSON at path (atomically), with machine paths made relative (`portable`)."""
+    value = portable(value)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as out:

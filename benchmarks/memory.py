@@ -19,6 +19,8 @@ import tempfile
 import threading
 import time
 
+import common  # benchmarks/ is this script's folder, first on sys.path
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
 SOURCES = [os.path.join(SHARED, "thucnews_titles", "train.txt"), os.path.join(SHARED, "cnews", "train.txt")]
@@ -131,10 +133,7 @@ def main():
         for path in (raw,):
             os.remove(path)
     report = dict(machine=dict(cpus=os.cpu_count()), command=" ".join(sys.argv), results=results)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as out:
-        json.dump(report, out, indent=2)
-        out.write("\n")
+    common.write_json(args.out, report)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ SIZE_FIELDS = tuple(ORIGINAL)
 # Flags of a flagfile that change the work of a training step, besides sizes.
 EXTRA_FIELDS = ("embedding_dropout", "label_smoothing", "initializer")
 TUNED_FLAGS = os.path.join(common.ROOT, "flags", "thucnews.flags")
-HEADLINES_PREPARED = "/tmp/bench/thuc_char"
+HEADLINES_PREPARED = os.path.join(common.ROOT, "runs", "bench", "thuc_char")
 
 
 def parse_args(argv=None):
@@ -183,7 +183,6 @@ def tf_runner(trainer, k, steps_per_call=None):
 def keras_fit_runner(data_dir, sizes, batches, k, threads_note=None):
     """A plain Keras model.fit on the same model and batches (steps_per_execution=1)."""
     import keras
-    import tensorflow as tf
     from textrnn import artifacts, checkpoints
     from textrnn.model import build_model
     from textrnn.train_config import TrainConfig

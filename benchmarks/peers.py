@@ -1,0 +1,227 @@
+"""textrnn's default recipe against the simple baselines, on every shared corpus.
+
+For each corpus of ../shared/data (thucnews_titles, cnews, waimai_10k, tnews)
+and each seed, three systems learn from train, choose their settings on val
+(dev) and are scored once on test:
+
+- textrnn: `make train DATA=corpus` exactly as a user runs it (characters,
+  --recipe=auto: the recurrent model and the wide n-gram path), scored
+  through the exported SavedModel on the raw test text;
+- tfidf_svm: scikit-learn's TF-IDF of character 1-3-grams (sublinear TF) and
+  LinearSVC, C chosen on val from 0.1-10;
+- fasttext: fastText on characters with word bigrams (character pairs),
+  epochs and learning rate chosen on val.
+
+Times are wall-clock seconds of each system's whole training (textrnn's
+includes prepare and export), run one after the other on the same machine;
+compare them as ratios. Needs the [bench] extra (scikit-learn,
+fasttext-wheel).
+
+    python benchmarks/peers.py                      # all corpora, seeds 1,2,3
+    python benchmarks/peers.py --corpora=tnews --seeds=1
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+from accuracy import scores  # noqa: E402
+
+CORPORA = ("thucnews_titles", "cnews", "waimai_10k", "tnews")
+SVM_C = (0.1, 0.3, 1.0, 3.0, 10.0)
+FASTTEXT_GRID = [(epochs, lr) for epochs in (5, 10, 25) for lr in (0.1, 0.5, 1.0)]
+QUICK_LINES = dict(train=400, val=100, test=100)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
+                                                      "peers.json"))
+    parser.add_argument("--corpora", default=",".join(CORPORA),
+                        help="comma-separated subset of " + ", ".join(CORPORA))
+    parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")
+    parser.add_argument("--systems", default="textrnn,tfidf_svm,fasttext")
+    parser.add_argument("--work_dir", default=None, help="runs of make train (default: a "
+                        "temporary folder)")
+    parser.add_argument("--quick", action="store_true",
+                        help="seconds-long smoke run on 400 lines of one corpus (CI)")
+    return parser.parse_args(argv)
+
+
+def read_split(path):
+    """(texts, labels) of a raw `label<TAB>text` file."""
+    texts, labels = [], []
+    with open(path, encoding="utf-8") as stream:
+        for line in stream:
+            label, _, text = line.rstrip("\n").partition("\t")
+            labels.append(label)
+            texts.append(text)
+    return texts, labels
+
+
+def score(labels, predicted, names):
+    index = {name: i for i, name in enumerate(names)}
+    true = np.array([index[label] for label in labels])
+    pred = np.array([index.get(label, -1) for label in predicted])
+    result = scores(true, pred, len(names))
+    return dict(test_accuracy=result["accuracy"], macro_f1=result["macro_f1"])
+
+
+def tfidf_svm(splits, names, seed):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+    started = time.perf_counter()
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+    x_train = vectorizer.fit_transform(splits["train"][0])
+    x_val = vectorizer.transform(splits["val"][0])
+    fitted = [(LinearSVC(C=c, random_state=seed).fit(x_train, splits["train"][1]), c)
+              for c in SVM_C]
+    model, c = max(fitted, key=lambda mc: mc[0].score(x_val, splits["val"][1]))
+    seconds = time.perf_counter() - started
+    predicted = model.predict(vectorizer.transform(splits["test"][0]))
+    return dict(score(splits["test"][1], predicted, names), train_seconds=round(seconds, 2),
+                chosen=dict(C=c))
+
+
+def _fasttext_line(text):
+    return " ".join(ch for ch in text if not ch.isspace())
+
+
+def fasttext(splits, names, seed, work_dir):
+    import fasttext as ft
+    started = time.perf_counter()
+    train_file = os.path.join(work_dir, "fasttext_train.txt")
+    with open(train_file, "w", encoding="utf-8") as out:
+        for text, label in zip(*splits["train"]):
+            out.write(f"__label__{label} {_fasttext_line(text)}\n")
+    ft.FastText.eprint = lambda *args, **kwargs: None  # its load warning, not ours
+
+    def predict(model, texts):
+        # a list goes through multilinePredict, which avoids fastText's numpy-2 copy error
+        return [labels[0][len("__label__"):] if labels else ""
+                for labels in model.predict([_fasttext_line(t) for t in texts])[0]]
+
+    best = None
+    for epochs, lr in FASTTEXT_GRID:
+        model = ft.train_supervised(train_file, epoch=epochs, lr=lr, wordNgrams=2, dim=100,
+                                    minCount=1, seed=seed, thread=2, verbose=0)
+        accuracy = np.mean(np.array(predict(model, splits["val"][0])) == np.array(splits["val"][1]))
+        if best is None or accuracy > best[0]:
+            best = (accuracy, model, dict(epoch=epochs, lr=lr))
+    seconds = time.perf_counter() - started
+    return dict(score(splits["test"][1], predict(best[1], splits["test"][0]), names),
+                train_seconds=round(seconds, 2), chosen=best[2])
+
+
+def textrnn(raw_dir, names, seed, run_dir, quick):
+    """`make train DATA=raw_dir` with this seed; scored through the SavedModel on raw text."""
+    import tensorflow as tf
+    extra = f"--seed={seed}" + (" --num_train_steps=20" if quick else "")
+    command = ["make", "--no-print-directory", "train", f"DATA={os.path.abspath(raw_dir)}",
+               f"RUN={run_dir}", f"TRAIN_ARGS={extra}"]
+    started = time.perf_counter()
+    log_path = run_dir + ".log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        done = subprocess.run(command, cwd=common.ROOT, stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "MAKEFLAGS": ""})
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed; see {log_path}")
+    texts, labels = read_split(common.raw_paths(raw_dir)["test"])
+    served = tf.saved_model.load(os.path.join(run_dir, "model", "export"))
+    signature = served.signatures["serving_default"]
+    predicted = []
+    for i in range(0, len(texts), 256):
+        out = signature(text=tf.constant(texts[i:i + 256]))["label"].numpy()
+        predicted += [label.decode("utf-8") for label in out]
+    with open(os.path.join(run_dir, "model", "metrics.json"), encoding="utf-8") as stream:
+        metrics = json.load(stream)
+    wide = metrics.get("wide") or {}
+    return dict(score(labels, predicted, names), train_seconds=round(seconds, 2),
+                chosen=dict(mixture_weight=wide.get("weight"), wide_c=wide.get("c"),
+                            best_step=metrics["best_step"], steps=metrics["global_step"]),
+                val_accuracy=dict(recurrent=metrics.get("recurrent", metrics)["val_accuracy"],
+                                  wide=(wide.get("val_accuracy") or {}).get("wide"),
+                                  exported=metrics["val_accuracy"]))
+
+
+def available(system):
+    module = {"tfidf_svm": "sklearn", "fasttext": "fasttext"}.get(system)
+    if module is None:
+        return True
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        print(f"{system}: skipped ({module} is not installed; pip install -e '.[bench]')",
+              file=sys.stderr)
+        return False
+
+
+def run_corpus(name, raw_dir, seeds, systems, work_dir, quick):
+    splits = {s: read_split(p) for s, p in common.raw_paths(raw_dir).items()}
+    names = sorted(set(splits["train"][1]))
+    runs = {system: [] for system in systems}
+    for seed in seeds:
+        for system in systems:
+            if system == "textrnn":
+                run_dir = os.path.join(work_dir, f"{name}-seed{seed}")
+                result = textrnn(raw_dir, names, seed, run_dir, quick)
+            elif system == "tfidf_svm":
+                result = tfidf_svm(splits, names, seed)
+            else:
+                result = fasttext(splits, names, seed, work_dir)
+            runs[system].append(dict(result, seed=seed))
+            print(f"{name} seed {seed} {system}: test accuracy {result['test_accuracy']:.4f}, "
+                  f"macro-F1 {result['macro_f1']:.4f}, {result['train_seconds']:.0f} s",
+                  file=sys.stderr, flush=True)
+    return dict(train_lines=len(splits["train"][0]), test_lines=len(splits["test"][0]),
+                classes=len(names), systems={s: summarise(r) for s, r in runs.items()})
+
+
+def summarise(runs):
+    mean = lambda key: round(float(np.mean([r[key] for r in runs])), 4)
+    return dict(test_accuracy=mean("test_accuracy"), macro_f1=mean("macro_f1"),
+                train_seconds=round(float(np.mean([r["train_seconds"] for r in runs])), 1),
+                test_accuracy_std=round(float(np.std([r["test_accuracy"] for r in runs])), 4),
+                runs=runs)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    systems = [s for s in args.systems.split(",") if available(s)]
+    corpora = args.corpora.split(",")
+    work_dir = args.work_dir or tempfile.mkdtemp(prefix="textrnn-peers-")
+    if args.quick:
+        corpora, seeds = corpora[-1:], seeds[:1]
+    results = {}
+    for name in corpora:
+        raw_dir = os.path.join(common.SHARED_DATA, name)
+        if not common.have_raw(raw_dir):
+            print(f"{name}: skipped ({raw_dir} is absent)", file=sys.stderr)
+            continue
+        if args.quick:
+            from accuracy import slice_corpus
+            raw_dir = slice_corpus(raw_dir, os.path.join(work_dir, f"{name}-quick"))
+        results[name] = run_corpus(name, raw_dir, seeds, systems, work_dir, args.quick)
+    if not results:
+        print("skipped: no shared corpus found", file=sys.stderr)
+        return
+    report = dict(machine=common.machine_info(), seeds=seeds, quick=args.quick,
+                  corpora=results,
+                  command="python benchmarks/peers.py " + " ".join(argv or sys.argv[1:]))
+    common.write_json(args.out, report)
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
