@@ -14,6 +14,7 @@ SCRIPTS = {
     "prepare_speed.py": "corpora",
     "serving.py": "single_text_latency",
     "memory.py": "results",
+    "peers.py": "corpora",
 }
 
 
