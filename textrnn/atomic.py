@@ -3,13 +3,55 @@
 Prepared data, exports and imported models are built in a temporary sibling
 folder and renamed over the target only when complete, so a crash or a kill
 never leaves a half-written folder where a reader would look, and the old
-one stays usable until the new one is whole.
+one stays usable until the new one is whole. A process killed with SIGKILL
+cannot clean up: the next run of a tool writing the same target removes such
+leftovers (`.NAME.tmp-*`, `.NAME.old-*`) once they are older than
+STALE_SECONDS, so a folder another process is still writing is left alone.
 """
 
 import contextlib
 import os
 import shutil
 import tempfile
+import time
+
+from textrnn.console import say
+
+STALE_SECONDS = 600  # older than any export or prepare still writing (they touch files)
+
+
+def _last_write(path):
+    """Latest modification time of anything under path (a live writer keeps it fresh)."""
+    latest = os.path.getmtime(path)
+    for folder, _, files in os.walk(path):
+        for name in files:
+            try:
+                latest = max(latest, os.path.getmtime(os.path.join(folder, name)))
+            except OSError:
+                pass
+    return latest
+
+
+def remove_stale(target, now=None):
+    """Remove leftovers of killed writers of target; returns how many were removed."""
+    parent, base = os.path.split(os.path.abspath(target))
+    now = time.time() if now is None else now
+    prefixes = (f".{base}.tmp-", f".{base}.old-")
+    removed = []
+    for name in os.listdir(parent) if os.path.isdir(parent) else []:
+        path = os.path.join(parent, name)
+        if name.startswith(prefixes) and os.path.isdir(path):
+            try:
+                stale = now - _last_write(path) > STALE_SECONDS
+            except OSError:
+                continue
+            if stale:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(name)
+    if removed:
+        say(f"removed {len(removed)} unfinished folder(s) left beside {target} by an "
+            f"interrupted run: {', '.join(sorted(removed))}")
+    return len(removed)
 
 
 @contextlib.contextmanager
@@ -18,6 +60,7 @@ def replacing_dir(target):
     target = os.path.abspath(target)
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
+    remove_stale(target)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.tmp-", dir=parent)
     try:
         yield tmp
