@@ -19,14 +19,21 @@ def where(path, line_number=None):
     return f"{path}:{line_number}" if line_number is not None else str(path)
 
 
-def run_app(main):
-    """`absl.app.run(main)`, with `UserError` and Ctrl-C turned into clean exits."""
+def run_app(main, tensorflow=True):
+    """`absl.app.run(main)`, with `UserError` and Ctrl-C turned into clean exits.
+
+    With `tensorflow`, TensorFlow is imported first, without its start-up
+    noise (see startup.py); tools that never need it pass False.
+    """
     def guarded(argv):
         from absl import flags, logging
         if not flags.FLAGS["verbosity"].present:
             # TensorFlow logs every save and trace at INFO through absl.
             logging.set_verbosity(logging.WARNING)
         try:
+            if tensorflow:
+                from textrnn import startup
+                startup.import_tensorflow()
             return main(argv)
         except UserError as error:
             print(f"error: {error}", file=sys.stderr)

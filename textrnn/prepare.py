@@ -199,7 +199,7 @@ def main(argv):
 
 def run():
     define_flags()
-    run_app(main)
+    run_app(main, tensorflow=False)  # prepare is pure Python: no TensorFlow start-up
 
 
 if __name__ == "__main__":

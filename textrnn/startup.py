@@ -1,0 +1,49 @@
+"""Importing TensorFlow without its start-up noise.
+
+On a machine without a GPU, importing TensorFlow prints lines that are only
+noise for textrnn's users (`cudart_stub.cc ... Could not find cuda drivers`,
+`cuda_platform.cc ... failed call to cuInit`, `WARNING: All log messages
+before absl::InitializeLog() ...`). They are written by C++ code before
+TF_CPP_MIN_LOG_LEVEL takes effect, so the level alone cannot hide them.
+`import_tensorflow` captures the process' stderr while TensorFlow loads and
+looks for devices, then replays every line except the known noise: a real
+error still reaches the user. A user who sets TF_CPP_MIN_LOG_LEVEL asked for
+TensorFlow's own logging, and gets it unfiltered.
+"""
+
+import os
+import re
+import sys
+import tempfile
+
+from textrnn import USER_LOG_LEVEL  # read before textrnn set its default
+
+NOISE = re.compile(
+    r"cudart_stub\.cc.*Could not find cuda drivers"
+    r"|cuda_platform\.cc.*failed call to cuInit"
+    r"|All log messages before absl::InitializeLog\(\) is called"
+    r"|cpu_feature_guard\.cc|To enable the following instructions:.*rebuild TensorFlow"
+    r"|oneDNN custom operations are on")
+
+
+def import_tensorflow():
+    """Import TensorFlow (and let it probe for GPUs) with the noise filtered out."""
+    if "tensorflow" in sys.modules or USER_LOG_LEVEL is not None:
+        import tensorflow as tf
+        return tf
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import tensorflow as tf
+            tf.config.list_physical_devices("GPU")  # where cuInit complains
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode("utf-8", "replace").splitlines(keepends=True):
+                if not NOISE.search(line):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+    return tf
