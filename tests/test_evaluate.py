@@ -51,3 +51,45 @@ def test_unknown_labels_are_listed_with_file_and_line(trained_model, tmp_path):
     result = run_cli("evaluate", f"--model_dir={model_dir}", f"--input_file={path}")
     assert result.returncode != 0 and "'汽车' (first at" in result.stderr and "test.txt:2" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_json_format_prints_the_report_on_stdout(trained_model, tmp_path):
+    model_dir, metrics = trained_model
+    result = run_cli("evaluate", f"--model_dir={model_dir}", f"--input_file={DEMO / 'test.txt'}",
+                     "--format=json", f"--report={tmp_path / 'r.json'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    printed = json.loads(result.stdout)
+    assert printed == json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert abs(printed["accuracy"] - metrics["test_accuracy"]) < 1e-9
+    # the demo test set is in-domain: few of its tokens are unknown
+    assert 0 <= printed["unknown_tokens"]["mean_share"] < 0.3
+
+
+def test_plot_writes_svg_with_text_and_png(trained_model, tmp_path):
+    model_dir, _ = trained_model
+    for name in ("cm.svg", "cm.png"):
+        result = run_cli("evaluate", f"--model_dir={model_dir}",
+                         f"--input_file={DEMO / 'test.txt'}", f"--plot={tmp_path / name}")
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert f"confusion matrix drawn to {tmp_path / name}" in result.stderr
+    svg = (tmp_path / "cm.svg").read_text(encoding="utf-8")
+    assert "体育" in svg  # the labels are text, drawn by the viewer's fonts
+    assert "predicted class" in svg and "true class" in svg
+    assert (tmp_path / "cm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from textrnn import plots
+    if plots.cjk_font() is None:  # no font draws the labels: ids and a legend file
+        legend = (tmp_path / "cm.png.labels.txt").read_text(encoding="utf-8").splitlines()
+        assert len(legend) == 10 and legend[0].startswith("0\t")
+
+
+def test_out_of_vocabulary_texts_are_flagged(trained_model, tmp_path):
+    model_dir, _ = trained_model
+    path = tmp_path / "foreign.txt"
+    labels = (DEMO / "test.txt").read_text(encoding="utf-8").splitlines()[0].split("\t")[0]
+    path.write_text(f"{labels}\tZyxq Wvut Srqp 乂乃乄\n" * 3, encoding="utf-8")
+    result = run_cli("evaluate", f"--model_dir={model_dir}", f"--input_file={path}",
+                     "--format=json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["unknown_tokens"]["texts_over_threshold"] == 3
+    assert "warning: 3 of 3 texts (100%) have more than 50% of their tokens outside" in result.stderr

@@ -25,7 +25,8 @@ def test_signature_names_and_dtypes(served):
     assert inputs["text"].shape.as_list() == [None]
     outputs = served.structured_outputs
     assert {k: v.dtype for k, v in outputs.items()} == {
-        "probabilities": tf.float32, "class_id": tf.int64, "label": tf.string}
+        "probabilities": tf.float32, "class_id": tf.int64, "label": tf.string,
+        "unknown_share": tf.float32}
 
 
 def test_saved_model_matches_the_keras_model(trained_model, demo_prepared, served):

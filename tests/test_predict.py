@@ -78,3 +78,13 @@ def test_non_utf8_input_file_names_file_and_line(model_dir, tmp_path):
 def test_missing_model_is_a_clear_error(tmp_path):
     result = run_cli("predict", f"--model_dir={tmp_path}", "文本")
     assert result.returncode != 0 and "no SavedModel there" in result.stderr
+
+
+def test_unknown_share_in_json_and_a_warning_for_people(model_dir):
+    known, foreign = TEXTS[0], "Zyxq Wvut Srqp 乂乃乄"
+    result = run_cli("predict", f"--model_dir={model_dir}", "--format=json", known, foreign)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json_lines(result.stdout)
+    assert rows[0]["unknown_share"] < 0.5 and rows[1]["unknown_share"] == 1.0
+    warnings = [l for l in result.stderr.splitlines() if "warning:" in l]
+    assert len(warnings) == 1 and "text 2" in warnings[0] and "100% of its tokens" in warnings[0]

@@ -181,3 +181,17 @@ def test_jit_compile_trains_with_the_xla_compatible_lstm(demo_prepared, tmp_path
     trainer = Trainer(cfg)
     trainer.run_steps(2)
     assert int(trainer.step.numpy()) == 2 and 0 < trainer.read_sums()[0] < 10
+
+
+def test_tensorboard_gets_the_val_confusion_matrix_at_each_evaluation(trained_model):
+    import tensorflow as tf
+    model_dir, _ = trained_model
+    steps = []
+    for path in (model_dir / "logs" / "eval").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag == "val_confusion_matrix":
+                    image = tf.make_ndarray(value.tensor)
+                    assert image.shape[0] == 3 and image[2].startswith(b"\x89PNG")  # w, h, png
+                    steps.append(event.step)
+    assert steps == [100, 200], steps

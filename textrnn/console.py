@@ -10,3 +10,38 @@ import time
 
 def say(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def eta(seconds):
+    """'4m05s' style time-left text."""
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else \
+        f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class Progress:
+    """'what: done/total unit, rate, about T left' lines for long work.
+
+    A line every `every` units, or every `seconds` of wall time, whichever
+    is set; work that ends sooner prints nothing. Without a total, no estimate.
+    """
+
+    def __init__(self, what, total=None, unit="lines", every=0, seconds=0.0):
+        self.what, self.total, self.unit = what, total, unit
+        self.every, self.seconds = every, seconds
+        self.done, self.next = 0, every
+        self.start = self.last = time.monotonic()
+
+    def add(self, n):
+        self.done += n
+        now = time.monotonic()
+        if self.every and self.done >= self.next:
+            self.next += self.every * max(1, (self.done - self.next) // self.every + 1)
+        elif not (self.seconds and now - self.last >= self.seconds):
+            return
+        self.last = now
+        rate = self.done / max(now - self.start, 1e-9)
+        count = f"{self.done:,}/{self.total:,}" if self.total else f"{self.done:,}"
+        left = (f", about {eta((self.total - self.done) / rate)} left"
+                if self.total and rate > 0 and self.done < self.total else "")
+        say(f"{self.what}: {count} {self.unit}, {rate:,.0f} {self.unit}/s{left}")

@@ -86,6 +86,13 @@ class TokenEncoder(tf.Module):
             ids = tf.concat([ids, unk], axis=1)
         return ids
 
+    def unknown_share(self, texts):
+        """float32 [batch]: the share of each text's tokens outside the vocabulary
+        (all of them, not only the first num_timesteps; 0 for an empty text)."""
+        ids = tf.ragged.map_flat_values(self.table.lookup, self.tokens(texts))
+        unknown = tf.reduce_sum(tf.cast(tf.equal(ids, self.unk_id), tf.float32), axis=1)
+        return tf.math.divide_no_nan(unknown, tf.cast(ids.row_lengths(), tf.float32))
+
     def padded_length(self):
         """The padded width: fixed in original mode, the batch's longest otherwise."""
         return self.num_timesteps if self.padding == "original" else None

@@ -1,20 +1,26 @@
 """`textrnn-evaluate`: score a trained model on a labelled file.
 
 Prints accuracy, macro-F1, per-class precision/recall/F1/support and the
-confusion matrix as aligned tables, and writes them to --report as JSON.
+confusion matrix as aligned tables (or, with --format=json, the report as
+JSON on stdout), writes the report to --report as JSON and the confusion
+matrix to --plot as a picture. It warns when many texts are mostly outside
+the model's vocabulary: there its answers are guesses.
 
     textrnn-evaluate --model_dir=runs/demo/model --input_file=data/demo/test.txt --report=eval.json
+    textrnn-evaluate --model_dir=runs/demo/model --input_file=data/demo/test.txt --plot=cm.svg
 
 --input_file is either raw (`label<TAB>text`, tokenized here the model's way)
 or a `textrnn-prepare` output split (`label<TAB>tok tok`, used as it is).
 """
 
+import json
 import os
 
 import numpy as np
 from absl import flags
 
 from textrnn import artifacts, corpus
+from textrnn.console import say
 from textrnn.errors import UserError, run_app
 from textrnn.vocab import MANIFEST_FILE
 
@@ -28,6 +34,13 @@ def define_flags():
                       "text the model's way; prepared: already tokenized by textrnn-prepare; "
                       "auto: prepared when the file sits in a textrnn-prepare folder.")
     flags.DEFINE_string("report", None, "Write the report as JSON to this path.")
+    flags.DEFINE_enum("format", "table", ["table", "json"], "table: aligned text for people; "
+                      "json: the report as one JSON object on stdout.")
+    flags.DEFINE_string("plot", None, "Draw the confusion matrix to this file: SVG when it ends "
+                        "in .svg (text stays text, so browsers draw any label), else PNG "
+                        "(class ids and a PATH.labels.txt legend when no font draws the labels).")
+    flags.DEFINE_float("unknown_warning", 0.5, "A text counts as mostly unknown when more than "
+                       "this share of its tokens is outside the model's vocabulary.")
     flags.DEFINE_integer("batch_size", 256, "Texts run through the model at once.")
 
 
@@ -73,15 +86,39 @@ def scores(true_ids, predicted_ids, num_classes):
     )
 
 
-def evaluate(predictor, path, input_format="auto", batch_size=256):
+def evaluate(predictor, path, input_format="auto", batch_size=256, unknown_warning=0.5):
     """The report dict for one labelled file."""
+    from textrnn.console import Progress
     prepared = is_prepared(path) if input_format == "auto" else input_format == "prepared"
     texts, true_ids = read_examples(path, predictor.labels, prepared, predictor)
-    predicted = np.concatenate([predictor.probabilities(texts[i:i + batch_size]).argmax(-1)
-                                for i in range(0, len(texts), batch_size)] or [np.zeros(0, int)])
-    report = scores(true_ids, predicted, len(predictor.labels))
+    progress = Progress("evaluate", len(texts), "texts", seconds=10.0)
+    predicted, unknown = [np.zeros(0, np.int64)], [np.zeros(0, np.float32)]
+    for i in range(0, len(texts), batch_size):
+        probabilities, share = predictor.outputs(texts[i:i + batch_size])
+        predicted.append(probabilities.argmax(-1))
+        unknown.append(share)
+        progress.add(len(probabilities))
+    report = scores(true_ids, np.concatenate(predicted), len(predictor.labels))
     return dict(input_file=os.path.abspath(path), input_format="prepared" if prepared else "raw",
-                labels=list(predictor.labels), **report)
+                labels=list(predictor.labels), **report,
+                unknown_tokens=_unknown_summary(np.concatenate(unknown), unknown_warning))
+
+
+def _unknown_summary(shares, threshold):
+    """How much of the texts the model could not read (None for old SavedModels)."""
+    if not len(shares) or np.isnan(shares).any():
+        return None
+    return dict(mean_share=round(float(shares.mean()), 4), threshold=threshold,
+                texts_over_threshold=int((shares > threshold).sum()))
+
+
+def warn_unknown(report):
+    summary = report.get("unknown_tokens")
+    if summary and summary["texts_over_threshold"]:
+        over = summary["texts_over_threshold"]
+        say(f"warning: {over:,} of {report['examples']:,} texts ({over / report['examples']:.0%}) "
+            f"have more than {summary['threshold']:.0%} of their tokens outside the model's "
+            "vocabulary; its answers for them are mostly guesses")
 
 
 def format_report(report):
@@ -122,10 +159,22 @@ def main(argv):
         raise UserError("--batch_size must be at least 1")
     from textrnn.inference import Predictor, resolve_export
     predictor = Predictor(resolve_export(FLAGS.saved_model, FLAGS.model_dir))
-    report = evaluate(predictor, FLAGS.input_file, FLAGS.input_format, FLAGS.batch_size)
-    print(format_report(report))
+    report = evaluate(predictor, FLAGS.input_file, FLAGS.input_format, FLAGS.batch_size,
+                      FLAGS.unknown_warning)
+    warn_unknown(report)
+    if FLAGS.format == "json":
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(format_report(report))
     if FLAGS.report:
         artifacts.write_json(FLAGS.report, report)
+    if FLAGS.plot:
+        from textrnn import plots
+        legend = plots.save_confusion(FLAGS.plot, report["confusion_matrix"], report["labels"],
+                                      f"{os.path.basename(FLAGS.input_file)}: accuracy "
+                                      f"{report['accuracy']:.4f}")
+        say(f"confusion matrix drawn to {FLAGS.plot}"
+            + (f" (class ids; legend in {legend})" if legend else ""))
 
 
 def run():

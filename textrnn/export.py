@@ -2,7 +2,8 @@
 
 The SavedModel takes text and gives labels: its `serving_default` signature
 maps `text` (a batch of strings, tokens separated by spaces; raw text for
-char-tokenized models) to `probabilities`, `class_id` and `label`. The token
+char-tokenized models) to `probabilities`, `class_id`, `label` and
+`unknown_share` (the share of the text's tokens the model has no embedding for). The token
 and label tables are assets inside it, looked up in the graph by the same
 TokenEncoder training used, so serving needs TensorFlow and nothing else.
 
@@ -57,14 +58,18 @@ def build_archive(members, label_encoder):
         archive.track(encoder)
     archive.track(label_encoder)
 
+    token_encoders = [e for _, _, e in members if hasattr(e, "unknown_share")]
+
     def serve(text):
         probabilities = tf.add_n([
             weight * tf.nn.softmax(tf.cast(model(encoder(text), training=False), tf.float32),
                                    axis=-1)
             for weight, model, encoder in members])
         class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+        # how much of the text the recurrent members could not read (mean over them)
+        unknown = tf.add_n([e.unknown_share(text) for e in token_encoders]) / len(token_encoders)
         return {"probabilities": probabilities, "class_id": class_id,
-                "label": label_encoder.labels(class_id)}
+                "label": label_encoder.labels(class_id), "unknown_share": unknown}
 
     archive.add_endpoint("serving_default", serve,
                          input_signature=[tf.TensorSpec([None], tf.string, name="text")])

@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 
+UNKNOWN_WARNING = 0.5  # above this share of unknown tokens, an answer is mostly a guess
+
 from textrnn import artifacts, tokenize
 from textrnn.errors import UserError
 from textrnn.export import EXTRA_DIR, INFO_FILE
@@ -45,18 +47,28 @@ class Predictor:
 
     def probabilities(self, token_strings):
         """float32 [n, num_classes] for a list of token strings."""
+        return self.outputs(token_strings)[0]
+
+    def outputs(self, token_strings):
+        """(probabilities [n, num_classes], unknown_share [n]) for a list of token strings.
+
+        unknown_share is the share of each text's tokens outside the model's
+        vocabulary; NaN for SavedModels exported before it was served.
+        """
         if not token_strings:
-            return np.zeros((0, len(self.labels)), np.float32)
-        outputs = self._serve(text=self._tf.constant(token_strings, self._tf.string))
-        return outputs["probabilities"].numpy()
+            return np.zeros((0, len(self.labels)), np.float32), np.zeros(0, np.float32)
+        out = self._serve(text=self._tf.constant(token_strings, self._tf.string))
+        unknown = out["unknown_share"].numpy() if "unknown_share" in out else \
+            np.full(len(token_strings), np.nan, np.float32)
+        return out["probabilities"].numpy(), unknown
 
     def predict(self, texts, batch_size=256):
-        """Yield (text, probabilities) for raw texts, batch by batch."""
+        """Yield (text, probabilities, unknown share) for raw texts, batch by batch."""
         batch = []
         for text in texts:
             batch.append(text)
             if len(batch) == batch_size:
-                yield from zip(batch, self.probabilities([self.tokens(t) for t in batch]))
+                yield from zip(batch, *self.outputs([self.tokens(t) for t in batch]))
                 batch = []
         if batch:
-            yield from zip(batch, self.probabilities([self.tokens(t) for t in batch]))
+            yield from zip(batch, *self.outputs([self.tokens(t) for t in batch]))

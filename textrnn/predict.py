@@ -14,6 +14,7 @@ import sys
 from absl import flags
 
 from textrnn import corpus
+from textrnn.console import say
 from textrnn.errors import UserError, run_app
 
 
@@ -27,6 +28,9 @@ def define_flags():
     flags.DEFINE_enum("format", "table", ["table", "json"], "table: aligned text for people; "
                       "json: one JSON object a line.")
     flags.DEFINE_integer("batch_size", 256, "Texts run through the model at once.")
+    flags.DEFINE_float("unknown_warning", 0.5, "Warn (on stderr) about a text when more than "
+                       "this share of its tokens is outside the model's vocabulary: the model "
+                       "has learned nothing about them and its answer is mostly a guess.")
 
 
 def _stdin_texts():
@@ -58,6 +62,13 @@ def _table_row(text, best):
     return f"{guesses}\t{shown}"
 
 
+def _warn_unknown(number, text, unknown, threshold):
+    if unknown > threshold:  # NaN (an older SavedModel) never warns
+        shown = text if len(text) <= 20 else text[:19] + "…"
+        say(f"warning: text {number} ({shown}): {unknown:.0%} of its tokens are unknown to "
+            "the model, so its answer is mostly a guess")
+
+
 def main(argv):
     FLAGS = flags.FLAGS
     if FLAGS.top_k < 1 or FLAGS.batch_size < 1:
@@ -65,12 +76,16 @@ def main(argv):
     from textrnn.inference import Predictor, resolve_export
     predictor = Predictor(resolve_export(FLAGS.saved_model, FLAGS.model_dir))
     k = min(FLAGS.top_k, len(predictor.labels))
-    for text, probabilities in predictor.predict(input_texts(argv[1:], FLAGS.input_file),
-                                                 FLAGS.batch_size):
+    texts = input_texts(argv[1:], FLAGS.input_file)
+    for number, (text, probabilities, unknown) in enumerate(
+            predictor.predict(texts, FLAGS.batch_size), start=1):
         best = top(probabilities, predictor.labels, k)
+        _warn_unknown(number, text, unknown, FLAGS.unknown_warning)
         if FLAGS.format == "json":
             line = json.dumps({"text": text, "label": best[0][0], "probability": best[0][1],
-                               "top_k": [{"label": l, "probability": p} for l, p in best]},
+                               "top_k": [{"label": l, "probability": p} for l, p in best],
+                               "unknown_share": None if unknown != unknown else
+                               round(float(unknown), 4)},
                               ensure_ascii=False)
         else:
             line = _table_row(text, best)

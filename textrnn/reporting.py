@@ -3,14 +3,7 @@
 import sys
 import time
 
-from textrnn.console import say
-
-
-def eta(seconds):
-    """'4m05s' style time-left text."""
-    seconds = max(0, int(round(seconds)))
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else \
-        f"{seconds // 60}m{seconds % 60:02d}s"
+from textrnn.console import eta, say
 
 
 class Reporter:
@@ -50,16 +43,28 @@ def log_train(trainer, writers, reporter, step, rate):
         trainer.tf.summary.scalar("accuracy", accuracy)
 
 
-def log_eval(trainer, writers, reporter, results):
-    """One line for people, scalars for TensorBoard, of an evaluation's results."""
+def log_eval(trainer, writers, reporter, results, confusion=None):
+    """One line for people; scalars and the val confusion matrix for TensorBoard."""
+    tf = trainer.tf
     step = results["step"]
     with writers["eval"].as_default(step=step):
         for split in ("val", "test"):
-            trainer.tf.summary.scalar(f"{split}_loss", results[split]["loss"])
-            trainer.tf.summary.scalar(f"{split}_accuracy", results[split]["accuracy"])
+            tf.summary.scalar(f"{split}_loss", results[split]["loss"])
+            tf.summary.scalar(f"{split}_accuracy", results[split]["accuracy"])
+        if confusion is not None:
+            _confusion_summary(tf, trainer.labels, confusion, step)
     reporter.message(f"step {step}: val accuracy {results['val']['accuracy']:.4f} "
                      f"(loss {results['val']['loss']:.4f}), test accuracy "
                      f"{results['test']['accuracy']:.4f} (loss {results['test']['loss']:.4f})")
+
+
+def _confusion_summary(tf, labels, confusion, step):
+    from textrnn import plots
+    png = plots.confusion_image(confusion, labels, f"val confusion matrix, step {step}")
+    legend = "  \n".join(f"{i}: {label}" for i, label in enumerate(labels))
+    tf.summary.image("val_confusion_matrix", tf.image.decode_png(png, channels=4)[None],
+                     description="rows: true class, columns: predicted; cells: count and "
+                                 f"share of the row. Classes:  \n{legend}")
 
 
 def final_metrics(trainer, best, last_eval):

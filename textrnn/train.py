@@ -216,10 +216,11 @@ def _should_stop_early(trainer, step):
 def _evaluate(trainer, writers, reporter, step):
     """Score val and test; keep the checkpoint when val accuracy is the best so far."""
     results = {"step": step}
-    for split in ("val", "test"):
-        loss, accuracy, count = trainer.evaluate(split)
-        results[split] = dict(loss=loss, accuracy=accuracy, examples=count)
-    reporting.log_eval(trainer, writers, reporter, results)
+    loss, accuracy, count, confusion = trainer.evaluate("val", confusion=True)
+    results["val"] = dict(loss=loss, accuracy=accuracy, examples=count)
+    loss, accuracy, count = trainer.evaluate("test")
+    results["test"] = dict(loss=loss, accuracy=accuracy, examples=count)
+    reporting.log_eval(trainer, writers, reporter, results, confusion)
     if results["val"]["accuracy"] > float(trainer.best_val_accuracy.numpy()):
         trainer.best_val_accuracy.assign(results["val"]["accuracy"])
         trainer.best_step.assign(step)

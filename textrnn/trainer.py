@@ -15,7 +15,7 @@ class Trainer:
     def __init__(self, cfg, flags_text=""):
         import keras
         import tensorflow as tf
-        from textrnn import data, devices, model as model_lib
+        from textrnn import data, devices, model as model_lib, vocab
 
         self.cfg, self.tf = cfg, tf
         keras.utils.set_random_seed(cfg.seed)
@@ -33,6 +33,9 @@ class Trainer:
         if cfg.batch_size % replicas:
             raise UserError(f"--batch_size={cfg.batch_size} must be a multiple of the "
                             f"{replicas} replicas")
+        self.labels = vocab.Categories.load(artifacts.path(self.out_dir,
+                                                           vocab.CATEGORIES_FILE)).labels
+        self.num_classes = len(self.labels)
         with self.strategy.scope():
             self.model = model_lib.build_model(artifacts.model_config(run_config))
             self.optimizer = keras.optimizers.Adam(_learning_rate(cfg),
@@ -119,9 +122,12 @@ class Trainer:
         def replica(ids, labels):
             logits = self.model(ids, training=False)
             loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-            correct = tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels)
+            predicted = tf.argmax(logits, -1, output_type=labels.dtype)
+            correct = tf.equal(predicted, labels)
+            confusion = tf.math.confusion_matrix(labels, predicted, self.num_classes,
+                                                 dtype=tf.float32)
             return (tf.reduce_sum(loss), tf.reduce_sum(tf.cast(correct, tf.float32)),
-                    tf.cast(tf.size(labels), tf.float32))
+                    tf.cast(tf.size(labels), tf.float32), confusion)
 
         per_replica = self.strategy.run(replica, args=(ids, labels))
         return [self.strategy.reduce("SUM", value, axis=None) for value in per_replica]
@@ -133,18 +139,22 @@ class Trainer:
             v.assign(0.0)
         return loss / max(count, 1.0), correct / max(count, 1.0)
 
-    def evaluate(self, split):
-        """(loss, accuracy, examples) over every example of `split`."""
+    def evaluate(self, split, confusion=False):
+        """(loss, accuracy, examples) over every example of `split`; with `confusion`,
+        also its confusion matrix (rows: true class, columns: predicted)."""
         from textrnn import data
         dataset = self.strategy.distribute_datasets_from_function(
             lambda ctx: data.eval_dataset(self.files[split], self.token_encoder, self.label_encoder,
                                           ctx.get_per_replica_batch_size(self.cfg.batch_size),
                                           input_context=ctx))
         loss = correct = count = 0.0
+        matrix = 0
         for ids, labels in dataset:
-            batch_loss, batch_correct, batch_count = self._eval_step(ids, labels)
+            batch_loss, batch_correct, batch_count, batch_matrix = self._eval_step(ids, labels)
             loss, correct, count = loss + float(batch_loss), correct + float(batch_correct), count + float(batch_count)
-        return loss / max(count, 1.0), correct / max(count, 1.0), int(count)
+            matrix = matrix + batch_matrix.numpy()
+        results = (loss / max(count, 1.0), correct / max(count, 1.0), int(count))
+        return results + (matrix,) if confusion else results
 
     def barrier(self):
         """Wait for every worker, so none leaves while the chief still writes."""
