@@ -30,6 +30,10 @@ def parse_args():
     parser.add_argument("--reps", type=int, default=3, help="pairs (1 worker, 2 workers) per corpus")
     parser.add_argument("--tokenizer", default="jieba")
     parser.add_argument("--workers", default="1,2", help="worker counts to compare")
+    parser.add_argument("--sizes_mb", default="",
+                        help="also synthetic corpora of these train sizes (MB, comma-separated; "
+                             "the headlines repeated, headline dev/test as val/test): where "
+                             "parallel workers start paying off (prepare.PARALLEL_MIN_MB)")
     return parser.parse_args()
 
 
@@ -84,6 +88,18 @@ def bench_corpus(name, raw_dir, args, workers, log, workdir):
     return result
 
 
+def synthetic_corpus(workdir, mb):
+    """A raw folder whose train.txt is `mb` MB of repeated headlines (memory.build_corpus)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import memory
+    raw = os.path.join(workdir, f"synthetic_{mb}mb")
+    os.makedirs(raw, exist_ok=True)
+    memory.build_corpus(os.path.join(raw, "train.txt"), int(mb * 1e6))
+    for split, source in (("val", "dev.txt"), ("test", "test.txt")):
+        shutil.copyfile(os.path.join(common.HEADLINES_RAW, source), os.path.join(raw, f"{split}.txt"))
+    return raw
+
+
 def main():
     args = parse_args()
     workers = [int(w) for w in args.workers.split(",")]
@@ -105,6 +121,13 @@ def main():
             result["corpora"][name] = dict(skipped=f"{raw_dir} absent")
             continue
         result["corpora"][name] = bench_corpus(name, raw_dir, args, workers, log, workdir)
+        common.write_json(args.out, result)
+    for mb in [float(x) for x in args.sizes_mb.split(",") if x]:
+        name = f"synthetic_{mb:g}mb"
+        result["corpora"][name] = dict(
+            bench_corpus(name, synthetic_corpus(workdir, mb), args, workers, log, workdir),
+            files=dict(train=f"thucnews_titles/train.txt and cnews/train.txt repeated to {mb:g} MB",
+                       val="thucnews_titles/dev.txt", test="thucnews_titles/test.txt"))
         common.write_json(args.out, result)
     shutil.rmtree(workdir, ignore_errors=True)
     common.finish(result, start, args.out, log)

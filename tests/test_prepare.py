@@ -190,3 +190,13 @@ def test_sigkill_mid_run_leaves_out_dir_as_it_was(tmp_path):
     process.wait(timeout=60)
     process.stderr.close()
     assert sorted(p.name for p in out.iterdir()) == ["marker.txt"]
+
+
+def test_default_worker_count_follows_the_input_size(tmp_path):
+    from textrnn.prepare import PARALLEL_MIN_MB, default_workers
+    small = {split: str(DEMO / f"{split}.txt") for split in ("train", "val", "test")}
+    assert default_workers(small, cpus=8) == 1
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as out:  # sparse: the size counts, not the bytes written
+        out.truncate(PARALLEL_MIN_MB * 2**20)
+    assert default_workers({**small, "train": str(big)}, cpus=8) == 8

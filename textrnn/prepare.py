@@ -38,7 +38,9 @@ def define_flags():
                       "jieba: word segmentation (as the original); char: one token per character; "
                       "bigram: characters, and the model embeds each pair of adjacent ones.")
     flags.DEFINE_string("user_dict", None, "Optional jieba user dictionary (jieba's format).")
-    flags.DEFINE_integer("num_workers", os.cpu_count(), "Processes that tokenize in parallel.")
+    flags.DEFINE_integer("num_workers", 0, "Processes that tokenize in parallel. 0: chosen from "
+                         "the input size: one below PARALLEL_MIN_MB of input (starting workers "
+                         "costs more than they save there), every core above it.")
     flags.DEFINE_bool("skip_bad_lines", False,
                       "Skip malformed lines (no TAB, empty label or text, bad UTF-8) and count "
                       "them in the manifest, instead of stopping at the first one.")
@@ -46,6 +48,15 @@ def define_flags():
 
 
 _CHUNK = 256  # lines per task sent to a worker: large enough to amortise pickling
+# Below this much input (train + val + test), one process is faster than two:
+# measured with benchmarks/prepare_speed.py --sizes_mb (BENCHMARKS.md).
+PARALLEL_MIN_MB = 16
+
+
+def default_workers(paths, cpus=None):
+    """The worker count for --num_workers=0: 1 below PARALLEL_MIN_MB of input, else all cores."""
+    size = sum(os.path.getsize(p) for p in paths.values())
+    return 1 if size < PARALLEL_MIN_MB * 2**20 else (cpus or os.cpu_count() or 1)
 
 
 def _sha256(path):
@@ -182,11 +193,15 @@ def main(argv):
     missing = [f"--{n}" for n in (*SPLITS, "out_dir") if not FLAGS[n].value]
     if missing:
         raise UserError(f"missing required flags: {', '.join(missing)} (see --help)")
-    if FLAGS.num_workers < 1:
-        raise UserError("--num_workers must be at least 1")
-    manifest = prepare({n: FLAGS[n].value for n in SPLITS}, FLAGS.out_dir,
+    if FLAGS.num_workers < 0:
+        raise UserError("--num_workers must be 0 (chosen from the input size) or more")
+    paths = {n: FLAGS[n].value for n in SPLITS}
+    for name in SPLITS:
+        corpus.check_readable(paths[name])
+    manifest = prepare(paths, FLAGS.out_dir,
                        tokenizer=FLAGS.tokenizer, user_dict=FLAGS.user_dict,
-                       num_workers=FLAGS.num_workers, skip_bad_lines=FLAGS.skip_bad_lines,
+                       num_workers=FLAGS.num_workers or default_workers(paths),
+                       skip_bad_lines=FLAGS.skip_bad_lines,
                        progress_every=FLAGS.progress_every)
     counts = ", ".join(f"{n} {manifest['splits'][n]['lines']:,}" for n in SPLITS)
     print(f"prepared {FLAGS.out_dir}: {counts} lines; {manifest['num_classes']} classes; "
