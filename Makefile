@@ -89,9 +89,10 @@ $(VENV)/.bench: $(STAMP)
 
 # Every benchmark of BENCHMARKS.md, regenerated (hours on two CPU cores).
 bench: $(VENV)/.bench
+	$(BIN)/python benchmarks/peers.py --out $(BENCH_OUT)/peers.json
 	$(BIN)/python benchmarks/accuracy.py --out $(BENCH_OUT)/accuracy.json
 	$(BIN)/python benchmarks/speed.py --out $(BENCH_OUT)/speed.json
-	$(BIN)/python benchmarks/prepare_speed.py --out $(BENCH_OUT)/prepare_speed.json
+	$(BIN)/python benchmarks/prepare_speed.py --sizes_mb 8,16,32,64 --out $(BENCH_OUT)/prepare_speed.json
 	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving.json
 	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving_thucnews_ensemble.json \
 	  --saved_model=runs/bench/accuracy/ensembles/thucnews_ensemble_seed1 \

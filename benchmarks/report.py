@@ -153,6 +153,37 @@ def accuracy_tables(a):
     return out
 
 
+SYSTEM_NAMES = {"textrnn": "textrnn (`make train DATA=...`: auto recipe, wide & deep)",
+                "tfidf_svm": "TF-IDF char 1-3-grams + LinearSVC", "fasttext": "fastText"}
+
+
+def peers_table(p):
+    """Your data, no tuning: textrnn's default recipe against the simple baselines."""
+    seeds = ", ".join(str(s) for s in p["seeds"])
+    out = ["## Your data, no tuning: the default recipe against the baselines", "",
+           f"`{p['command']}`: on each shared corpus, every system chooses its settings on "
+           f"val (dev) and is scored once on test; mean of seeds {seeds} (± population std). "
+           "Seconds are each system's whole training (textrnn's includes prepare, the wide "
+           "path and export), run one after the other on the same machine: compare them as "
+           "ratios.", "",
+           "| corpus | system | test accuracy | macro-F1 | train s |",
+           "| --- | --- | ---: | ---: | ---: |"]
+    margins = []
+    for name, c in p["corpora"].items():
+        systems = c["systems"]
+        for system, r in systems.items():
+            out.append(f"| {name} ({c['train_lines']:,} train, {c['classes']} classes) | "
+                       f"{SYSTEM_NAMES.get(system, system)} | {100 * r['test_accuracy']:.2f}% "
+                       f"± {100 * r['test_accuracy_std']:.2f} | {r['macro_f1']:.4f} | "
+                       f"{r['train_seconds']:,.0f} |")
+        if "textrnn" in systems and "tfidf_svm" in systems:
+            margins.append(systems["textrnn"]["test_accuracy"] - systems["tfidf_svm"]["test_accuracy"])
+    if margins:
+        out += ["", f"Mean margin of textrnn over TF-IDF + LinearSVC across the {len(margins)} "
+                    f"corpora: {100 * sum(margins) / len(margins):+.2f} points."]
+    return out + [""]
+
+
 def memory_table(m):
     out = ["## Memory on large corpora", "", f"`{m['command']}`: peak resident memory. "
            "'largest process' is /usr/bin/time -v's maximum RSS; 'tree' sums the parent and "
@@ -272,6 +303,9 @@ def main():
             "`benchmarks/results/`; every number below was measured by the script named with "
             "it. Speed is reported as ratios measured side by side in one process: absolute "
             "rates on this shared machine are noise.", ""]
+    peers = load(os.path.join(r, "peers.json"))
+    if peers:
+        page += peers_table(peers)
     accuracy = load(os.path.join(r, "accuracy.json"))
     if accuracy:
         page += accuracy_tables(accuracy)
