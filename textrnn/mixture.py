@@ -112,7 +112,7 @@ def add_wide_path(cfg, metrics):
     num_classes = len(vocab.Categories.load(artifacts.path(cfg.model_dir, vocab.CATEGORIES_FILE)))
     model, c, _, epochs = wide.train_wide(
         files, featurizer, label_encoder, num_classes, num_train,
-        wide.WideConfig(seed=cfg.seed, max_ngrams=cfg.wide_max_ngrams, min_df=cfg.wide_min_df))
+        wide.WideConfig(seed=cfg.seed))
     splits = _probabilities(cfg.model_dir, model, featurizer, label_encoder, files)
     p_rnn, scores, labels = splits["val"]
     temperature = wide.calibrate(model, scores, labels)

@@ -85,9 +85,9 @@ def define_flags():
                       "schedule, regularisation, early stopping and the wide path from the "
                       "prepared data (printed, and written to MODEL_DIR/recipe.flags). Flags "
                       "given explicitly override its choices.")
-    flags.DEFINE_bool("wide", False, "Also train a linear classifier on character 1-3-gram "
-                      "TF-IDF (fitted on train, L2 chosen on val) and serve its mixture with "
-                      "the recurrent model, the weight chosen on val.")
+    flags.DEFINE_bool("wide", False, "Also train a linear SVM on character 1-3-gram TF-IDF "
+                      "(fitted on train, its C chosen on val) and serve its mixture with the "
+                      "recurrent model in one SavedModel, the weight chosen on val.")
     flags.DEFINE_integer("wide_max_ngrams", 1_000_000, "Most n-grams the wide path keeps (the "
                          "most frequent in train): bounds its memory and the SavedModel size.")
     flags.DEFINE_integer("wide_min_df", 1, "The wide path keeps n-grams seen in at least this "

@@ -32,8 +32,6 @@ TEMPERATURES = tuple(np.geomspace(0.25, 64.0, 33))
 
 @dataclasses.dataclass
 class WideConfig:
-    max_ngrams: int = 300_000
-    min_df: int = 1
     batch_size: int = 256
     learning_rate: float = 0.01
     max_epochs: int = 30
