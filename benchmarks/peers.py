@@ -146,11 +146,18 @@ def textrnn(raw_dir, names, seed, run_dir, quick):
         metrics = json.load(stream)
     wide = metrics.get("wide") or {}
     return dict(score(labels, predicted, names), train_seconds=round(seconds, 2),
+                saved_model_mb=saved_model_mb(os.path.join(run_dir, "model", "export")),
                 chosen=dict(mixture_weight=wide.get("weight"), wide_c=wide.get("c"),
                             best_step=metrics["best_step"], steps=metrics["global_step"]),
                 val_accuracy=dict(recurrent=metrics.get("recurrent", metrics)["val_accuracy"],
                                   wide=(wide.get("val_accuracy") or {}).get("wide"),
                                   exported=metrics["val_accuracy"]))
+
+
+def saved_model_mb(path):
+    """Size on disk of a SavedModel folder (graph, variables, assets), in MB."""
+    return round(sum(os.path.getsize(os.path.join(folder, name))
+                     for folder, _, files in os.walk(path) for name in files) / 1e6, 2)
 
 
 def available(system):
@@ -189,8 +196,10 @@ def run_corpus(name, raw_dir, seeds, systems, work_dir, quick):
 
 def summarise(runs):
     mean = lambda key: round(float(np.mean([r[key] for r in runs])), 4)
+    sizes = [r["saved_model_mb"] for r in runs if "saved_model_mb" in r]
     return dict(test_accuracy=mean("test_accuracy"), macro_f1=mean("macro_f1"),
                 train_seconds=round(float(np.mean([r["train_seconds"] for r in runs])), 1),
+                saved_model_mb=max(sizes) if sizes else None,
                 test_accuracy_std=round(float(np.std([r["test_accuracy"] for r in runs])), 4),
                 runs=runs)
 

@@ -166,8 +166,8 @@ def peers_table(p):
            "Seconds are each system's whole training (textrnn's includes prepare, the wide "
            "path and export), run one after the other on the same machine: compare them as "
            "ratios.", "",
-           "| corpus | system | test accuracy | macro-F1 | train s |",
-           "| --- | --- | ---: | ---: | ---: |"]
+           "| corpus | system | test accuracy | macro-F1 | train s | SavedModel MB |",
+           "| --- | --- | ---: | ---: | ---: | ---: |"]
     margins = []
     for name, c in p["corpora"].items():
         systems = c["systems"]
@@ -175,7 +175,7 @@ def peers_table(p):
             out.append(f"| {name} ({c['train_lines']:,} train, {c['classes']} classes) | "
                        f"{SYSTEM_NAMES.get(system, system)} | {100 * r['test_accuracy']:.2f}% "
                        f"± {100 * r['test_accuracy_std']:.2f} | {r['macro_f1']:.4f} | "
-                       f"{r['train_seconds']:,.0f} |")
+                       f"{r['train_seconds']:,.0f} | {fmt(r.get('saved_model_mb'), 1)} |")
         if "textrnn" in systems and "tfidf_svm" in systems:
             margins.append(systems["textrnn"]["test_accuracy"] - systems["tfidf_svm"]["test_accuracy"])
     if margins:
