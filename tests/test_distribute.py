@@ -33,7 +33,7 @@ def test_mirrored_over_two_cpu_devices_trains_like_one_device(demo_prepared, tmp
     result = run_cli("train", *RUN, f"--data_dir={demo_prepared}", f"--model_dir={model_dir}",
                      "--strategy=mirrored", "--num_cpu_devices=2", "--export=false")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "MirroredStrategy with 2 replica(s)" in result.stderr
+    assert "2 replicas (MirroredStrategy)" in result.stderr
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["global_step"] == 150 and metrics["test_examples"] == 250
     assert abs(metrics["test_accuracy"] - single_run["test_accuracy"]) < 0.12

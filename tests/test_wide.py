@@ -3,6 +3,7 @@
 import collections
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -108,10 +109,19 @@ def test_calibrate_fits_a_temperature_that_lowers_val_log_loss():
     assert temperature > 1 and log_loss(temperature) < log_loss(1.0)
 
 
-def test_export_of_raw_text_equals_the_in_memory_mixture(wide_deep, demo_prepared_char):
+@pytest.mark.parametrize("weight", ["chosen", 0.4])
+def test_export_of_raw_text_equals_the_in_memory_mixture(wide_deep, demo_prepared_char, tmp_path,
+                                                         weight):
     from textrnn import artifacts, data
     model_dir, _ = wide_deep
-    info = json.loads((model_dir / "wide" / "wide.json").read_text(encoding="utf-8"))
+    info_path = model_dir / "wide" / "wide.json"
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    if weight != "chosen":  # both paths in the graph, whatever val chose on this tiny corpus
+        info["weight"] = weight
+        model_dir = tmp_path / "m"
+        shutil.copytree(wide_deep[0], model_dir)
+        (model_dir / "wide" / "wide.json").write_text(json.dumps(info), encoding="utf-8")
+        export.export_model(str(model_dir))
     test_file = data.split_file(str(demo_prepared_char), "test")
     p_rnn, _ = mixture.recurrent_probabilities(str(model_dir), test_file)
     wide_model, featurizer = wide.load(mixture.wide_dir(str(model_dir)), p_rnn.shape[1])
@@ -122,8 +132,9 @@ def test_export_of_raw_text_equals_the_in_memory_mixture(wide_deep, demo_prepare
     with open(test_file, encoding="utf-8") as stream:
         raw = ["".join(line.rstrip("\n").partition("\t")[2].split()) for line in stream]
     served = tf.saved_model.load(str(model_dir / "export")).signatures["serving_default"]
-    got = served(text=tf.constant(raw))["probabilities"].numpy()
-    np.testing.assert_allclose(got, expected, atol=1e-5)
+    out = served(text=tf.constant(raw))
+    np.testing.assert_allclose(out["probabilities"].numpy(), expected, atol=1e-5)
+    assert ((0 <= out["unknown_share"].numpy()) & (out["unknown_share"].numpy() <= 1)).all()
     members = json.loads((model_dir / "export" / export.EXTRA_DIR / export.INFO_FILE)
                          .read_text(encoding="utf-8"))["members"]
     assert members[0]["wide"]["weight"] == info["weight"]

@@ -77,15 +77,22 @@ def set_precision(name):
 
 
 def describe(strategy, policy, cudnn_reasons):
-    """One start-up line: devices, replicas, cuDNN use, precision."""
+    """One start-up line, in plain words: what trains, on how many replicas, how."""
     gpus = tf.config.list_physical_devices("GPU")
-    devices = f"{len(gpus)} GPU(s)" if gpus else "CPU only"
-    if cudnn_reasons:
-        cudnn = "no (" + "; ".join(sorted(set(cudnn_reasons))) + ")"
-    elif gpus:
-        cudnn = "yes"
+    if gpus:
+        names = ", ".join(sorted({tf.config.experimental.get_device_details(g).get(
+            "device_name", g.name) for g in gpus}))
+        where = f"training on {len(gpus)} GPU{'s' if len(gpus) > 1 else ''} ({names})"
     else:
-        cudnn = "no GPU (layers are cuDNN-eligible)"
-    return (f"devices: {devices}; strategy: {type(strategy).__name__} with "
-            f"{strategy.num_replicas_in_sync} replica(s); cuDNN kernels: {cudnn}; "
-            f"precision policy: {policy}")
+        where = "training on the CPU (no GPU found)"
+    replicas = strategy.num_replicas_in_sync
+    parts = [where]
+    if replicas > 1:
+        parts.append(f"{replicas} replicas ({type(strategy).__name__})")
+    if cudnn_reasons:
+        parts.append("cuDNN kernels off: " + "; ".join(sorted(set(cudnn_reasons))))
+    elif gpus:
+        parts.append("cuDNN kernels on")
+    if policy != "float32":
+        parts.append(f"precision {policy}")
+    return "; ".join(parts)

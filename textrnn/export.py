@@ -58,7 +58,7 @@ def build_archive(members, label_encoder):
         archive.track(encoder)
     archive.track(label_encoder)
 
-    token_encoders = [e for _, _, e in members if hasattr(e, "unknown_share")]
+    readers = [e for _, _, e in members]  # TokenEncoders and NgramFeaturizers
 
     def serve(text):
         probabilities = tf.add_n([
@@ -66,8 +66,8 @@ def build_archive(members, label_encoder):
                                    axis=-1)
             for weight, model, encoder in members])
         class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
-        # how much of the text the recurrent members could not read (mean over them)
-        unknown = tf.add_n([e.unknown_share(text) for e in token_encoders]) / len(token_encoders)
+        # how much of the text the members could not read (mean over them)
+        unknown = tf.add_n([e.unknown_share(text) for e in readers]) / len(readers)
         return {"probabilities": probabilities, "class_id": class_id,
                 "label": label_encoder.labels(class_id), "unknown_share": unknown}
 
@@ -165,8 +165,10 @@ def export_models(model_dirs, export_dir=None):
                     tokenizer=config["tokenizer"], encoder=config["encoder"], model=config["model"],
                     wide=_wide_info(d))
                for d, (_, config, checkpoint) in zip(model_dirs, loaded)]
+    target = export_dir or artifacts.path(model_dirs[0], artifacts.EXPORT_DIR)
+    say(f"exporting the SavedModel to {target} ...")  # a large model takes a while to write
     path = write_atomically(
-        archive, export_dir or artifacts.path(model_dirs[0], artifacts.EXPORT_DIR),
+        archive, target,
         finish=lambda tmp: _write_info(tmp, tokenizer, user_dict, labels, members))
     for member in members:
         say(f"exported {member['checkpoint']} to {path}")

@@ -92,8 +92,10 @@ def _probabilities(model_dir, model, featurizer, label_encoder, files):
 
 def _fit_ngrams(cfg, out):
     from textrnn import data, ngrams
+    manifest = artifacts.read_json(os.path.join(cfg.data_dir, vocab.MANIFEST_FILE))
     grams, idf, num_train = ngrams.fit(_texts(data.split_file(cfg.data_dir, "train")),
-                                       cfg.wide_max_ngrams, cfg.wide_min_df)
+                                       cfg.wide_max_ngrams, cfg.wide_min_df,
+                                       total=manifest["splits"]["train"]["lines"])
     table = os.path.join(out, ngrams.NGRAMS_FILE)
     ngrams.write_table(table, grams, idf)
     say(f"wide path: {len(grams):,} character n-grams (1-3) from {num_train:,} train texts")

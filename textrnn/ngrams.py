@@ -64,6 +64,13 @@ class NgramFeaturizer(tf.Module):
         """Ragged [batch, None] character n-grams of every order."""
         return tf.strings.ngrams(encoding.characters(texts), list(self.orders), separator="")
 
+    def unknown_share(self, texts):
+        """float32 [batch]: the share of each text's characters that no n-gram of the
+        table holds (0 for an empty text)."""
+        ids = tf.ragged.map_flat_values(self.table.lookup, encoding.characters(texts))
+        unknown = tf.reduce_sum(tf.cast(ids < 0, tf.float32), axis=1)
+        return tf.math.divide_no_nan(unknown, tf.cast(ids.row_lengths(), tf.float32))
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def __call__(self, texts):
         grams = self.grams(texts)
@@ -92,7 +99,7 @@ def _document_grams(texts, orders):
     return tf.strings.split(tf.unique(keyed).y, "\t", maxsplit=1).to_tensor()[:, 1]
 
 
-def fit(texts_dataset, max_ngrams, min_df=1, orders=ORDERS, prune_at=None):
+def fit(texts_dataset, max_ngrams, min_df=1, orders=ORDERS, prune_at=None, total=None):
     """Choose the n-grams (by document frequency) and their IDF from train texts.
 
     `texts_dataset` yields batches of texts. Keeps the `max_ngrams` most
@@ -100,14 +107,18 @@ def fit(texts_dataset, max_ngrams, min_df=1, orders=ORDERS, prune_at=None):
     any corpus: when more than `prune_at` distinct n-grams are held, the
     rarest are dropped (gensim's prune_vocab rule), which only affects
     n-grams too rare to make the cut.
+    `total` (the number of texts, when known) gives progress lines a time left.
     Returns (ngrams, idf, number of texts).
     """
+    from textrnn.console import Progress
+    progress = Progress("wide path: counting n-grams", total, "texts", seconds=10.0)
     prune_at = prune_at or max(10 * max_ngrams, 1_000_000)
     counts, texts, min_reduce = collections.Counter(), 0, 1
     document_grams = tf.function(lambda t: _document_grams(t, orders))
     for batch in texts_dataset:
         texts += int(tf.shape(batch)[0])
         counts.update(document_grams(batch).numpy())
+        progress.add(int(tf.shape(batch)[0]))
         if len(counts) > prune_at:
             counts = collections.Counter({g: c for g, c in counts.items() if c > min_reduce})
             min_reduce += 1

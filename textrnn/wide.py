@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from textrnn import data
-from textrnn.console import say
+from textrnn.console import Progress, say
 
 C_GRID = (0.1, 0.3, 1.0, 3.0)
 TEMPERATURES = tuple(np.geomspace(0.25, 64.0, 33))
@@ -113,9 +113,12 @@ def _fit_one(c, train, val, num_features, num_classes, num_train, cfg):
     model = WideModel(num_features, num_classes)
     step = _make_step(model, keras.optimizers.Adam(cfg.learning_rate), 1.0 / (c * num_train))
     best = (-1.0, None, 0)
+    # time left is for all max_epochs: an upper bound, early stopping usually ends sooner
+    progress = Progress(f"wide path: C={c:g}", cfg.max_epochs, "epochs", seconds=10.0)
     for epoch in range(1, cfg.max_epochs + 1):
         for features, labels in train:
             step(features, labels)
+        progress.add(1)
         scores, labels = predict_scores(model, val)
         accuracy = float((scores.argmax(-1) == labels).mean())
         if accuracy > best[0]:
