@@ -5,6 +5,12 @@ a log line every `--log_every_steps`, evaluation of val and test on every
 example every `--eval_every_steps` and at the end. Checkpoints make a run
 resumable: run the same command again after an interruption and it carries on
 from the last checkpoint, with the optimizer state and the data position.
+
+`--recipe=auto` lets recipe.py choose the settings from the data; `--wide`
+trains the wide path after the recurrent model (mixture.py). The Trainer
+(trainer.py) owns the model and its steps, checkpoints.py the model
+directory, reporting.py what people and TensorBoard see; this file is the
+loop and the command line.
 """
 
 import dataclasses
@@ -19,6 +25,7 @@ from textrnn import artifacts, checkpoints, recipe, reporting
 from textrnn.console import say
 from textrnn.errors import UserError, run_app
 from textrnn.train_config import TrainConfig
+
 
 def define_flags():
     """Flags of textrnn-train (defined when the tool runs, so the library imports cleanly)."""
