@@ -56,3 +56,4 @@ def test_next_prepare_removes_what_a_killed_prepare_left(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert not stale.exists() and (out / "train.txt").exists()
     assert "removed 1 unfinished folder(s) left beside" in result.stderr
+

@@ -185,7 +185,7 @@ def test_sigkill_mid_run_leaves_out_dir_as_it_was(tmp_path):
          "--num_workers=1", "--progress_every=1000"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     first = process.stderr.readline()  # the first progress line: work is under way
-    assert "lines/s" in first, first
+    assert re.search(r"train: [\d,]+/90,000 lines, [\d,]+ lines/s, about \d+m\d\ds left", first), first
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
     process.stderr.close()
