@@ -213,6 +213,8 @@ def main(argv=None):
     if args.quick:
         corpora, seeds = corpora[-1:], seeds[:1]
     results = {}
+    report = dict(machine=common.machine_info(), seeds=seeds, quick=args.quick, corpora=results,
+                  command="python benchmarks/peers.py " + " ".join(argv or sys.argv[1:]))
     for name in corpora:
         raw_dir = os.path.join(common.SHARED_DATA, name)
         if not common.have_raw(raw_dir):
@@ -222,12 +224,11 @@ def main(argv=None):
             from accuracy import slice_corpus
             raw_dir = slice_corpus(raw_dir, os.path.join(work_dir, f"{name}-quick"))
         results[name] = run_corpus(name, raw_dir, seeds, systems, work_dir, args.quick)
+        common.write_json(args.out, report)  # after every corpus: partial results survive
     if not results:
         print("skipped: no shared corpus found", file=sys.stderr)
         return
-    report = dict(machine=common.machine_info(), seeds=seeds, quick=args.quick,
-                  corpora=results,
-                  command="python benchmarks/peers.py " + " ".join(argv or sys.argv[1:]))
+    report["machine"]["load_average_at_end"] = common.load_average()
     common.write_json(args.out, report)
     print(f"wrote {args.out}", file=sys.stderr)
 
