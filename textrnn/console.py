@@ -44,4 +44,5 @@ class Progress:
         count = f"{self.done:,}/{self.total:,}" if self.total else f"{self.done:,}"
         left = (f", about {eta((self.total - self.done) / rate)} left"
                 if self.total and rate > 0 and self.done < self.total else "")
-        say(f"{self.what}: {count} {self.unit}, {rate:,.0f} {self.unit}/s{left}")
+        speed = f"{rate:,.0f} {self.unit}/s" if rate >= 10 else f"{60 * rate:,.1f} {self.unit}/min"
+        say(f"{self.what}: {count} {self.unit}, {speed}{left}")
