@@ -68,21 +68,10 @@ def _sha256(path):
 
 
 def _tokenize_chunk(task):
-    """Worker: (tokenizer, user dict, count?, [(line, label, text)]) ->
-    ([(line, label, tokens)], Counter of the vocabulary units or None).
-
-    Counting here rather than in the parent keeps the parent's share of the
-    work small, so two workers come closer to twice one worker's speed."""
-    name, user_dict, count, rows = task
+    """Worker: (tokenizer name, user dict, [(line, label, text)]) -> [(line, label, tokens)]."""
+    name, user_dict, rows = task
     cut = tokenize.get_tokenizer(name, user_dict)
-    out = [(n, label, " ".join(cut(text))) for n, label, text in rows]
-    if not count:
-        return out, None
-    units = collections.Counter()
-    for _, _, tokens in out:
-        if tokens:
-            units.update(tokenize.vocabulary_units(name, tokens.split(" ")))
-    return out, units
+    return [(n, label, " ".join(cut(text))) for n, label, text in rows]
 
 
 def _chunks(rows, size):
@@ -114,13 +103,12 @@ def _prepare_split(name, path, out_path, options, known_labels, counter):
     """
     bad = corpus.BadLines() if options["skip_bad_lines"] else None
     rows = corpus.read_labelled(path, bad)
-    tasks = ((options["tokenizer"], options["user_dict"], counter is not None, chunk)
-             for chunk in _chunks(rows, _CHUNK))
+    tasks = ((options["tokenizer"], options["user_dict"], chunk) for chunk in _chunks(rows, _CHUNK))
     labels, unknown, lines = collections.Counter(), {}, 0
     progress = Progress(f"  {name}", _count_lines(path) if options["progress_every"] else None,
                         every=options["progress_every"])
     with open(out_path, "w", encoding="utf-8", newline="\n") as out:
-        for chunk, units in ordered_map(_tokenize_chunk, tasks, options["num_workers"]):
+        for chunk in ordered_map(_tokenize_chunk, tasks, options["num_workers"]):
             for line_number, label, tokens in chunk:
                 if known_labels is not None and label not in known_labels:
                     unknown.setdefault(label, line_number)
@@ -131,8 +119,9 @@ def _prepare_split(name, path, out_path, options, known_labels, counter):
                     continue
                 out.write(f"{label}\t{tokens}\n")
                 labels[label] += 1
-            if units:
-                counter.update(units)
+                if counter is not None:
+                    counter.update(tokenize.vocabulary_units(options["tokenizer"],
+                                                             tokens.split(" ")))
             lines += len(chunk)
             progress.add(len(chunk))
     if unknown:
