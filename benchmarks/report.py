@@ -181,6 +181,8 @@ def peers_table(p):
     if margins:
         out += ["", f"Mean margin of textrnn over TF-IDF + LinearSVC across the {len(margins)} "
                     f"corpora: {100 * sum(margins) / len(margins):+.2f} points."]
+    if p.get("notes"):
+        out += [""] + [f"- {note}" for note in p["notes"]]
     return out + [""]
 
 

@@ -48,9 +48,10 @@ def define_flags():
 
 
 _CHUNK = 256  # lines per task sent to a worker: large enough to amortise pickling
-# Below this much input (train + val + test), one process is faster than two:
-# measured with benchmarks/prepare_speed.py --sizes_mb (BENCHMARKS.md).
-PARALLEL_MIN_MB = 16
+# Below this much input (train + val + test), one process is as fast or faster
+# than two (jieba, two cores: 0.72-0.86x at 3 MB, 1.3x at 9 MB, 1.55x at 17 MB,
+# 1.75x at 100 MB; benchmarks/prepare_speed.py --sizes_mb, BENCHMARKS.md).
+PARALLEL_MIN_MB = 8
 
 
 def default_workers(paths, cpus=None):
