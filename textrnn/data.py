@@ -21,10 +21,16 @@ def split_file(data_dir, split):
     return path
 
 
+def fields(lines):
+    """[batch] prepared lines (`label<TAB>tok tok ...`) -> (labels, texts): the one
+    in-graph reading of the prepared format, for the recurrent and the wide path."""
+    split = tf.strings.split(lines, "\t", maxsplit=1).to_tensor("")
+    return split[:, 0], split[:, 1]
+
+
 def _parse_batch(lines, token_encoder, label_encoder, pad=True):
     """[batch] lines -> (ids [batch, time], label ids [batch]); ragged ids if not pad."""
-    fields = tf.strings.split(lines, "\t", maxsplit=1).to_tensor("")
-    labels, texts = fields[:, 0], fields[:, 1]
+    labels, texts = fields(lines)
     ids = token_encoder.ids(texts)
     return (token_encoder.pad(ids) if pad else ids), label_encoder.ids(labels)
 

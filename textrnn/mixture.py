@@ -38,8 +38,8 @@ def has_wide_path(model_dir):
 
 def _texts(path):
     import tensorflow as tf
-    return tf.data.TextLineDataset(path).batch(1024).map(
-        lambda b: tf.strings.split(b, "\t", maxsplit=1).to_tensor("")[:, 1])
+    from textrnn import data
+    return tf.data.TextLineDataset(path).batch(1024).map(lambda b: data.fields(b)[1])
 
 
 def recurrent_probabilities(model_dir, path):

@@ -59,11 +59,12 @@ class WideModel(tf.Module):
 
 def batches(path, featurizer, label_encoder, batch_size, shuffle_seed=None):
     """(features, labels) batches of a prepared split, cached once featurized."""
-    lines = tf.data.TextLineDataset(path)
-    fields = lambda b: tf.strings.split(b, "\t", maxsplit=1).to_tensor("")
-    dataset = lines.batch(batch_size).map(
-        lambda b: (featurizer(fields(b)[:, 1]), label_encoder.ids(fields(b)[:, 0])),
-        num_parallel_calls=data.AUTOTUNE).cache()
+    def featurize(lines):
+        labels, texts = data.fields(lines)
+        return featurizer(texts), label_encoder.ids(labels)
+
+    dataset = tf.data.TextLineDataset(path).batch(batch_size).map(
+        featurize, num_parallel_calls=data.AUTOTUNE).cache()
     if shuffle_seed is not None:
         dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
     return dataset.prefetch(data.AUTOTUNE)
