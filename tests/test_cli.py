@@ -25,3 +25,19 @@ def test_unexpected_positional_arguments_or_missing_flags_fail_cleanly(tool, tmp
                      *(["--model_dir", str(tmp_path)] if tool in ("predict", "evaluate", "export") else []))
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_output_cut_short_by_the_reader_ends_without_a_traceback(trained_model):
+    import subprocess
+    import sys
+    from conftest import DEMO, ROOT
+    model_dir, _ = trained_model
+    process = subprocess.Popen(
+        [sys.executable, "-m", "textrnn.predict", f"--model_dir={model_dir}",
+         f"--input_file={DEMO / 'test.txt'}", "--batch_size=1"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.readline()  # like `| head -1`: read one line, then go away
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=300)
+    assert b"Traceback" not in stderr and b"BrokenPipeError" not in stderr, stderr[-2000:]
+    assert process.returncode == 141

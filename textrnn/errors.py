@@ -5,6 +5,7 @@ the user's input (a bad line, a missing file, a flag out of range) prints one
 readable message and exits non-zero instead of showing a Python traceback.
 """
 
+import os
 import sys
 
 from absl import app
@@ -41,5 +42,10 @@ def run_app(main, tensorflow=True):
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             sys.exit(130)
+        except BrokenPipeError:
+            # the reader went away (`... | head`): stop quietly, as Unix tools do;
+            # point stdout at /dev/null so the interpreter's final flush cannot fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
 
     app.run(guarded)
