@@ -15,6 +15,7 @@ SCRIPTS = {
     "serving.py": "single_text_latency",
     "memory.py": "results",
     "peers.py": "corpora",
+    "segmenter_agreement.py": "sets",
 }
 
 
@@ -29,6 +30,8 @@ def test_benchmark_script_runs_in_quick_mode(tmp_path, script, key):
         return
     report = json.loads(out.read_text())
     assert key in report
+    if script == "segmenter_agreement.py":
+        assert report["differing"] == 0, report["sets"]
     if script == "accuracy.py":  # each ensemble scored through its exported SavedModel
         assert {"thucnews_ensemble", "cnews_ensemble"} <= set(report["ensembles"])
         for ensemble in report["ensembles"].values():

@@ -61,12 +61,12 @@ def test_ensemble_averages_the_members_probabilities(trained_model, char_model, 
     members = [Predictor(str(d / "export")) for d in (trained_model[0], char_model, bigram_model)]
     # a bigram model is served characters, like a char model: it pairs them in the graph
     assert [m.tokenizer_name for m in members] == ["jieba", "char", "char"]
-    expected = sum(m.probabilities([m.tokens(t) for t in TEXTS]) for m in members) / 3
+    expected = sum(m.probabilities([m.model_input(t) for t in TEXTS]) for m in members) / 3
     both = Predictor(str(ensemble))
     assert both.tokenizer_name == "jieba"  # the word member decides how clients cut text
-    got = both.probabilities([both.tokens(t) for t in TEXTS])
+    got = both.probabilities([both.model_input(t) for t in TEXTS])
     np.testing.assert_allclose(got, expected, atol=1e-5)
-    out = serve(ensemble, [both.tokens(t) for t in TEXTS])
+    out = serve(ensemble, [both.model_input(t) for t in TEXTS])
     assert list(out["class_id"].numpy()) == list(expected.argmax(-1))
     assert [l.decode() for l in out["label"].numpy()] == [both.labels[i] for i in expected.argmax(-1)]
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from textrnn import artifacts, export
+from conftest import DEMO
+from textrnn import artifacts, export, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -42,23 +43,88 @@ def test_saved_model_matches_the_keras_model(trained_model, demo_prepared, serve
     assert [l.decode() for l in got["label"].numpy()] == [categories[i] for i in expected.argmax(-1)]
 
 
-def test_fresh_process_without_textrnn_gives_the_same_predictions(trained_model, demo_prepared, served):
+# a process where importing jieba or textrnn fails: serving needs TensorFlow only
+_NO_JIEBA = """
+import importlib.abc, sys
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("jieba", "textrnn"):
+            raise ImportError(f"{name} is not installed here")
+sys.meta_path.insert(0, Refuse())
+"""
+
+
+def raw_demo_texts(split, count):
+    lines = (DEMO / f"{split}.txt").read_text(encoding="utf-8").splitlines()[:count]
+    return [line.split("\t", 1)[1] for line in lines]
+
+
+def test_fresh_process_without_jieba_or_textrnn_gives_the_same_predictions(trained_model, served):
     model_dir, _ = trained_model
-    texts = [line.split("\t")[1] for line in
-             (demo_prepared / "val.txt").read_text(encoding="utf-8").splitlines()[:20]]
-    script = textwrap.dedent(f"""
-        import json, sys
+    texts = raw_demo_texts("val", 20)
+    script = _NO_JIEBA + textwrap.dedent(f"""
+        import json
+        try:
+            import jieba
+            raise SystemExit("jieba was importable")
+        except ImportError:
+            pass
         import tensorflow as tf
-        serve = tf.saved_model.load({str(model_dir / 'export')!r}).signatures["serving_default"]
-        out = serve(text=tf.constant(json.loads(sys.stdin.read())))
-        assert "textrnn" not in sys.modules
-        print(json.dumps(out["probabilities"].numpy().tolist()))
+        model = tf.saved_model.load({str(model_dir / 'export')!r})
+        texts = tf.constant(json.loads(sys.stdin.read()))
+        out = model.signatures["serving_default"](text=texts)
+        tokens = model.signatures["tokenize"](text=texts)["tokens"]
+        assert "textrnn" not in sys.modules and "jieba" not in sys.modules
+        print(json.dumps([out["probabilities"].numpy().tolist(),
+                          [[t.decode() for t in row if t] for row in tokens.numpy()]]))
     """)
     result = subprocess.run([sys.executable, "-c", script], input=json.dumps(texts), text=True,
                             capture_output=True, timeout=300, cwd="/")
     assert result.returncode == 0, result.stderr[-2000:]
-    fresh = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
-    np.testing.assert_allclose(fresh, served(text=tf.constant(texts))["probabilities"].numpy(), atol=1e-5)
+    probabilities, tokens = json.loads(result.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(np.array(probabilities),
+                               served(text=tf.constant(texts))["probabilities"].numpy(), atol=1e-5)
+    assert tokens == [tokenize.jieba_tokens(t) for t in texts]
+
+
+def test_word_model_reads_raw_text_as_prepare_cut_it(trained_model, served):
+    model_dir, _ = trained_model
+    texts = raw_demo_texts("test", 64)
+    model, config, _ = artifacts.load_model(str(model_dir))
+    cut = [" ".join(tokenize.jieba_tokens(t)) for t in texts]
+    ids = artifacts.token_encoder(str(model_dir), config)(tf.constant(cut))
+    expected = tf.nn.softmax(model(ids, training=False)).numpy()
+    got = served(text=tf.constant(texts))["probabilities"].numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_tokenize_signature_shows_the_words(trained_model):
+    model = tf.saved_model.load(str(trained_model[0] / "export"))
+    texts = ["皇马主场三比一击败巴萨，C罗梅开二度", "", "iPhone 14 发布"]
+    tokens = model.signatures["tokenize"](text=tf.constant(texts))["tokens"]
+    assert tokens.dtype == tf.string and tokens.shape[0] == 3
+    assert [[t.decode() for t in row if t] for row in tokens.numpy()] == [
+        tokenize.jieba_tokens(t) for t in texts]
+
+
+def test_a_server_survives_its_clients(trained_model):
+    """Empty strings, a 1 MB text, invalid UTF-8 and 10,000 texts each get an answer."""
+    model = tf.saved_model.load(str(trained_model[0] / "export"))
+    serve, cut = model.signatures["serving_default"], model.signatures["tokenize"]
+    text = "".join(raw_demo_texts("train", 2000))
+    megabyte = (text * (2**20 // len(text.encode()) + 1)).encode()[:2**20].decode(errors="ignore")
+    batches = {"empty": [""] * 3, "megabyte": [megabyte], "invalid": [b"\xff\xfe\xc3(", b"\x80abc"],
+               "many": raw_demo_texts("train", 100) * 100}
+    for name, texts in batches.items():
+        out = serve(text=tf.constant(texts))
+        probabilities = out["probabilities"].numpy()
+        assert probabilities.shape == (len(texts), 10), name
+        assert np.isfinite(probabilities).all(), name
+        np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)
+        tokens = cut(text=tf.constant(texts))["tokens"].numpy()
+        assert tokens.shape[0] == len(texts), name
+        for row in tokens[:3]:
+            [t.decode("utf-8") for t in row]  # valid UTF-8 back, even for invalid input
 
 
 def test_edge_inputs_give_valid_outputs(served):
@@ -79,6 +145,7 @@ def test_export_info_records_the_tokenizer(trained_model):
     model_dir, _ = trained_model
     info = json.loads((model_dir / "export" / "assets.extra" / "textrnn.json").read_text())
     assert info["tokenizer"] == "jieba" and len(info["labels"]) == 10
+    assert info["input"] == "raw" and info["jieba_hmm"] is False
 
 
 def test_interrupted_export_leaves_the_previous_export_intact(trained_model, monkeypatch):
@@ -102,6 +169,30 @@ def test_saved_model_cli_shows_the_signature(trained_model):
                           "--all", "--dir", str(model_dir / "export")],
                          capture_output=True, text=True, timeout=300)
     assert cli.returncode == 0, cli.stderr[-2000:]
-    for name in ("serving_default", "inputs['text']", "outputs['probabilities']",
+    for name in ("serving_default", "tokenize", "outputs['tokens']", "inputs['text']",
+                 "outputs['probabilities']",
                  "outputs['class_id']", "outputs['label']"):
         assert name in cli.stdout
+
+
+def test_a_model_cut_with_the_hmm_takes_segmented_text(tmp_path):
+    """The graph cannot reproduce jieba's HMM: such a model says so and predict cuts for it."""
+    from conftest import TINY_MODEL, demo_paths
+    from textrnn.inference import Predictor
+    from textrnn.prepare import prepare
+    from textrnn.train import TrainConfig, train
+    prepare(demo_paths(), tmp_path / "data", tokenizer="jieba", jieba_hmm=True, num_workers=1,
+            progress_every=0)
+    manifest = json.loads((tmp_path / "data" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["jieba_hmm"] is True
+    train(TrainConfig(data_dir=str(tmp_path / "data"), model_dir=str(tmp_path / "model"),
+                      num_train_steps=10, **{**TINY_MODEL, "eval_every_steps": 10}))
+    export_dir = tmp_path / "model" / "export"
+    info = json.loads((export_dir / "assets.extra" / "textrnn.json").read_text(encoding="utf-8"))
+    assert info["input"] == "segmented" and info["jieba_hmm"] is True
+    text = "小明硕士毕业于中国科学院计算所"
+    predictor = Predictor(str(export_dir))
+    assert predictor.model_input(text) == " ".join(tokenize.jieba_tokens(text, hmm=True))
+    tokens = tf.saved_model.load(str(export_dir)).signatures["tokenize"](
+        text=tf.constant(["中国 科学院"]))["tokens"]
+    assert [t.decode() for t in tokens.numpy()[0]] == ["中国", "科学院"]

@@ -67,12 +67,14 @@ def model_config(config):
     return ModelConfig.from_dict(config["model"])
 
 
-def token_encoder(model_dir, config):
+def token_encoder(model_dir, config, segmenter=None):
+    """The model's TokenEncoder; word models cut raw text with `segmenter` when given."""
     from textrnn.encoding import TokenEncoder
     enc = config["encoder"]
     tokens = vocab.Vocabulary.from_tokens_file(path(model_dir, vocab.TOKENS_FILE))
     return TokenEncoder(path(model_dir, vocab.TOKENS_FILE), tokens.unk_id, enc["num_timesteps"],
-                        split=enc["split"], padding=enc["padding"])
+                        split=enc["split"], padding=enc["padding"],
+                        segmenter=segmenter if enc["split"] == "whitespace" else None)
 
 
 def label_encoder(model_dir):

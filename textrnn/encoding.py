@@ -43,17 +43,24 @@ class TokenEncoder(tf.Module):
 
     padding="original": the TF1 pipeline's behaviour, kept for imported
     checkpoints: padded with the `<UNK>` id to exactly `num_timesteps`.
+
+    `segmenter` (a textrnn.segmenter.JiebaSegmenter, split="whitespace" only)
+    cuts raw text into words in the graph instead of splitting on spaces:
+    what a word model's SavedModel serves with.
     """
 
     def __init__(self, tokens_file, unk_id, num_timesteps, split="whitespace",
-                 padding="mask", name="token_encoder"):
+                 padding="mask", segmenter=None, name="token_encoder"):
         super().__init__(name=name)
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {PADDINGS}")
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}")
+        if segmenter is not None and split != "whitespace":
+            raise ValueError("a segmenter replaces the whitespace split only")
         self.num_timesteps = int(num_timesteps)
         self.split = split
+        self.segmenter = segmenter
         self.padding = padding
         self.unk_id = int(unk_id)
         self.pad_id = 0 if padding == "mask" else self.unk_id
@@ -65,6 +72,8 @@ class TokenEncoder(tf.Module):
 
     def tokens(self, texts):
         """Ragged [batch, None] tokens of each text."""
+        if self.segmenter is not None:
+            return self.segmenter(texts)
         if self.split == "whitespace":
             return tf.strings.split(texts)
         chars = characters(texts)

@@ -49,14 +49,14 @@ def is_prepared(path):
 
 
 def read_examples(path, labels, prepared, predictor):
-    """(token strings, label ids) of a labelled file; unknown labels are an error."""
+    """(model inputs, label ids) of a labelled file; unknown labels are an error."""
     index = {label: i for i, label in enumerate(labels)}
     texts, ids, unknown = [], [], {}
     for line_number, label, text in corpus.read_labelled(path):
         if label not in index:
             unknown.setdefault(label, line_number)
             continue
-        texts.append(text if prepared else predictor.tokens(text))
+        texts.append(text if prepared else predictor.model_input(text))
         ids.append(index[label])
     if unknown:
         listed = "; ".join(f"{label!r} (first at {path}:{n})" for label, n in unknown.items())

@@ -1,11 +1,19 @@
 """`textrnn-export`: write a model directory's best checkpoint as a SavedModel.
 
-The SavedModel takes text and gives labels: its `serving_default` signature
-maps `text` (a batch of strings, tokens separated by spaces; raw text for
-char-tokenized models) to `probabilities`, `class_id`, `label` and
-`unknown_share` (the share of the text's tokens the model has no embedding for). The token
-and label tables are assets inside it, looked up in the graph by the same
+The SavedModel takes raw text and gives labels: its `serving_default`
+signature maps `text` (a batch of strings) to `probabilities`, `class_id`,
+`label` and `unknown_share` (the share of the text's tokens the model has no
+embedding for); its `tokenize` signature maps `text` to `tokens` (a [batch, n]
+string tensor padded with empty strings), what the model reads. Word (jieba)
+models cut the text in the graph with textrnn.segmenter, jieba's dictionary
+an asset; the token and label tables are assets too, looked up by the same
 TokenEncoder training used, so serving needs TensorFlow and nothing else.
+
+The exception: a model prepared with `--jieba_hmm` (or before the HMM was
+off by default, or imported from TF1) reads text already cut by jieba with
+the HMM on, tokens separated by spaces, which the graph cannot reproduce;
+assets.extra/textrnn.json says so (`"input": "segmented"`) and
+textrnn-predict cuts the text in Python for it.
 
 A model trained with a wide path (`--wide`, part of `--recipe=auto`) exports
 the recurrent model and the character n-gram TF-IDF classifier together,
@@ -23,6 +31,7 @@ an interrupted export leaves the previous one intact.
 
 import os
 import shutil
+import tempfile
 
 from absl import flags
 
@@ -40,8 +49,10 @@ def define_flags():
                         "(default: MODEL_DIR/export).")
 
 
-def build_archive(members, label_encoder):
-    """A keras.export.ExportArchive with the text-in, labels-out signature.
+def build_archive(members, label_encoder, reader=None):
+    """A keras.export.ExportArchive with the text-in, labels-out signature,
+    and `tokenize`: the tokens of TokenEncoder `reader` (default: the first
+    member's encoder).
 
     `members` is a list of (weight, model, encoder): `model(encoder(text))`
     gives logits (a Keras model over a TokenEncoder's ids, or the wide
@@ -71,8 +82,14 @@ def build_archive(members, label_encoder):
         return {"probabilities": probabilities, "class_id": class_id,
                 "label": label_encoder.labels(class_id), "unknown_share": unknown}
 
-    archive.add_endpoint("serving_default", serve,
-                         input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    reader = reader or members[0][2]
+
+    def tokens(text):
+        return {"tokens": reader.tokens(text).to_tensor("")}
+
+    text_spec = [tf.TensorSpec([None], tf.string, name="text")]
+    archive.add_endpoint("serving_default", serve, input_signature=text_spec)
+    archive.add_endpoint("tokenize", tokens, input_signature=text_spec)
     return archive
 
 
@@ -80,21 +97,40 @@ EXTRA_DIR = "assets.extra"  # TF Serving's place for files the graph does not re
 INFO_FILE = "textrnn.json"
 
 
+def jieba_hmm(config):
+    """Whether a model's words were cut with jieba's HMM (models from before the
+    --jieba_hmm flag were: it was jieba's default)."""
+    return bool(config.get("jieba_hmm", config["tokenizer"] == "jieba"))
+
+
 def _serving_tokenizer(model_dirs, configs):
-    """(tokenizer, user_dict) clients must cut text with for these members.
+    """(tokenizer, user_dict, hmm) of the word segmentation these members read.
 
     Members that split on whitespace read the word segmentation they were
-    trained on, so they must all share one tokenizer and user dictionary;
-    char and bigram members accept any of them (they drop the spaces).
+    trained on, so they must all share one tokenizer, user dictionary and
+    HMM setting; char and bigram members accept any of them.
     """
-    worded = {(c["tokenizer"], c.get("user_dict") or None): d
+    worded = {(c["tokenizer"], c.get("user_dict") or None, jieba_hmm(c)): d
               for d, c in zip(model_dirs, configs) if c["encoder"]["split"] == "whitespace"}
     if len(worded) > 1:
         listed = "; ".join(f"{d}: {t}" + (f" with user dictionary {u}" if u else "")
-                           for (t, u), d in worded.items())
+                           + (" with the HMM" if h else "")
+                           for (t, u, h), d in worded.items())
         raise UserError(f"these models read differently segmented text and cannot share one "
                         f"input: {listed}")
-    return next(iter(worded), ("char", None))
+    return next(iter(worded), ("char", None, False))
+
+
+def _segmenter(tokenizer, user_dict, hmm, directory):
+    """The in-graph segmenter word members serve with (None: they read segmented text)."""
+    if tokenizer != "jieba" or hmm:
+        return None
+    if user_dict and not os.path.isfile(user_dict):
+        raise UserError(f"{user_dict}: the model's jieba user dictionary is missing; "
+                        "the export needs it to cut text like training did")
+    from textrnn import tokenize
+    from textrnn.segmenter import JiebaSegmenter
+    return JiebaSegmenter.from_jieba(tokenize.jieba_tokenizer(user_dict), directory)
 
 
 def _shared_labels(model_dirs):
@@ -110,12 +146,12 @@ def _shared_labels(model_dirs):
     return list(labels[0])
 
 
-def _write_info(export_dir, tokenizer, user_dict, labels, members):
-    """assets.extra/textrnn.json: how raw text must be tokenized for this model.
+def _write_info(export_dir, tokenizer, user_dict, hmm, raw, labels, members):
+    """assets.extra/textrnn.json: what the model reads, its labels and members.
 
-    The graph only splits on whitespace (or into characters); word
-    segmentation happens before it, so clients need the tokenizer's name and,
-    for jieba, the user dictionary, which is copied alongside.
+    `input` is "raw" when the graph cuts raw text itself, "segmented" when
+    clients must cut it with jieba first (HMM on): then the tokenizer's name
+    and the user dictionary, copied alongside, say how.
     """
     extra = os.path.join(export_dir, EXTRA_DIR)
     os.makedirs(extra, exist_ok=True)
@@ -126,7 +162,7 @@ def _write_info(export_dir, tokenizer, user_dict, labels, members):
         shutil.copyfile(user_dict, os.path.join(extra, "user_dict.txt"))
     artifacts.write_json(os.path.join(extra, INFO_FILE), dict(
         tokenizer=tokenizer, user_dict="user_dict.txt" if user_dict else None,
-        labels=labels, members=members, textrnn_version=textrnn.__version__))
+        jieba_hmm=hmm, input="raw" if raw else "segmented", labels=labels, members=members, textrnn_version=textrnn.__version__))
 
 
 def write_atomically(archive, export_dir, finish=None):
@@ -156,20 +192,39 @@ def export_models(model_dirs, export_dir=None):
     loaded = [artifacts.load_model(d) for d in model_dirs]  # first: it names a non-model dir
     labels = _shared_labels(model_dirs)
     configs = [config for _, config, _ in loaded]
-    tokenizer, user_dict = _serving_tokenizer(model_dirs, configs)
-    scorers = []
+    tokenizer, user_dict, hmm = _serving_tokenizer(model_dirs, configs)
+    raw = not (tokenizer == "jieba" and hmm)
+    if not raw:
+        say("note: these words were cut with jieba's HMM on, which the graph cannot reproduce: "
+            "the SavedModel takes text cut by jieba (tokens separated by spaces), not raw "
+            "text; prepare without --jieba_hmm for a raw-text model")
+    with tempfile.TemporaryDirectory() as dictionary_dir:  # the segmenter's asset, until written
+        segmenter = _segmenter(tokenizer, user_dict, hmm, dictionary_dir)
+        archive = _archive(model_dirs, loaded, len(labels), segmenter)
+        return _write(archive, model_dirs, export_dir, loaded, lambda tmp, members: _write_info(
+            tmp, tokenizer, user_dict, hmm, raw, labels, members))
+
+
+def _archive(model_dirs, loaded, num_classes, segmenter):
+    """The ExportArchive of the members' scorers; `tokenize` shows a word member's tokens
+    when there is one."""
+    scorers, readers = [], []
     for d, (model, config, _) in zip(model_dirs, loaded):
-        scorers += _scorers(d, model, config, len(labels), 1.0 / len(model_dirs))
-    archive = build_archive(scorers, artifacts.label_encoder(model_dirs[0]))
+        encoder = artifacts.token_encoder(d, config, segmenter)
+        readers.append(encoder)
+        scorers += _scorers(d, model, encoder, num_classes, 1.0 / len(model_dirs))
+    reader = next((r for r in readers if r.split == "whitespace"), readers[0])
+    return build_archive(scorers, artifacts.label_encoder(model_dirs[0]), reader)
+
+
+def _write(archive, model_dirs, export_dir, loaded, write_info):
     members = [dict(model_dir=os.path.abspath(d), checkpoint=checkpoint,
-                    tokenizer=config["tokenizer"], encoder=config["encoder"], model=config["model"],
-                    wide=_wide_info(d))
+                    tokenizer=config["tokenizer"], jieba_hmm=jieba_hmm(config),
+                    encoder=config["encoder"], model=config["model"], wide=_wide_info(d))
                for d, (_, config, checkpoint) in zip(model_dirs, loaded)]
     target = export_dir or artifacts.path(model_dirs[0], artifacts.EXPORT_DIR)
     say(f"exporting the SavedModel to {target} ...")  # a large model takes a while to write
-    path = write_atomically(
-        archive, target,
-        finish=lambda tmp: _write_info(tmp, tokenizer, user_dict, labels, members))
+    path = write_atomically(archive, target, finish=lambda tmp: write_info(tmp, members))
     for member in members:
         say(f"exported {member['checkpoint']} to {path}")
     return path
@@ -182,11 +237,11 @@ def _wide_info(model_dir):
     return artifacts.read_json(os.path.join(mixture.wide_dir(model_dir), mixture.INFO_FILE))
 
 
-def _scorers(model_dir, model, config, num_classes, share):
+def _scorers(model_dir, model, encoder, num_classes, share):
     """(weight, model, encoder) of one model directory: its recurrent model, and its
     wide path when it has one, mixed by the weight chosen on val; `share` of the total."""
     from textrnn import mixture, wide
-    recurrent = (model, artifacts.token_encoder(model_dir, config))
+    recurrent = (model, encoder)
     info = _wide_info(model_dir)
     if info is None:
         return [(share, *recurrent)]

@@ -290,8 +290,9 @@ def _write_model_dir(out, model, config, tokens, categories, weights, sources, s
         model=config.to_dict(),
         encoder=dict(num_timesteps=settings["num_timesteps"], padding="original",
                      split="whitespace"),
-        # The original read words segmented by jieba (SPEC §1), without a user dictionary.
-        tokenizer="jieba", user_dict=None,
+        # The original read words segmented by jieba (SPEC §1, its default: HMM on),
+        # without a user dictionary.
+        tokenizer="jieba", user_dict=None, jieba_hmm=True,
         vocabulary=dict(num_word_threshold=settings["num_word_threshold"], max_vocab_size=0,
                         size=len(tokens)),
         train=dict(imported_from_tf1=True, **sources, **settings,

@@ -1,8 +1,10 @@
 """Raw text in, predictions out, through an exported SavedModel.
 
 The shared engine of `textrnn-predict` and `textrnn-evaluate`: it loads the
-SavedModel, reads how the model wants text tokenized (assets.extra), and
-tokenizes with the same implementation `textrnn-prepare` used for training.
+SavedModel and sends it raw text, which the graph cuts itself. Only models
+whose words were cut with jieba's HMM (assets.extra/textrnn.json says
+`"input": "segmented"`) get text cut here first, by the same implementation
+`textrnn-prepare` used for training.
 """
 
 import os
@@ -35,22 +37,30 @@ class Predictor:
         info = artifacts.read_json(os.path.join(export_dir, EXTRA_DIR, INFO_FILE))
         self.labels = info["labels"]
         self.tokenizer_name = info["tokenizer"]
-        user_dict = info.get("user_dict")
-        self._cut = tokenize.get_tokenizer(
-            self.tokenizer_name, os.path.join(export_dir, EXTRA_DIR, user_dict) if user_dict else None)
+        # SavedModels from before in-graph segmentation: only char input was raw
+        self.raw_input = info.get("input", "raw" if self.tokenizer_name != "jieba" else
+                                  "segmented") == "raw"
+        self._cut = None
+        if not self.raw_input:
+            user_dict = info.get("user_dict")
+            self._cut = tokenize.get_tokenizer(
+                self.tokenizer_name,
+                os.path.join(export_dir, EXTRA_DIR, user_dict) if user_dict else None,
+                hmm=info.get("jieba_hmm", True))
         self._serve = tf.saved_model.load(export_dir).signatures["serving_default"]
         self._tf = tf
 
-    def tokens(self, text):
-        """The token string the model reads: tokens joined by single spaces."""
-        return " ".join(self._cut(text))
+    def model_input(self, text):
+        """What the SavedModel is sent for raw `text`: the text itself, or its
+        jieba tokens joined by spaces for a model that reads segmented text."""
+        return text if self._cut is None else " ".join(self._cut(text))
 
     def probabilities(self, token_strings):
         """float32 [n, num_classes] for a list of token strings."""
         return self.outputs(token_strings)[0]
 
     def outputs(self, token_strings):
-        """(probabilities [n, num_classes], unknown_share [n]) for a list of token strings.
+        """(probabilities [n, num_classes], unknown_share [n]) for a list of model inputs.
 
         unknown_share is the share of each text's tokens outside the model's
         vocabulary; NaN for SavedModels exported before it was served.
@@ -68,7 +78,7 @@ class Predictor:
         for text in texts:
             batch.append(text)
             if len(batch) == batch_size:
-                yield from zip(batch, *self.outputs([self.tokens(t) for t in batch]))
+                yield from zip(batch, *self.outputs([self.model_input(t) for t in batch]))
                 batch = []
         if batch:
-            yield from zip(batch, *self.outputs([self.tokens(t) for t in batch]))
+            yield from zip(batch, *self.outputs([self.model_input(t) for t in batch]))

@@ -38,6 +38,10 @@ def define_flags():
                       "jieba: word segmentation (as the original); char: one token per character; "
                       "bigram: characters, and the model embeds each pair of adjacent ones.")
     flags.DEFINE_string("user_dict", None, "Optional jieba user dictionary (jieba's format).")
+    flags.DEFINE_bool("jieba_hmm", False, "Let jieba's HMM join characters it has no word for. "
+                      "Off by default: the exported SavedModel then cuts raw text itself, "
+                      "exactly as prepare did; a model prepared with the HMM exports a "
+                      "SavedModel that takes text already cut by jieba (HMM on) instead.")
     flags.DEFINE_integer("num_workers", 0, "Processes that tokenize in parallel. 0: chosen from "
                          "the input size: one below PARALLEL_MIN_MB of input (starting workers "
                          "costs more than they save there), every core above it.")
@@ -69,9 +73,9 @@ def _sha256(path):
 
 
 def _tokenize_chunk(task):
-    """Worker: (tokenizer name, user dict, [(line, label, text)]) -> [(line, label, tokens)]."""
-    name, user_dict, rows = task
-    cut = tokenize.get_tokenizer(name, user_dict)
+    """Worker: (tokenizer name, user dict, HMM, [(line, label, text)]) -> [(line, label, tokens)]."""
+    name, user_dict, hmm, rows = task
+    cut = tokenize.get_tokenizer(name, user_dict, hmm)
     return [(n, label, " ".join(cut(text))) for n, label, text in rows]
 
 
@@ -104,7 +108,8 @@ def _prepare_split(name, path, out_path, options, known_labels, counter):
     """
     bad = corpus.BadLines() if options["skip_bad_lines"] else None
     rows = corpus.read_labelled(path, bad)
-    tasks = ((options["tokenizer"], options["user_dict"], chunk) for chunk in _chunks(rows, _CHUNK))
+    tasks = ((options["tokenizer"], options["user_dict"], options["jieba_hmm"], chunk)
+             for chunk in _chunks(rows, _CHUNK))
     labels, unknown, lines = collections.Counter(), {}, 0
     progress = Progress(f"  {name}", _count_lines(path) if options["progress_every"] else None,
                         every=options["progress_every"])
@@ -137,7 +142,7 @@ def _prepare_split(name, path, out_path, options, known_labels, counter):
 
 
 def prepare(paths, out_dir, tokenizer="jieba", user_dict=None, num_workers=1,
-            skip_bad_lines=False, progress_every=20000):
+            skip_bad_lines=False, progress_every=20000, jieba_hmm=False):
     """Prepare `paths` ({'train': ..., 'val': ..., 'test': ...}) into out_dir.
 
     The result appears in out_dir only when everything succeeded.
@@ -147,6 +152,7 @@ def prepare(paths, out_dir, tokenizer="jieba", user_dict=None, num_workers=1,
         corpus.check_readable(paths[name])
     tokenize.get_tokenizer(tokenizer, user_dict)  # fail early on a bad --user_dict
     options = dict(tokenizer=tokenizer, user_dict=user_dict, num_workers=max(1, num_workers),
+                   jieba_hmm=bool(jieba_hmm) and tokenizer == "jieba",
                    skip_bad_lines=skip_bad_lines, progress_every=progress_every)
     with atomic.replacing_dir(out_dir) as tmp:
         return _prepare_into(paths, tmp, options)
@@ -174,6 +180,7 @@ def _prepare_into(paths, tmp, options):
         tokenizer=options["tokenizer"],
         user_dict=os.path.abspath(options["user_dict"]) if options["user_dict"] else None,
         user_dict_sha256=_sha256(options["user_dict"]) if options["user_dict"] else None,
+        jieba_hmm=options["jieba_hmm"],
         skip_bad_lines=options["skip_bad_lines"],
         splits=splits,
         num_classes=len(labels),
@@ -201,6 +208,7 @@ def main(argv):
         corpus.check_readable(paths[name])
     manifest = prepare(paths, FLAGS.out_dir,
                        tokenizer=FLAGS.tokenizer, user_dict=FLAGS.user_dict,
+                       jieba_hmm=FLAGS.jieba_hmm,
                        num_workers=FLAGS.num_workers or default_workers(paths),
                        skip_bad_lines=FLAGS.skip_bad_lines,
                        progress_every=FLAGS.progress_every)

@@ -46,19 +46,31 @@ def _jieba(user_dict):
     return tokenizer
 
 
-def jieba_tokens(text, user_dict=None):
-    """jieba's default (accurate, HMM on) segmentation, whitespace dropped."""
-    tokens = _jieba(user_dict).lcut(text)
+def jieba_tokenizer(user_dict=None):
+    """The jieba.Tokenizer (its dictionary loaded, plus `user_dict`) textrnn cuts with."""
+    return _jieba(user_dict or None)
+
+
+def jieba_tokens(text, user_dict=None, hmm=False):
+    """jieba's accurate-mode segmentation, whitespace dropped.
+
+    HMM off by default: that is what the SavedModel's in-graph segmenter
+    (textrnn.segmenter) reproduces, so served raw text is cut like training
+    text. With the HMM on, jieba also joins runs of characters it has no
+    word for, which the graph cannot reproduce.
+    """
+    tokens = _jieba(user_dict).lcut(text, HMM=hmm)
     return ["".join(t.split()) for t in tokens if not t.isspace()]
 
 
-def get_tokenizer(name, user_dict=None):
-    """A function text -> tokens for tokenizer `name` (see TOKENIZERS)."""
+def get_tokenizer(name, user_dict=None, hmm=False):
+    """A function text -> tokens for tokenizer `name` (see TOKENIZERS);
+    `hmm` turns jieba's HMM on (jieba only)."""
     if name in ("char", "bigram"):
         return char_tokens
     if name == "jieba":
         if user_dict and not os.path.isfile(user_dict):
             from textrnn.errors import UserError
             raise UserError(f"{user_dict}: jieba user dictionary not found")
-        return functools.partial(jieba_tokens, user_dict=user_dict or None)
+        return functools.partial(jieba_tokens, user_dict=user_dict or None, hmm=bool(hmm))
     raise ValueError(f"unknown tokenizer {name!r}; choose one of {TOKENIZERS}")
