@@ -12,15 +12,22 @@ trained first, the way the README does:
 Measured, after warm-up:
 - in-process signature: tf.saved_model.load(export).signatures["serving_default"]
   (text=...) on one text at a time (latency p50/p90/p99) and on batches of
-  256 texts (texts/s). Inputs are the demo test split's texts, already
-  segmented as the signature expects for a jieba model.
-- textrnn.inference.Predictor (what textrnn-predict runs): one raw text,
-  jieba included, in a warm process.
-- `python -m textrnn.predict --model_dir=M "text"`: one whole command,
-  process start, imports, SavedModel load and jieba's dictionary included.
+  256 texts (texts/s). Inputs are the demo test split's raw texts (text cut
+  by jieba, HMM on, for the rare model that reads segmented text).
+- the `tokenize` signature the same way: the in-graph segmentation alone,
+  the share of serving time it takes, at headline length (the demo texts)
+  and, with --long_texts, at the length of those texts.
+- multiply-adds per text of the recurrent model, from its configuration
+  (embedding lookups are free; LSTM/GRU cells, dense layers and the wide
+  path's sparse rows count), at the mean token count of the inputs.
+- textrnn.inference.Predictor (what textrnn-predict runs): one raw text in a
+  warm process.
+- `python -m textrnn.predict --saved_model=E "text"`: one whole command,
+  process start, imports and SavedModel load included.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +49,9 @@ def parse_args():
                         help="what is measured, for BENCHMARKS.md")
     parser.add_argument("--threads", type=int, default=2, help="TF intra/inter-op threads")
     parser.add_argument("--batch_size", type=int, default=256)
+    parser.add_argument("--long_texts", default=None,
+                        help="a labelled file of long texts (e.g. ../shared/data/cnews/test.txt): "
+                             "also time segmentation and serving at their length")
     return parser.parse_args()
 
 
@@ -64,19 +74,36 @@ def train_demo_model(workdir, quick, log):
         log("$ " + " ".join(command))
         subprocess.run(command, env=env, check=True, cwd=common.ROOT,
                        stdout=subprocess.DEVNULL)
-    return model_dir, [" ".join(c) for c in (prepare, train)], prepared
+    return model_dir, [" ".join(c) for c in (prepare, train)]
 
 
-def test_texts(prepared_or_model_dir):
-    """Segmented texts (the signature's input) and raw texts of the demo test split."""
-    segmented = []
-    prepared_test = os.path.join(prepared_or_model_dir, "test.txt") if prepared_or_model_dir else None
-    if prepared_test and os.path.isfile(prepared_test):
-        with open(prepared_test, encoding="utf-8") as stream:
-            segmented = [line.rstrip("\n").split("\t", 1)[1] for line in stream]
-    with open(common.raw_paths(common.DEMO_RAW)["test"], encoding="utf-8") as stream:
-        raw = [line.rstrip("\n").split("\t", 1)[1] for line in stream]
-    return segmented, raw
+def raw_texts(path=None):
+    """The raw texts of a labelled file (default: the demo test split)."""
+    with open(path or common.raw_paths(common.DEMO_RAW)["test"], encoding="utf-8") as stream:
+        return [line.rstrip("\n").split("\t", 1)[1] for line in stream]
+
+
+def multiply_adds(model_dirs, tokens):
+    """Multiply-adds per text of the members' recurrent models at `tokens` steps
+    (None when a member's configuration is unknown, e.g. a bare SavedModel)."""
+    total = 0
+    for model_dir in model_dirs:
+        try:
+            with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as stream:
+                config = json.load(stream)
+        except OSError:
+            return None
+        m = config["model"]
+        steps = min(tokens, config["encoder"]["num_timesteps"])
+        gates = {"lstm": 4, "gru": 3}.get(m.get("cell", "lstm"), 4)
+        width, directions = m["num_embedding_size"], 2 if m.get("bidirectional") else 1
+        for units in m["num_lstm_nodes"]:
+            total += steps * directions * gates * (width + units) * units
+            width = units * directions
+        for units in ([m["num_fc_nodes"]] if m.get("num_fc_nodes") else []) + [m["num_classes"]]:
+            total += width * units
+            width = units
+    return int(total)
 
 
 def latencies(call, inputs, warmup, count):
@@ -97,6 +124,43 @@ def latency_summary(ms):
                 mean_ms=round(sum(ms) / len(ms), 3), max_ms=round(max(ms), 3))
 
 
+def time_signature(name, fn, inputs, args, log):
+    """Single-text latency and batch throughput of one signature over `inputs`."""
+    args = args if isinstance(args, dict) else vars(args)
+    out = {}
+
+    def call_one(text):
+        list(fn(text=text).values())[0].numpy()
+
+    single = [tf_constant([t]) for t in inputs]
+    count = 50 if args["quick"] else 1000
+    ms = latencies(call_one, single, warmup=10 if args["quick"] else 100, count=count)
+    out["single_text_latency"] = latency_summary(ms)
+    n = args["batch_size"]
+    batches = [tf_constant([inputs[(i * n + j) % len(inputs)] for j in range(n)])
+               for i in range(4)]
+    rates = []
+    calls = 2 if args["quick"] else 10
+    for b in batches:
+        call_one(b)  # warm-up
+    for _ in range(2 if args["quick"] else 7):
+        started = time.perf_counter()
+        for i in range(calls):
+            call_one(batches[i % len(batches)])
+        rates.append(calls * n / (time.perf_counter() - started))
+    out[f"batch_{n}_throughput"] = dict(texts_per_second=common.summary(rates),
+                                        calls_per_rep=calls)
+    log(f"{name}: single p50 "
+        f"{out['single_text_latency']['p50_ms']} ms, batch {n}: "
+        f"{common.summary(rates)['median']:,.0f} texts/s")
+    return out
+
+
+def tf_constant(values):
+    import tensorflow as tf
+    return tf.constant(values, tf.string)
+
+
 def main():
     args = parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -106,12 +170,12 @@ def main():
         print(f"[{time.time() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     workdir = tempfile.mkdtemp(prefix="textrnn-serving-")
-    commands, prepared, model_dir = [], None, args.model_dir
+    commands, model_dir = [], args.model_dir
     if args.saved_model:
         export_dir = args.saved_model
     else:
         if not model_dir:
-            model_dir, commands, prepared = train_demo_model(workdir, args.quick, log)
+            model_dir, commands = train_demo_model(workdir, args.quick, log)
         export_dir = os.path.join(model_dir, "export")
 
     import tensorflow as tf
@@ -123,53 +187,47 @@ def main():
                   machine=common.machine_info(threads=dict(intra_op=args.threads,
                                                            inter_op=args.threads)),
                   model_dir=model_dir)
-    segmented, raw = test_texts(prepared)
-    if not segmented:  # a given model_dir: segment the raw texts with its tokenizer
-        from textrnn.inference import Predictor
-        predictor = Predictor(export_dir)
-        segmented = [predictor.tokens(t) for t in raw]
-    result["texts"] = dict(source="data/demo/test.txt", count=len(segmented),
-                           mean_tokens=round(sum(len(s.split()) for s in segmented)
-                                             / len(segmented), 1),
-                           mean_chars_raw=round(sum(map(len, raw)) / len(raw), 1))
-
-    started = time.perf_counter()
-    serve = tf.saved_model.load(export_dir).signatures["serving_default"]
-    result["load_seconds"] = round(time.perf_counter() - started, 3)
-    single = [tf.constant([t]) for t in segmented]
-
-    def call_one(text):
-        serve(text=text)["class_id"].numpy()
-
-    started = time.perf_counter()
-    call_one(single[0])
-    result["first_call_ms"] = round((time.perf_counter() - started) * 1000, 3)
-    count = 50 if args.quick else 2000
-    ms = latencies(call_one, single, warmup=10 if args.quick else 100, count=count)
-    result["single_text_latency"] = latency_summary(ms)
-    log(f"single text: p50 {result['single_text_latency']['p50_ms']} ms, "
-        f"p99 {result['single_text_latency']['p99_ms']} ms")
-
-    n = args.batch_size
-    batches = [tf.constant([segmented[(i * n + j) % len(segmented)] for j in range(n)])
-               for i in range(4)]
-    rates = []
-    reps = 2 if args.quick else 7
-    calls = 2 if args.quick else 10
-    for b in batches:
-        call_one(b)  # warm-up
-    for _ in range(reps):
-        started = time.perf_counter()
-        for i in range(calls):
-            call_one(batches[i % len(batches)])
-        rates.append(calls * n / (time.perf_counter() - started))
-    result[f"batch_{n}_throughput"] = dict(texts_per_second=common.summary(rates),
-                                           calls_per_rep=calls)
-    log(f"batch {n}: {common.summary(rates)['median']:,.0f} texts/s")
-
-    # Predictor: raw text, jieba in the loop, warm process.
     from textrnn.inference import Predictor
     predictor = Predictor(export_dir)
+    raw = raw_texts()
+    inputs = [predictor.model_input(t) for t in raw]  # raw text, unless the model reads words
+    started = time.perf_counter()
+    model = tf.saved_model.load(export_dir)
+    result["load_seconds"] = round(time.perf_counter() - started, 3)
+    result["input"] = "raw" if predictor.raw_input else "segmented by jieba (HMM on)"
+    tokens = model.signatures["tokenize"](text=tf.constant(inputs))["tokens"].numpy()
+    mean_tokens = float((tokens != b"").sum(1).mean())
+    result["texts"] = dict(source="data/demo/test.txt", count=len(inputs),
+                           mean_tokens=round(mean_tokens, 1),
+                           mean_chars_raw=round(sum(map(len, raw)) / len(raw), 1))
+    with open(os.path.join(export_dir, "assets.extra", "textrnn.json"), encoding="utf-8") as f:
+        info = json.load(f)
+    result["multiply_adds_per_text"] = multiply_adds(
+        [m["model_dir"] for m in info.get("members", [])], round(mean_tokens))
+    started = time.perf_counter()
+    model.signatures["serving_default"](text=tf.constant(inputs[:1]))
+    result["first_call_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    for signature, key in (("serving_default", ""), ("tokenize", "tokenize_")):
+        result.update({key + k: v for k, v in
+                       time_signature(signature, model.signatures[signature], inputs, args, log).items()})
+    if args.long_texts:
+        long = [predictor.model_input(t) for t in raw_texts(args.long_texts)]
+        result["long_texts"] = dict(source=common.portable(args.long_texts), count=len(long),
+                                    mean_chars_raw=round(sum(map(len, long)) / len(long), 1))
+        for signature, key in (("serving_default", ""), ("tokenize", "tokenize_")):
+            result["long_texts"].update(
+                {key + k: v for k, v in time_signature(f"{signature} (long texts)",
+                                                       model.signatures[signature], long,
+                                                       dict(vars(args), batch_size=16), log).items()})
+    for where in (result, result.get("long_texts")):
+        if where:
+            where["segmentation_share"] = dict(
+                single_text_p50=round(where["tokenize_single_text_latency"]["p50_ms"]
+                                      / where["single_text_latency"]["p50_ms"], 3),
+                batch=round(where[f"batch_{args.batch_size if where is result else 16}_throughput"]
+                            ["texts_per_second"]["median"]
+                            / where[f"tokenize_batch_{args.batch_size if where is result else 16}"
+                                    "_throughput"]["texts_per_second"]["median"], 3))
 
     def predict_one(text):
         list(predictor.predict([text]))
