@@ -47,10 +47,13 @@ def fuzz_texts(count, seed=0):
               + list("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发")
               + list("abcxyzABCXYZ0123456789+#&._%-") + list("，。！？：；“”（）【】《》、,.!?:;\"'()[]")
               + [chr(c) for c in WHITESPACE] + list("😀🎉👍🏻\u200d\ufe0f\ufffd"))
-    return [
-        "".join(rng.choice(pieces) if rng.random() < 0.9 else chr(rng.randrange(0x20, 0x2FFFF))
-                for _ in range(rng.randrange(0, 40)))
-        for _ in range(count)]
+    def anything():  # any code point but the surrogates, which UTF-8 cannot carry
+        code = rng.randrange(0x20, 0x2FFFF)
+        return chr(code) if not 0xD800 <= code <= 0xDFFF else "\ufffd"
+
+    return ["".join(rng.choice(pieces) if rng.random() < 0.9 else anything()
+                    for _ in range(rng.randrange(0, 40)))
+            for _ in range(count)]
 
 
 def corpus_texts(name):
