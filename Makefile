@@ -31,7 +31,7 @@ PYTEST_ARGS ?=
 SHARED_DATA ?= ../shared/data
 BENCH_OUT ?= benchmarks/results
 
-.PHONY: install train test bench bench-quick original thucnews clean
+.PHONY: bench-serving install train test bench bench-quick original thucnews clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -93,12 +93,44 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/accuracy.py --out $(BENCH_OUT)/accuracy.json
 	$(BIN)/python benchmarks/speed.py --out $(BENCH_OUT)/speed.json
 	$(BIN)/python benchmarks/prepare_speed.py --sizes_mb 8,16,32,64 --out $(BENCH_OUT)/prepare_speed.json
-	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving.json
-	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving_thucnews_ensemble.json \
-	  --saved_model=runs/bench/accuracy/ensembles/thucnews_ensemble_seed1 \
-	  --title="the THUCNews headline ensemble, seed 1: word + char + bigram members, one SavedModel"
+	$(BIN)/python benchmarks/segmenter_agreement.py --out $(BENCH_OUT)/segmenter_agreement.json
+	$(MAKE) bench-serving
 	$(BIN)/python benchmarks/memory.py --out $(BENCH_OUT)/memory.json
 	$(BIN)/python benchmarks/report.py --results $(BENCH_OUT) --write BENCHMARKS.md
+
+# Serving speed, raw text in, of four models trained on the headlines for 50 steps
+# (speed does not depend on the weights): the original's sizes, the headline
+# word recipe, the default (auto) recipe and the headline ensemble; inputs are
+# headlines, and cnews articles for the long-text rows (about 15 minutes).
+SERVING := runs/bench/serving
+SPEED_ONLY := --num_train_steps=50 --eval_every_steps=50 --checkpoint_every_steps=50 \
+  --log_every_steps=50 --warmup_steps=0
+SERVE_TEXTS := --texts=$(HEADLINES)/test.txt --long_texts=$(SHARED_DATA)/cnews/test.txt
+bench-serving: $(VENV)/.bench
+	for t in jieba char bigram; do $(BIN)/textrnn-prepare --train=$(HEADLINES)/train.txt \
+	  --val=$(HEADLINES)/dev.txt --test=$(HEADLINES)/test.txt --tokenizer=$$t \
+	  --out_dir=$(SERVING)/prepared_$$t --progress_every=0 || exit 1; done
+	$(BIN)/textrnn-train --flagfile=flags/original.flags $(SPEED_ONLY) \
+	  --data_dir=$(SERVING)/prepared_jieba --model_dir=$(SERVING)/original
+	$(BIN)/textrnn-train --flagfile=flags/thucnews.flags $(SPEED_ONLY) --export=false \
+	  --data_dir=$(SERVING)/prepared_jieba --model_dir=$(SERVING)/word
+	$(BIN)/textrnn-train --flagfile=flags/thucnews_char.flags $(SPEED_ONLY) --export=false \
+	  --data_dir=$(SERVING)/prepared_char --model_dir=$(SERVING)/char
+	$(BIN)/textrnn-train --flagfile=flags/thucnews_bigram.flags $(SPEED_ONLY) --export=false \
+	  --data_dir=$(SERVING)/prepared_bigram --model_dir=$(SERVING)/bigram
+	$(BIN)/textrnn-export --model_dir=$(SERVING)/word
+	$(BIN)/textrnn-export --model_dir=$(SERVING)/word,$(SERVING)/char,$(SERVING)/bigram \
+	  --export_dir=$(SERVING)/ensemble
+	$(BIN)/textrnn-train --recipe=auto $(SPEED_ONLY) \
+	  --data_dir=$(SERVING)/prepared_char --model_dir=$(SERVING)/auto
+	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving.json $(SERVE_TEXTS) \
+	  --saved_model=$(SERVING)/original/export --title="a word model at the original's sizes (flags/original.flags)"
+	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving_word.json $(SERVE_TEXTS) \
+	  --saved_model=$(SERVING)/word/export --title="the headline word model (flags/thucnews.flags)"
+	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving_auto.json $(SERVE_TEXTS) \
+	  --saved_model=$(SERVING)/auto/export --title="the default recipe (--recipe=auto: characters, wide & deep)"
+	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving_thucnews_ensemble.json $(SERVE_TEXTS) \
+	  --saved_model=$(SERVING)/ensemble --title="the headline ensemble: word + char + bigram members, one SavedModel"
 
 # The same scripts on tiny inputs (a few minutes): checks they run; make test includes them.
 bench-quick: $(VENV)/.bench

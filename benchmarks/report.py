@@ -84,32 +84,43 @@ def spread(summary, scale=100, digits=2):
             f"max {summary['max'] * scale:.{digits}f}, n={summary['n']})")
 
 
-def serving_lines(sv):
-    """The tables of one serving*.json."""
-    lines = []
-    s1, b = sv["single_text_latency"], sv["batch_256_throughput"]["texts_per_second"]
-    lines += [f"### Serving ({sv.get('title', 'SavedModel of a flags/demo.flags model, jieba')}, "
-              "demo test texts)", "",
-              f"Load average at start {sv['machine']['load_average_at_start']}, at end "
-              f"{sv['machine'].get('load_average_at_end')}. SavedModel load "
-              f"{sv['load_seconds']} s, first call {sv['first_call_ms']:.0f} ms.", "",
-              "| measurement | n | p50 ms | p90 ms | p99 ms | mean ms |",
-              "| --- | ---: | ---: | ---: | ---: | ---: |",
-              f"| signature, one segmented text | {s1['n']} | {s1['p50_ms']} | {s1['p90_ms']} | "
-              f"{s1['p99_ms']} | {s1['mean_ms']} |"]
-    pr = sv.get("predictor_single_raw_text_latency")
-    if pr:
-        lines.append(f"| Predictor, one raw text (jieba included) | {pr['n']} | {pr['p50_ms']} | "
-                     f"{pr['p90_ms']} | {pr['p99_ms']} | {pr['mean_ms']} |")
-    lines += ["", f"Batch 256 through the signature: median {fmt(b['median'])} texts/s "
-                  f"(min {fmt(b['min'])}, max {fmt(b['max'])}, {b['n']} reps)."]
-    cli = sv.get("cli_end_to_end")
-    if isinstance(cli, dict):
-        c = cli["seconds"]
-        lines.append(f"`{cli['command']}` end to end (new process each time): median "
-                     f"{c['median']:.2f} s (min {c['min']:.2f}, max {c['max']:.2f}, n {c['n']}).")
-    elif cli:
-        lines.append(f"CLI: {cli}")
+def serving_table(files):
+    """One row per serving*.json: raw text in, segmentation's share, long texts."""
+    lines = ["## Serving, raw text in", "",
+             "`benchmarks/serving.py` (`make bench-serving`), in-process "
+             "`tf.saved_model.load(E).signatures[...]` after warm-up, 2 threads. "
+             "*serve*: `serving_default`; *tokenize*: the `tokenize` signature, i.e. the "
+             "in-graph segmentation alone; *share*: tokenize time / serve time (single text "
+             "p50; batch). Multiply-adds per text: the recurrent members at the texts' mean "
+             "token count (embedding lookups free). CLI: `textrnn-predict` on one text, a "
+             "new process each time.", "",
+             "| model | input | texts (mean chars) | multiply-adds / text | serve p50 / p99 ms | "
+             "serve batch-256 texts/s | tokenize p50 ms | tokenize batch-256 texts/s | "
+             "share single / batch | long texts: serve / tokenize texts/s (batch 16), share | "
+             "CLI s |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for sv in files:
+        if "tokenize_single_text_latency" not in sv:
+            continue
+        s1, t1 = sv["single_text_latency"], sv["tokenize_single_text_latency"]
+        b = sv["batch_256_throughput"]["texts_per_second"]["median"]
+        tb = sv["tokenize_batch_256_throughput"]["texts_per_second"]["median"]
+        share = sv["segmentation_share"]
+        long = sv.get("long_texts")
+        long_cell = "—"
+        if long:
+            long_cell = (f"{fmt(long['batch_16_throughput']['texts_per_second']['median'])} / "
+                         f"{fmt(long['tokenize_batch_16_throughput']['texts_per_second']['median'])}"
+                         f" ({long['mean_chars_raw']:.0f} chars), "
+                         f"{long['segmentation_share']['batch']:.2f}")
+        cli = sv.get("cli_end_to_end") or {}
+        cli_cell = f"{cli['seconds']['median']:.2f}" if cli else "—"
+        macs = sv.get("multiply_adds_per_text")
+        lines.append(
+            f"| {sv.get('title', '?')} | {sv.get('input', '?')} | "
+            f"{sv['texts']['source']} ({sv['texts']['mean_chars_raw']:.0f}) | "
+            f"{fmt(macs) if macs else '—'} | {s1['p50_ms']} / {s1['p99_ms']} | {fmt(b)} | "
+            f"{t1['p50_ms']} | {fmt(tb)} | {share['single_text_p50']:.2f} / {share['batch']:.2f} "
+            f"| {long_cell} | {cli_cell} |")
     lines.append("")
     return lines
 
@@ -294,9 +305,8 @@ def main():
             if sc:
                 lines.append(f"| {name} | {sc['median']:.2f} | {sc['min']:.2f} | {sc['max']:.2f} |")
         lines.append("")
-    for name in sorted(os.listdir(r)):
-        if name.startswith("serving") and name.endswith(".json"):
-            lines += serving_lines(load(os.path.join(r, name)))
+    lines += serving_table([load(os.path.join(r, name)) for name in sorted(os.listdir(r))
+                            if name.startswith("serving") and name.endswith(".json")])
     if not args.write:
         print("\n".join(lines))
         return

@@ -49,6 +49,8 @@ def parse_args():
                         help="what is measured, for BENCHMARKS.md")
     parser.add_argument("--threads", type=int, default=2, help="TF intra/inter-op threads")
     parser.add_argument("--batch_size", type=int, default=256)
+    parser.add_argument("--texts", default=None,
+                        help="a labelled file whose texts are sent (default: data/demo/test.txt)")
     parser.add_argument("--long_texts", default=None,
                         help="a labelled file of long texts (e.g. ../shared/data/cnews/test.txt): "
                              "also time segmentation and serving at their length")
@@ -189,7 +191,7 @@ def main():
                   model_dir=model_dir)
     from textrnn.inference import Predictor
     predictor = Predictor(export_dir)
-    raw = raw_texts()
+    raw = raw_texts(args.texts)[:2000]
     inputs = [predictor.model_input(t) for t in raw]  # raw text, unless the model reads words
     started = time.perf_counter()
     model = tf.saved_model.load(export_dir)
@@ -197,7 +199,8 @@ def main():
     result["input"] = "raw" if predictor.raw_input else "segmented by jieba (HMM on)"
     tokens = model.signatures["tokenize"](text=tf.constant(inputs))["tokens"].numpy()
     mean_tokens = float((tokens != b"").sum(1).mean())
-    result["texts"] = dict(source="data/demo/test.txt", count=len(inputs),
+    result["texts"] = dict(source=common.portable(args.texts or "data/demo/test.txt"),
+                           count=len(inputs),
                            mean_tokens=round(mean_tokens, 1),
                            mean_chars_raw=round(sum(map(len, raw)) / len(raw), 1))
     with open(os.path.join(export_dir, "assets.extra", "textrnn.json"), encoding="utf-8") as f:
@@ -211,7 +214,7 @@ def main():
         result.update({key + k: v for k, v in
                        time_signature(signature, model.signatures[signature], inputs, args, log).items()})
     if args.long_texts:
-        long = [predictor.model_input(t) for t in raw_texts(args.long_texts)]
+        long = [predictor.model_input(t) for t in raw_texts(args.long_texts)[:500]]
         result["long_texts"] = dict(source=common.portable(args.long_texts), count=len(long),
                                     mean_chars_raw=round(sum(map(len, long)) / len(long), 1))
         for signature, key in (("serving_default", ""), ("tokenize", "tokenize_")):

@@ -40,28 +40,36 @@ _HAN = re.compile("^[\u4E00-\u9FD5a-zA-Z0-9+#&._%\\-]+$")
 # Exactly what Python's str.isspace (and jieba's re_skip \s) calls whitespace.
 WHITESPACE = tuple(c for c in range(0x110000) if chr(c).isspace())
 PREFIX_ONLY = 1.0  # a dictionary key that is no word itself (weights are < 0)
-_MISSING = 2.0
-DICT_FILE = "jieba_dict.tsv"
+EDGES_FILE = "jieba_trie_edges.tsv"
+NODES_FILE = "jieba_trie_nodes.tsv"
+_CODE_BITS = 21  # Unicode code points are below 2**21
 
 
-def write_dictionary(tokenizer, path):
-    """Write jieba Tokenizer `tokenizer`'s prefix dictionary as `key<TAB>weight` lines.
+def write_dictionary(tokenizer, directory):
+    """Write jieba Tokenizer `tokenizer`'s prefix dictionary as a trie into `directory`.
 
-    Returns (fallback weight, longest key in characters). Keys that cannot
-    occur inside a han run (other characters) are left out: they never match.
+    EDGES_FILE: `parent * 2**21 + code<TAB>child` per edge (the root is node
+    0); NODES_FILE: line n is node n's weight, log(freq) - log(total) as jieba
+    computes it, or PREFIX_ONLY. Keys that cannot occur inside a han run
+    (other characters) are left out: they never match. Returns (edges path,
+    nodes path, fallback weight, longest key in characters).
     """
     tokenizer.check_initialized()
     logtotal = math.log(tokenizer.total)
-    longest = 1
-    with open(path, "w", encoding="utf-8") as stream:
-        for key, freq in tokenizer.FREQ.items():
-            if not _HAN.match(key):
-                continue
+    keys = sorted((k for k in tokenizer.FREQ if _HAN.match(k)), key=len)  # parents first
+    node = {"": 0}
+    edges, nodes = os.path.join(directory, EDGES_FILE), os.path.join(directory, NODES_FILE)
+    with open(edges, "w", encoding="ascii") as edge_out, \
+            open(nodes, "w", encoding="ascii") as node_out:
+        node_out.write(f"{PREFIX_ONLY!r}\n")
+        for key in keys:
+            node[key] = len(node)
+            edge_out.write(f"{(node[key[:-1]] << _CODE_BITS) + ord(key[-1])}\t{node[key]}\n")
+            freq = tokenizer.FREQ[key]
             # jieba: log(FREQ.get(word) or 1) - logtotal, evaluated the same way
-            weight = math.log(freq) - logtotal if freq else PREFIX_ONLY
-            stream.write(f"{key}\t{weight!r}\n")
-            longest = max(longest, len(key))
-    return math.log(1) - logtotal, longest
+            node_out.write(f"{math.log(freq) - logtotal if freq else PREFIX_ONLY!r}\n")
+    longest = max(map(len, keys), default=1)
+    return edges, nodes, math.log(1) - logtotal, longest
 
 
 def _in_ranges(codes, ranges, symbols=""):
@@ -76,22 +84,25 @@ def _in_ranges(codes, ranges, symbols=""):
 class JiebaSegmenter(tf.Module):
     """Batch of raw texts -> ragged [batch, None] jieba tokens (HMM off)."""
 
-    def __init__(self, dictionary_file, fallback_weight, max_word_length, name="segmenter"):
+    def __init__(self, edges_file, nodes_file, fallback_weight, max_word_length,
+                 name="segmenter"):
         super().__init__(name=name)
         self.fallback_weight = float(fallback_weight)
         self.max_word_length = int(max_word_length)
-        self.table = tf.lookup.StaticHashTable(
-            tf.lookup.TextFileInitializer(
-                dictionary_file, tf.string, 0, tf.float64, 1, delimiter="\t"),
-            default_value=_MISSING)
+        self.edges = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(edges_file, tf.int64, 0, tf.int64, 1, delimiter="\t"),
+            default_value=-1)
+        self.nodes = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(nodes_file, tf.int64,
+                                          tf.lookup.TextFileIndex.LINE_NUMBER, tf.float64, 0,
+                                          delimiter="\t"),
+            default_value=PREFIX_ONLY)
         self.whitespace = tf.constant(WHITESPACE, tf.int32)
 
     @classmethod
     def from_jieba(cls, tokenizer, directory):
         """A segmenter of jieba Tokenizer `tokenizer`, its dictionary written into `directory`."""
-        path = os.path.join(directory, DICT_FILE)
-        fallback, longest = write_dictionary(tokenizer, path)
-        return cls(path, fallback, longest)
+        return cls(*write_dictionary(tokenizer, directory))
 
     def __call__(self, texts):
         return self.tokens(texts)
@@ -106,11 +117,11 @@ class JiebaSegmenter(tf.Module):
         texts = tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace")
         chars = tf.strings.unicode_split(texts, "UTF-8")
         flat = chars.flat_values
-        codes = tf.strings.unicode_decode(flat, "UTF-8").flat_values  # one code per char
+        codes = tf.strings.unicode_decode(texts, "UTF-8").flat_values  # one code per char
         han = _in_ranges(codes, HAN_RANGES, HAN_SYMBOLS)
         rows = tf.cast(chars.value_rowids(), tf.int32)
         runs = _runs(flat, han, rows)
-        weights = self._candidates(runs.to_tensor(""), runs.row_lengths())
+        weights = self._candidates(_runs(codes, han, rows).to_tensor(-1), runs.row_lengths())
         chosen = _best_route(weights)
         # token positions in the batch's flat characters, and token strings
         run_tokens, run_at = _cut_runs(runs, chosen, codes, han)
@@ -123,47 +134,50 @@ class JiebaSegmenter(tf.Module):
             tf.gather(words, order), tf.cast(tf.gather(rows, tf.gather(at, order)), tf.int64),
             nrows=tf.shape(texts, out_type=tf.int64)[0])
 
-    def _candidates(self, chars, run_lengths):
+    def _candidates(self, codes, run_lengths):
         """float64 [runs, time, max_word_length]: the weight of the word of length
         l + 1 starting at each character, -inf where there is none (jieba's DAG).
 
         Past a run's end the only "word" has length 1 and weight 0, so the
         route's score stays exactly 0 there, as jieba's route[N] = (0, 0).
         """
-        positions = tf.cast(tf.where(tf.not_equal(chars, "")), tf.int32)  # (run, column)
+        positions = tf.cast(tf.where(codes >= 0), tf.int32)  # (run, column)
         ends = tf.cast(tf.gather(run_lengths, positions[:, 0]), tf.int32)
-        frags = tf.gather_nd(chars, positions)
+        states = tf.zeros(tf.shape(positions)[:1], tf.int64)  # the trie's root
         found = tf.zeros([0, 3], tf.int32), tf.zeros([0], tf.float64)
 
-        def grow(length, positions, ends, frags, found):
-            """Look up the keys of this length; keep those that exist and fit in their run."""
-            values = self.table.lookup(frags)
-            is_word = values < 0
+        def grow(length, positions, ends, states, found):
+            """Follow each key's next character down the trie; keep those that exist
+            and can still grow inside their run."""
+            code = tf.cast(tf.gather_nd(codes, positions + [0, length - 1]), tf.int64)
+            states = self.edges.lookup(tf.bitwise.left_shift(states, _CODE_BITS) + code)
+            weights = self.nodes.lookup(states)
+            is_word = (states >= 0) & (weights < 0)
             at = tf.concat([tf.boolean_mask(positions, is_word),
                             tf.fill([tf.reduce_sum(tf.cast(is_word, tf.int32)), 1], length - 1)],
                            axis=1)
             found = (tf.concat([found[0], at], 0),
-                     tf.concat([found[1], tf.boolean_mask(values, is_word)], 0))
-            keep = (values <= PREFIX_ONLY) & (positions[:, 1] + length < ends)
-            positions, ends = tf.boolean_mask(positions, keep), tf.boolean_mask(ends, keep)
-            frags = tf.strings.join([tf.boolean_mask(frags, keep),
-                                     tf.gather_nd(chars, positions + [0, length])])
-            return length + 1, positions, ends, frags, found
+                     tf.concat([found[1], tf.boolean_mask(weights, is_word)], 0))
+            keep = (states >= 0) & (positions[:, 1] + length < ends)
+            return (length + 1, tf.boolean_mask(positions, keep), tf.boolean_mask(ends, keep),
+                    tf.boolean_mask(states, keep), found)
 
         # keys grow one character at a time until none is left: ~4 rounds, not max_word_length
         _, _, _, _, (found_at, found_weight) = tf.while_loop(
             lambda length, positions, *_: tf.size(positions) > 0, grow,
-            (1, positions, ends, frags, found),
+            (1, positions, ends, states, found),
             shape_invariants=(tf.TensorShape([]), tf.TensorShape([None, 2]),
                               tf.TensorShape([None]), tf.TensorShape([None]),
                               (tf.TensorShape([None, 3]), tf.TensorShape([None]))),
             maximum_iterations=self.max_word_length)
-        shape = tf.concat([tf.shape(chars), [self.max_word_length]], axis=0)
+        # only as many lengths as this batch's longest word: the route's work is that wide
+        longest = tf.reduce_max(tf.concat([found_at[:, 2], [0]], 0)) + 1
+        shape = tf.concat([tf.shape(codes), [longest]], axis=0)
         weights = tf.tensor_scatter_nd_update(
             tf.fill(shape, tf.constant(-math.inf, tf.float64)), found_at, found_weight)
         # no word starts here: the character alone, at log(1) - log(total)
         none = tf.reduce_all(tf.math.is_inf(weights), axis=2)
-        alone = tf.where(tf.not_equal(chars, ""), tf.constant(self.fallback_weight, tf.float64),
+        alone = tf.where(codes >= 0, tf.constant(self.fallback_weight, tf.float64),
                          tf.constant(0.0, tf.float64))
         first = tf.where(none, alone, weights[:, :, 0])
         return tf.concat([first[:, :, None], weights[:, :, 1:]], axis=2)
@@ -181,7 +195,7 @@ def _runs(flat, han, rows):
 
 def _best_route(weights):
     """int32 [runs, time]: the length of the word jieba's route takes at each position."""
-    runs, width, longest = tf.shape(weights)[0], tf.shape(weights)[1], weights.shape[2]
+    runs, width, longest = tf.shape(weights)[0], tf.shape(weights)[1], tf.shape(weights)[2]
     by_position = tf.transpose(weights, [1, 0, 2])
     scores = tf.TensorArray(tf.float64, size=width, element_shape=[None])
 
