@@ -86,8 +86,11 @@ class TokenEncoder(tf.Module):
 
         In mask mode an empty text becomes a single <UNK>.
         """
-        tokens = self.tokens(texts)[:, :self.num_timesteps]
-        ids = tf.cast(tf.ragged.map_flat_values(self.table.lookup, tokens), tf.int32)
+        return self._ids(self.tokens(texts))
+
+    def _ids(self, tokens):
+        ids = tf.cast(tf.ragged.map_flat_values(self.table.lookup,
+                                                tokens[:, :self.num_timesteps]), tf.int32)
         if self.padding == "mask":
             empty = tf.cast(tf.equal(ids.row_lengths(), 0), tf.int64)
             unk = tf.RaggedTensor.from_row_lengths(
@@ -98,9 +101,25 @@ class TokenEncoder(tf.Module):
     def unknown_share(self, texts):
         """float32 [batch]: the share of each text's tokens outside the vocabulary
         (all of them, not only the first num_timesteps; 0 for an empty text)."""
-        ids = tf.ragged.map_flat_values(self.table.lookup, self.tokens(texts))
+        return self._unknown_share(self.tokens(texts))
+
+    def _unknown_share(self, tokens):
+        ids = tf.ragged.map_flat_values(self.table.lookup, tokens)
         unknown = tf.reduce_sum(tf.cast(tf.equal(ids, self.unk_id), tf.float32), axis=1)
         return tf.math.divide_no_nan(unknown, tf.cast(ids.row_lengths(), tf.float32))
+
+    def encode(self, texts, segmented=None):
+        """(padded ids, unknown share) of `texts`, cutting them once. `segmented`, a
+        dict shared by the members of one export, lets members with the same
+        segmenter share its work too."""
+        if self.segmenter is not None and segmented is not None:
+            key = id(self.segmenter)
+            if key not in segmented:
+                segmented[key] = self.segmenter(texts)
+            tokens = segmented[key]
+        else:
+            tokens = self.tokens(texts)
+        return self.pad(self._ids(tokens)), self._unknown_share(tokens)
 
     def padded_length(self):
         """The padded width: fixed in original mode, the batch's longest otherwise."""

@@ -69,18 +69,20 @@ def build_archive(members, label_encoder, reader=None):
         archive.track(encoder)
     archive.track(label_encoder)
 
-    readers = [e for _, _, e in members]  # TokenEncoders and NgramFeaturizers
-
     def serve(text):
-        probabilities = tf.add_n([
-            weight * tf.nn.softmax(tf.cast(model(encoder(text), training=False), tf.float32),
-                                   axis=-1)
-            for weight, model, encoder in members])
+        segmented = {}  # each segmenter cuts the text once, however many members read it
+        probabilities, unknown = [], []
+        for weight, model, encoder in members:
+            features, share = encoder.encode(text, segmented)
+            probabilities.append(weight * tf.nn.softmax(
+                tf.cast(model(features, training=False), tf.float32), axis=-1))
+            unknown.append(share)
+        probabilities = tf.add_n(probabilities)
         class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
         # how much of the text the members could not read (mean over them)
-        unknown = tf.add_n([e.unknown_share(text) for e in readers]) / len(readers)
         return {"probabilities": probabilities, "class_id": class_id,
-                "label": label_encoder.labels(class_id), "unknown_share": unknown}
+                "label": label_encoder.labels(class_id),
+                "unknown_share": tf.add_n(unknown) / len(unknown)}
 
     reader = reader or members[0][2]
 

@@ -71,6 +71,11 @@ class NgramFeaturizer(tf.Module):
         unknown = tf.reduce_sum(tf.cast(ids < 0, tf.float32), axis=1)
         return tf.math.divide_no_nan(unknown, tf.cast(ids.row_lengths(), tf.float32))
 
+    def encode(self, texts, segmented=None):
+        """(TF-IDF rows, unknown share) of `texts`, as TokenEncoder.encode."""
+        del segmented  # characters need no segmenter
+        return self(texts), self.unknown_share(texts)
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def __call__(self, texts):
         grams = self.grams(texts)
