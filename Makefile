@@ -31,7 +31,7 @@ PYTEST_ARGS ?=
 SHARED_DATA ?= ../shared/data
 BENCH_OUT ?= benchmarks/results
 
-.PHONY: bench-serving install train test bench bench-quick original thucnews clean
+.PHONY: bench-serving bench-serving-models bench-serving-run install train test bench bench-quick original thucnews clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -106,7 +106,10 @@ SERVING := runs/bench/serving
 SPEED_ONLY := --num_train_steps=50 --eval_every_steps=50 --checkpoint_every_steps=50 \
   --log_every_steps=50 --warmup_steps=0
 SERVE_TEXTS := --texts=$(HEADLINES)/test.txt --long_texts=$(SHARED_DATA)/cnews/test.txt
-bench-serving: $(VENV)/.bench
+bench-serving: bench-serving-models
+	$(MAKE) bench-serving-run
+
+bench-serving-models: $(VENV)/.bench
 	for t in jieba char bigram; do $(BIN)/textrnn-prepare --train=$(HEADLINES)/train.txt \
 	  --val=$(HEADLINES)/dev.txt --test=$(HEADLINES)/test.txt --tokenizer=$$t \
 	  --out_dir=$(SERVING)/prepared_$$t --progress_every=0 || exit 1; done
@@ -123,6 +126,8 @@ bench-serving: $(VENV)/.bench
 	  --export_dir=$(SERVING)/ensemble
 	$(BIN)/textrnn-train --recipe=auto $(SPEED_ONLY) \
 	  --data_dir=$(SERVING)/prepared_char --model_dir=$(SERVING)/auto
+
+bench-serving-run: $(VENV)/.bench
 	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving.json $(SERVE_TEXTS) \
 	  --saved_model=$(SERVING)/original/export --title="a word model at the original's sizes (flags/original.flags)"
 	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving_word.json $(SERVE_TEXTS) \

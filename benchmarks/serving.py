@@ -17,9 +17,9 @@ Measured, after warm-up:
 - the `tokenize` signature the same way: the in-graph segmentation alone,
   the share of serving time it takes, at headline length (the demo texts)
   and, with --long_texts, at the length of those texts.
-- multiply-adds per text of the recurrent model, from its configuration
-  (embedding lookups are free; LSTM/GRU cells, dense layers and the wide
-  path's sparse rows count), at the mean token count of the inputs.
+- multiply-adds per text of the recurrent members, from their configuration
+  (embedding lookups are free; LSTM/GRU cells and dense layers count; a wide
+  path's sparse rows are not counted), at the mean token count of the inputs.
 - textrnn.inference.Predictor (what textrnn-predict runs): one raw text in a
   warm process.
 - `python -m textrnn.predict --saved_model=E "text"`: one whole command,
