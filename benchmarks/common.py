@@ -127,6 +127,11 @@ def portable(value):
     return value
 
 
+def read_json(path):
+    with open(path, encoding="utf-8") as stream:
+        return json.load(stream)
+
+
 def write_json(path, value):
     """value as JSON at path (atomically), with machine paths made relative (`portable`)."""
     value = portable(value)

@@ -53,6 +53,10 @@ def parse_args(argv=None):
                         "temporary folder)")
     parser.add_argument("--quick", action="store_true",
                         help="seconds-long smoke run on 400 lines of one corpus (CI)")
+    parser.add_argument("--update", action="store_true",
+                        help="keep the other systems' results already in --out and replace "
+                             "only those of --systems (e.g. textrnn after a change to it); "
+                             "each system records the command and commit that measured it")
     return parser.parse_args(argv)
 
 
@@ -213,8 +217,12 @@ def main(argv=None):
     if args.quick:
         corpora, seeds = corpora[-1:], seeds[:1]
     results = {}
+    command = "python benchmarks/peers.py " + " ".join(argv or sys.argv[1:])
     report = dict(machine=common.machine_info(), seeds=seeds, quick=args.quick, corpora=results,
-                  command="python benchmarks/peers.py " + " ".join(argv or sys.argv[1:]))
+                  command=command)
+    earlier = common.read_json(args.out) if args.update and os.path.isfile(args.out) else None
+    if earlier and earlier.get("notes"):
+        report["notes"] = earlier["notes"]  # written by hand; reread them after the update
     for name in corpora:
         raw_dir = os.path.join(common.SHARED_DATA, name)
         if not common.have_raw(raw_dir):
@@ -224,6 +232,11 @@ def main(argv=None):
             from accuracy import slice_corpus
             raw_dir = slice_corpus(raw_dir, os.path.join(work_dir, f"{name}-quick"))
         results[name] = run_corpus(name, raw_dir, seeds, systems, work_dir, args.quick)
+        for system in results[name]["systems"].values():
+            system.update(command=command, textrnn_commit=report["machine"]["textrnn_commit"])
+        if earlier and name in earlier["corpora"]:
+            results[name]["systems"] = {**earlier["corpora"][name]["systems"],
+                                        **results[name]["systems"]}
         common.write_json(args.out, report)  # after every corpus: partial results survive
     if not results:
         print("skipped: no shared corpus found", file=sys.stderr)
