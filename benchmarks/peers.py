@@ -24,6 +24,7 @@ fasttext-wheel).
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -131,6 +132,7 @@ def textrnn(raw_dir, names, seed, run_dir, quick):
     extra = f"--seed={seed}" + (" --num_train_steps=20" if quick else "")
     command = ["make", "--no-print-directory", "train", f"DATA={os.path.abspath(raw_dir)}",
                f"RUN={run_dir}", f"TRAIN_ARGS={extra}"]
+    shutil.rmtree(run_dir, ignore_errors=True)  # make train would resume a finished run
     started = time.perf_counter()
     log_path = run_dir + ".log"
     with open(log_path, "w", encoding="utf-8") as log:
@@ -214,6 +216,7 @@ def main(argv=None):
     systems = [s for s in args.systems.split(",") if available(s)]
     corpora = args.corpora.split(",")
     work_dir = args.work_dir or tempfile.mkdtemp(prefix="textrnn-peers-")
+    os.makedirs(work_dir, exist_ok=True)
     if args.quick:
         corpora, seeds = corpora[-1:], seeds[:1]
     results = {}
