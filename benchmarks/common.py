@@ -143,6 +143,16 @@ def write_json(path, value):
     os.replace(tmp, path)
 
 
+def timed_log():
+    """(start time, log): log(message) prints it to stderr after the seconds since start."""
+    import time
+    start = time.time()
+
+    def log(message):
+        print(f"[{time.time() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+    return start, log
+
+
 def finish(result, start, out, log):
     """Stamp the run's duration and closing load, write the JSON, say where."""
     import time

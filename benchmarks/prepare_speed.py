@@ -103,10 +103,7 @@ def synthetic_corpus(workdir, mb):
 def main():
     args = parse_args()
     workers = [int(w) for w in args.workers.split(",")]
-    start = time.time()
-
-    def log(message):
-        print(f"[{time.time() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+    start, log = common.timed_log()
 
     result = dict(benchmark="textrnn-prepare throughput (textrnn.prepare.prepare), "
                             "train+val+test, wall clock",

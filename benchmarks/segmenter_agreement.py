@@ -100,10 +100,7 @@ def compare(texts, cut, jieba_cut, batch_size):
 def main():
     args = parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    start = time.time()
-
-    def log(message):
-        print(f"[{time.time() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+    start, log = common.timed_log()
 
     from textrnn import tokenize
     jieba_cut = tokenize.jieba_tokenizer()

@@ -166,10 +166,7 @@ def tf_constant(values):
 def main():
     args = parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    start = time.time()
-
-    def log(message):
-        print(f"[{time.time() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+    start, log = common.timed_log()
 
     workdir = tempfile.mkdtemp(prefix="textrnn-serving-")
     commands, model_dir = [], args.model_dir

@@ -497,10 +497,7 @@ def main():
     torch = configure_threads(args.threads, args.omp_wait_policy)
     import tensorflow as tf
     tf.get_logger().setLevel("ERROR")  # retracing notes: each Trainer traces its own loop
-    start = time.time()
-
-    def log(message):
-        print(f"[{time.time() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+    start, log = common.timed_log()
 
     workdir = tempfile.mkdtemp(prefix="textrnn-speed-")
     if args.child == "short":
