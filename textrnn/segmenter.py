@@ -10,11 +10,13 @@ as textrnn's tokenizer does) in the graph:
    `+#&._%-`) are segmented; every other character is a token of its own,
    and whitespace is dropped.
 2. Inside a run, the candidate words starting at each character are the
-   dictionary words that start there (jieba's DAG). The dictionary is jieba's
-   prefix dictionary written as a SavedModel asset: each key maps to its
-   word weight log(freq) - log(total), or to PREFIX_ONLY for keys that are
-   only prefixes of longer words, so candidates grow one character at a time
-   and stop where no word continues, as `jieba.Tokenizer.get_DAG` does.
+   dictionary words that start there (jieba's DAG). jieba's prefix
+   dictionary is written at export as a trie, two SavedModel assets: its
+   edges (parent node, next character) -> child node, and each node's
+   weight log(freq) - log(total), or PREFIX_ONLY for keys that are only
+   prefixes of longer words. Candidates grow one character at a time down
+   the trie, integer lookups only, and stop where no word continues, as
+   `jieba.Tokenizer.get_DAG` does.
 3. The maximum-probability route is a dynamic program from the end of each
    run back to its start (`jieba.Tokenizer.calc`), vectorised over the batch,
    in float64 with the weights computed by Python's math.log at export: the
