@@ -27,6 +27,11 @@ MIN_STEPS = 300      # a tiny corpus still gets this many updates
 MAX_STEPS = 8000     # bounds the time on a large corpus (~10 min of steps on 2 cores)
 EVALS_PER_RUN = 12   # evaluations over a full run: early stopping's resolution
 SMALL_CORPUS = 2000  # below this many train texts: narrower network, smaller batches
+# The wide path's work per epoch grows with n-grams x classes x train texts (each
+# step updates the whole kernel): this bound keeps it to minutes on two cores
+# (50,000 texts of 25 classes: 200,000 n-grams, 6 min 46 s for the whole run).
+WIDE_WORK = 2.5e11
+WIDE_NGRAMS = (100_000, 1_000_000)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,13 +46,14 @@ class Choice:
 
 
 def token_lengths(train_file):
-    """Tokens per line of a prepared split (`label<TAB>tok tok ...`)."""
-    lengths = []
+    """(tokens per line, number of labels) of a prepared split (`label<TAB>tok tok ...`)."""
+    lengths, labels = [], set()
     with open(train_file, encoding="utf-8") as stream:
         for line in stream:
-            text = line.rstrip("\n").partition("\t")[2]
+            label, _, text = line.rstrip("\n").partition("\t")
             lengths.append(text.count(" ") + 1 if text else 0)
-    return np.array(lengths)
+            labels.add(label)
+    return np.array(lengths), len(labels)
 
 
 def choose(data_dir, steps=None):
@@ -60,7 +66,7 @@ def choose(data_dir, steps=None):
     if not os.path.isfile(manifest_path):
         raise UserError(f"--data_dir={data_dir} is not a textrnn-prepare output folder "
                         f"(no {vocab.MANIFEST_FILE}); run textrnn-prepare first")
-    lengths = token_lengths(os.path.join(data_dir, "train.txt"))
+    lengths, classes = token_lengths(os.path.join(data_dir, "train.txt"))
     n = len(lengths)
     p95 = float(np.percentile(lengths, 95))
     timesteps = int(min(400, max(8, math.ceil(p95 / 8) * 8)))
@@ -104,7 +110,17 @@ def choose(data_dir, steps=None):
                if n <= 1_000_000 else "stream train from disk (over 1,000,000 texts)"),
         Choice("wide", True, "train the character n-gram TF-IDF path beside the recurrent "
                "one and mix them with a weight chosen on val"),
+        Choice("wide_max_ngrams", wide_ngrams(n, classes),
+               f"{n:,} texts x {classes} classes: n-grams x classes x texts at most "
+               f"{WIDE_WORK:.1e}, between {WIDE_NGRAMS[0]:,} and {WIDE_NGRAMS[1]:,}, bounds "
+               "the wide path's time"),
     ]
+
+
+def wide_ngrams(texts, classes):
+    """The wide path's n-gram budget for a corpus of this size (a multiple of 10,000)."""
+    budget = int(WIDE_WORK / max(1, texts * classes)) // 10_000 * 10_000
+    return min(WIDE_NGRAMS[1], max(WIDE_NGRAMS[0], budget))
 
 
 def write_flagfile(path, choices, explicit):

@@ -95,9 +95,9 @@ def define_flags():
     flags.DEFINE_bool("wide", False, "Also train a linear SVM on character 1-3-gram TF-IDF "
                       "(fitted on train, its C chosen on val) and serve its mixture with the "
                       "recurrent model in one SavedModel, the weight chosen on val.")
-    flags.DEFINE_integer("wide_max_ngrams", 200_000, "Most n-grams the wide path keeps (the "
+    flags.DEFINE_integer("wide_max_ngrams", 1_000_000, "Most n-grams the wide path keeps (the "
                          "most frequent in train): bounds its memory, its training time and "
-                         "the SavedModel size.")
+                         "the SavedModel size. --recipe=auto chooses it from the corpus size.")
     flags.DEFINE_integer("wide_min_df", 1, "The wide path keeps n-grams seen in at least this "
                          "many train texts.")
     # --- flags: devices -------------------------------------------------------------

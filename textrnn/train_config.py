@@ -55,7 +55,7 @@ class TrainConfig:
     num_cpu_devices: int = 1
     mixed_precision: str = "none"
     wide: bool = False
-    wide_max_ngrams: int = 200_000
+    wide_max_ngrams: int = 1_000_000
     wide_min_df: int = 1
 
     def validate(self):
