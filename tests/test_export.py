@@ -196,3 +196,20 @@ def test_a_model_cut_with_the_hmm_takes_segmented_text(tmp_path):
     tokens = tf.saved_model.load(str(export_dir)).signatures["tokenize"](
         text=tf.constant(["中国 科学院"]))["tokens"]
     assert [t.decode() for t in tokens.numpy()[0]] == ["中国", "科学院"]
+
+
+def test_the_user_dictionary_travels_in_the_saved_model(tmp_path):
+    """A word of prepare's --user_dict is cut whole by the SavedModel, jieba absent or not."""
+    from conftest import TINY_MODEL, demo_paths
+    from textrnn.prepare import prepare
+    from textrnn.train import TrainConfig, train
+    user_dict = tmp_path / "dict.txt"
+    user_dict.write_text("瓦力普斯特 10 n\n", encoding="utf-8")
+    prepare(demo_paths(), tmp_path / "data", tokenizer="jieba", user_dict=str(user_dict),
+            num_workers=1, progress_every=0)
+    train(TrainConfig(data_dir=str(tmp_path / "data"), model_dir=str(tmp_path / "model"),
+                      num_train_steps=10, **{**TINY_MODEL, "eval_every_steps": 10}))
+    user_dict.unlink()  # the SavedModel must not need the file any more
+    tokens = tf.saved_model.load(str(tmp_path / "model" / "export")).signatures["tokenize"](
+        text=tf.constant(["瓦力普斯特来了"]))["tokens"]
+    assert [t.decode() for t in tokens.numpy()[0] if t] == ["瓦力普斯特", "来", "了"]
