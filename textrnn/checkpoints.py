@@ -31,8 +31,7 @@ def run_config_of(cfg, manifest, tokens):
         encoder=dict(num_timesteps=cfg.num_timesteps, padding=cfg.padding,
                      split=tokenize.ENCODER_SPLIT.get(manifest["tokenizer"], "whitespace")),
         tokenizer=manifest["tokenizer"], user_dict=manifest.get("user_dict"),
-        # prepared before textrnn cut with the HMM off: jieba's default, HMM on
-        jieba_hmm=manifest.get("jieba_hmm", manifest["tokenizer"] == "jieba"),
+        jieba_hmm=tokenize.uses_hmm(manifest),
         vocabulary=dict(num_word_threshold=cfg.num_word_threshold,
                         max_vocab_size=cfg.max_vocab_size, size=len(tokens)),
         train=dataclasses.asdict(cfg),

@@ -36,7 +36,7 @@ import tempfile
 from absl import flags
 
 import textrnn
-from textrnn import artifacts, atomic
+from textrnn import artifacts, atomic, tokenize
 from textrnn.console import say
 from textrnn.errors import UserError, run_app
 
@@ -99,12 +99,6 @@ EXTRA_DIR = "assets.extra"  # TF Serving's place for files the graph does not re
 INFO_FILE = "textrnn.json"
 
 
-def jieba_hmm(config):
-    """Whether a model's words were cut with jieba's HMM (models from before the
-    --jieba_hmm flag were: it was jieba's default)."""
-    return bool(config.get("jieba_hmm", config["tokenizer"] == "jieba"))
-
-
 def _serving_tokenizer(model_dirs, configs):
     """(tokenizer, user_dict, hmm) of the word segmentation these members read.
 
@@ -112,7 +106,7 @@ def _serving_tokenizer(model_dirs, configs):
     trained on, so they must all share one tokenizer, user dictionary and
     HMM setting; char and bigram members accept any of them.
     """
-    worded = {(c["tokenizer"], c.get("user_dict") or None, jieba_hmm(c)): d
+    worded = {(c["tokenizer"], c.get("user_dict") or None, tokenize.uses_hmm(c)): d
               for d, c in zip(model_dirs, configs) if c["encoder"]["split"] == "whitespace"}
     if len(worded) > 1:
         listed = "; ".join(f"{d}: {t}" + (f" with user dictionary {u}" if u else "")
@@ -130,7 +124,6 @@ def _segmenter(tokenizer, user_dict, hmm, directory):
     if user_dict and not os.path.isfile(user_dict):
         raise UserError(f"{user_dict}: the model's jieba user dictionary is missing; "
                         "the export needs it to cut text like training did")
-    from textrnn import tokenize
     from textrnn.segmenter import JiebaSegmenter
     return JiebaSegmenter.from_jieba(tokenize.jieba_tokenizer(user_dict), directory)
 
@@ -221,7 +214,7 @@ def _archive(model_dirs, loaded, num_classes, segmenter):
 
 def _write(archive, model_dirs, export_dir, loaded, write_info):
     members = [dict(model_dir=os.path.abspath(d), checkpoint=checkpoint,
-                    tokenizer=config["tokenizer"], jieba_hmm=jieba_hmm(config),
+                    tokenizer=config["tokenizer"], jieba_hmm=tokenize.uses_hmm(config),
                     encoder=config["encoder"], model=config["model"], wide=_wide_info(d))
                for d, (_, config, checkpoint) in zip(model_dirs, loaded)]
     target = export_dir or artifacts.path(model_dirs[0], artifacts.EXPORT_DIR)

@@ -46,7 +46,7 @@ class Predictor:
             self._cut = tokenize.get_tokenizer(
                 self.tokenizer_name,
                 os.path.join(export_dir, EXTRA_DIR, user_dict) if user_dict else None,
-                hmm=info.get("jieba_hmm", True))
+                hmm=tokenize.uses_hmm(info))
         self._serve = tf.saved_model.load(export_dir).signatures["serving_default"]
         self._tf = tf
 

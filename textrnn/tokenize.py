@@ -63,6 +63,13 @@ def jieba_tokens(text, user_dict=None, hmm=False):
     return ["".join(t.split()) for t in tokens if not t.isspace()]
 
 
+def uses_hmm(record):
+    """Whether a manifest, model config or export info records words cut with
+    jieba's HMM. Records from before textrnn cut with it off do not say: they
+    were cut with jieba's default, the HMM on."""
+    return bool(record.get("jieba_hmm", record.get("tokenizer") == "jieba"))
+
+
 def get_tokenizer(name, user_dict=None, hmm=False):
     """A function text -> tokens for tokenizer `name` (see TOKENIZERS);
     `hmm` turns jieba's HMM on (jieba only)."""
