@@ -2,6 +2,7 @@
 
 import pytest
 
+from textrnn import corpus
 from textrnn.corpus import BadLines, read_labelled
 from textrnn.errors import UserError
 
@@ -62,3 +63,26 @@ def test_skip_bad_lines_counts_instead_of_failing(tmp_path):
     rows = list(read_labelled(path, bad))
     assert [label for _, label, _ in rows] == ["体育", "财经"]
     assert bad.count == 2 and "raw.txt:2" in bad.first[0]
+
+
+@pytest.mark.parametrize("newline,last", [("\n", ""), ("\n", "\n"), ("\r\n", "\r\n")])
+@pytest.mark.parametrize("target", [1, 7, 30, 1000])
+def test_spans_cover_every_line_once_with_its_own_number(tmp_path, newline, last, target):
+    lines = ["\ufeffa\t一二三", "", "b\t四五", "bad line", "c\t六" * 5, "d\t七八九十"]
+    path = tmp_path / "raw.txt"
+    path.write_bytes((newline.join(lines) + last).encode("utf-8"))
+    parts = corpus.spans(str(path), target)
+    assert parts[0].start == 0 and parts[-1].end == path.stat().st_size
+    assert all(a.end == b.start and a.first_line + a.lines == b.first_line
+               for a, b in zip(parts, parts[1:]))
+    assert sum(p.lines for p in parts) == len(lines)
+    whole_bad, part_bad = corpus.BadLines(), corpus.BadLines()
+    whole = list(corpus.read_labelled(str(path), whole_bad))
+    pieces = []
+    for span in parts:
+        bad = corpus.BadLines()
+        pieces += corpus.read_labelled(str(path), bad, span)
+        part_bad.extend(bad)
+    assert pieces == whole and whole[0][1] == "a"  # the BOM goes with line 1 only
+    assert part_bad == whole_bad and part_bad.first == [f"{path}:4: no TAB between label and "
+                                                        "text (expected 'label<TAB>text')"]

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from conftest import DEMO, demo_paths, run_cli, shared_data
+from textrnn.errors import UserError
 from textrnn.prepare import prepare
 
 SPLITS = ("train", "val", "test")
@@ -74,6 +75,40 @@ def test_parallel_workers_give_identical_output(tmp_path, demo_prepared):
     prepare(demo_paths(), out, tokenizer="jieba", num_workers=2, progress_every=0)
     for name in ("train.txt", "val.txt", "test.txt", "vocab.txt", "categories.txt"):
         assert (out / name).read_bytes() == (demo_prepared / name).read_bytes(), name
+
+
+def spans_of_a_few_lines(monkeypatch):
+    """Spans of ~300 bytes: the demo's files in dozens of parts, split between workers."""
+    from textrnn import prepare as module
+    monkeypatch.setattr(module, "_SPAN_MIN_BYTES", 300)
+    monkeypatch.setattr(module, "_SPAN_MAX_BYTES", 300)
+
+
+def test_many_spans_in_two_workers_match_one_process(tmp_path, demo_prepared, monkeypatch):
+    spans_of_a_few_lines(monkeypatch)
+    out = tmp_path / "parallel"
+    prepare(demo_paths(), out, tokenizer="jieba", num_workers=2, progress_every=0)
+    for name in ("train.txt", "val.txt", "test.txt", "vocab.txt", "categories.txt"):
+        assert (out / name).read_bytes() == (demo_prepared / name).read_bytes(), name
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in demo_prepared.iterdir())
+
+
+def test_bad_lines_in_late_spans_are_named_by_their_own_line(tmp_path, monkeypatch):
+    spans_of_a_few_lines(monkeypatch)
+    good = "".join(f"体育\t第{i}场比赛球队赢了\n" for i in range(200))
+    raw = tmp_path / "raw.txt"
+    raw.write_text(good + "no tab here\n" + good + "体育\t \u3000\n" + good + "其他\t新标签\n",
+                   encoding="utf-8")
+    paths = {s: str(raw) for s in SPLITS}
+    with pytest.raises(UserError, match=re.escape(f"{raw}:201: no TAB")):
+        prepare(paths, tmp_path / "strict", tokenizer="char", num_workers=2, progress_every=0)
+    manifests = [prepare(paths, tmp_path / f"lenient{w}", tokenizer="char", num_workers=w,
+                         progress_every=0, skip_bad_lines=True) for w in (1, 2)]
+    for manifest in manifests:
+        manifest.pop("seconds")
+        assert manifest["splits"]["train"]["bad_lines"] == 2
+        assert manifest["splits"]["train"]["bad_line_examples"][1].startswith(f"{raw}:402: ")
+    assert manifests[0] == manifests[1]
 
 
 @pytest.mark.parametrize("tokenizer", ["jieba", "char"])

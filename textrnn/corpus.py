@@ -6,6 +6,7 @@ way, naming the file and line. It streams: memory does not grow with the file.
 """
 
 import dataclasses
+import io
 import os
 from typing import Iterator
 
@@ -24,6 +25,59 @@ class BadLines:
         self.count += 1
         if len(self.first) < 10:
             self.first.append(message)
+
+    def extend(self, other):
+        """Append `other`'s lines (those of a later part of the same file)."""
+        self.count += other.count
+        self.first = (self.first + other.first)[:10]
+
+
+@dataclasses.dataclass(frozen=True)
+class Span:
+    """Whole lines of a file: bytes [start, end), the first of them numbered first_line."""
+    start: int
+    end: int
+    first_line: int
+    lines: int
+
+
+def spans(path, target_bytes):
+    """Cut `path` into Spans of about `target_bytes` each, at line ends.
+
+    One pass over the file in binary blocks (about a second per GB): the
+    line numbers let each part be read on its own while errors still name
+    the file's own line.
+    """
+    size = os.path.getsize(path)
+    result, start, first_line = [], 0, 1
+    with open(path, "rb") as stream:
+        while start < size:
+            stream.seek(min(start + max(1, target_bytes), size))
+            stream.readline()  # on to the end of the line the cut fell in
+            end = min(stream.tell(), size)
+            stream.seek(start)
+            lines = _count_newlines(stream, end - start)
+            if end == size and not _ends_with_newline(stream, size):
+                lines += 1
+            result.append(Span(start, end, first_line, lines))
+            start, first_line = end, first_line + lines
+    return result
+
+
+def _count_newlines(stream, length):
+    count = 0
+    while length > 0:
+        block = stream.read(min(length, 1 << 20))
+        if not block:
+            break
+        count += block.count(b"\n")
+        length -= len(block)
+    return count
+
+
+def _ends_with_newline(stream, size):
+    stream.seek(size - 1)
+    return stream.read(1) == b"\n"
 
 
 def check_readable(path):
@@ -68,27 +122,37 @@ def _parse(line, path, line_number):
     return label, text
 
 
-def read_labelled(path, bad_lines=None) -> Iterator[tuple[int, str, str]]:
-    """Yield `(line_number, label, text)` for each line of `path`.
+def _raw_lines(path, span):
+    """(line_number, bytes) of the whole file, or of one Span of it."""
+    with open(path, "rb") as stream:
+        if span is None:
+            yield from enumerate(stream, start=1)
+            return
+        stream.seek(span.start)
+        yield from enumerate(io.BytesIO(stream.read(span.end - span.start)),
+                             start=span.first_line)
+
+
+def read_labelled(path, bad_lines=None, span=None) -> Iterator[tuple[int, str, str]]:
+    """Yield `(line_number, label, text)` for each line of `path` (or of its `span`).
 
     Blank lines are ignored. A malformed line raises a UserError naming
     `path:line`, unless `bad_lines` (a BadLines) is given: then it is
     skipped and counted there.
     """
     check_readable(path)
-    with open(path, "rb") as stream:
-        for line_number, raw in enumerate(stream, start=1):
-            try:
-                line = _decode(raw, path, line_number)
-                if not line.strip():
-                    continue
-                label, text = _parse(line, path, line_number)
-            except UserError as error:
-                if bad_lines is None:
-                    raise
-                bad_lines.add(str(error))
+    for line_number, raw in _raw_lines(path, span):
+        try:
+            line = _decode(raw, path, line_number)
+            if not line.strip():
                 continue
-            yield line_number, label, text
+            label, text = _parse(line, path, line_number)
+        except UserError as error:
+            if bad_lines is None:
+                raise
+            bad_lines.add(str(error))
+            continue
+        yield line_number, label, text
 
 
 def read_texts(path) -> Iterator[tuple[int, str]]:

@@ -12,9 +12,11 @@ No frequency threshold is applied here: training applies it when loading.
 """
 
 import collections
+import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -51,7 +53,12 @@ def define_flags():
     flags.DEFINE_integer("progress_every", 20000, "Report progress every this many lines (0: never).")
 
 
-_CHUNK = 256  # lines per task sent to a worker: large enough to amortise pickling
+# Each worker reads, cuts, writes and counts a span of the file on its own,
+# so the parent only merges: with two cores the parent's share of the work
+# had held two workers to ~1.6-1.75x. Spans small enough for steady progress
+# lines and an even split between workers, large enough that starting one
+# (a read, a pickled vocabulary count back) is cheap.
+_SPAN_MIN_BYTES, _SPAN_MAX_BYTES, _SPANS_PER_WORKER = 256 << 10, 4 << 20, 16
 # Below this much input (train + val + test), one process is as fast or faster
 # than two (jieba, two cores: 0.72-0.86x at 3 MB, 1.3x at 9 MB, 1.55x at 17 MB,
 # 1.75x at 100 MB; benchmarks/prepare_speed.py --sizes_mb, BENCHMARKS.md).
@@ -72,32 +79,53 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _tokenize_chunk(task):
-    """Worker: (tokenizer name, user dict, HMM, [(line, label, text)]) -> [(line, label, tokens)]."""
-    name, user_dict, hmm, rows = task
-    cut = tokenize.get_tokenizer(name, user_dict, hmm)
-    return [(n, label, " ".join(cut(text))) for n, label, text in rows]
+@dataclasses.dataclass
+class _SpanTask:
+    path: str
+    span: corpus.Span
+    part_path: str
+    options: dict
+    known_labels: frozenset | None  # None for train, which defines the labels
+    count_vocab: bool
 
 
-def _chunks(rows, size):
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+@dataclasses.dataclass
+class _SpanResult:
+    labels: collections.Counter
+    unknown: dict  # label -> its first line number
+    bad: corpus.BadLines | None
+    counter: collections.Counter | None
 
 
-def _count_lines(path):
-    """Lines in a file, counted in binary blocks: the progress total (~1 s per GB)."""
-    count, last = 0, b"\n"
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (last != b"\n")
+def _prepare_span(task):
+    """Worker: cut one span of a raw file into task.part_path; count what it saw."""
+    options = task.options
+    cut = tokenize.get_tokenizer(options["tokenizer"], options["user_dict"], options["jieba_hmm"])
+    bad = corpus.BadLines() if options["skip_bad_lines"] else None
+    result = _SpanResult(collections.Counter(), {}, bad,
+                         collections.Counter() if task.count_vocab else None)
+    with open(task.part_path, "w", encoding="utf-8", newline="\n") as out:
+        for line_number, label, text in corpus.read_labelled(task.path, bad, task.span):
+            if task.known_labels is not None and label not in task.known_labels:
+                result.unknown.setdefault(label, line_number)
+            tokens = cut(text)
+            joined = " ".join(tokens)
+            if not joined:
+                message = f"{task.path}:{line_number}: the text has no tokens"
+                if bad is None:
+                    raise UserError(message)
+                bad.add(message)
+                continue
+            out.write(f"{label}\t{joined}\n")
+            result.labels[label] += 1
+            if result.counter is not None:
+                result.counter.update(tokenize.vocabulary_units(options["tokenizer"], tokens))
+    return result
+
+
+def _span_bytes(path, num_workers):
+    size = os.path.getsize(path)
+    return min(_SPAN_MAX_BYTES, max(_SPAN_MIN_BYTES, size // (num_workers * _SPANS_PER_WORKER)))
 
 
 def _prepare_split(name, path, out_path, options, known_labels, counter):
@@ -106,30 +134,28 @@ def _prepare_split(name, path, out_path, options, known_labels, counter):
     Returns (line count, BadLines, labels seen). Raises UserError for a label
     that train does not have, listing each unknown label and its first line.
     """
+    parts = corpus.spans(path, _span_bytes(path, options["num_workers"]))
+    tasks = (_SpanTask(path, span, f"{out_path}.part{i}", options,
+                       frozenset(known_labels) if known_labels is not None else None,
+                       counter is not None) for i, span in enumerate(parts))
     bad = corpus.BadLines() if options["skip_bad_lines"] else None
-    rows = corpus.read_labelled(path, bad)
-    tasks = ((options["tokenizer"], options["user_dict"], options["jieba_hmm"], chunk)
-             for chunk in _chunks(rows, _CHUNK))
-    labels, unknown, lines = collections.Counter(), {}, 0
-    progress = Progress(f"  {name}", _count_lines(path) if options["progress_every"] else None,
-                        every=options["progress_every"])
-    with open(out_path, "w", encoding="utf-8", newline="\n") as out:
-        for chunk in ordered_map(_tokenize_chunk, tasks, options["num_workers"]):
-            for line_number, label, tokens in chunk:
-                if known_labels is not None and label not in known_labels:
-                    unknown.setdefault(label, line_number)
-                if not tokens:
-                    if bad is None:
-                        raise UserError(f"{path}:{line_number}: the text has no tokens")
-                    bad.add(f"{path}:{line_number}: the text has no tokens")
-                    continue
-                out.write(f"{label}\t{tokens}\n")
-                labels[label] += 1
-                if counter is not None:
-                    counter.update(tokenize.vocabulary_units(options["tokenizer"],
-                                                             tokens.split(" ")))
-            lines += len(chunk)
-            progress.add(len(chunk))
+    labels, unknown = collections.Counter(), {}
+    progress = Progress(f"  {name}", sum(s.lines for s in parts) if options["progress_every"]
+                        else None, every=options["progress_every"])
+    with open(out_path, "wb") as out:
+        results = ordered_map(_prepare_span, tasks, options["num_workers"])
+        for i, (span, part) in enumerate(zip(parts, results)):
+            with open(f"{out_path}.part{i}", "rb") as stream:
+                shutil.copyfileobj(stream, out)
+            os.remove(f"{out_path}.part{i}")
+            labels.update(part.labels)
+            for label, line_number in part.unknown.items():
+                unknown.setdefault(label, line_number)
+            if bad is not None:
+                bad.extend(part.bad)
+            if counter is not None:
+                counter.update(part.counter)
+            progress.add(span.lines)
     if unknown:
         listed = "; ".join(f"{label!r} (first at {path}:{n})" for label, n in unknown.items())
         raise UserError(f"{path}: labels that the training file does not have: {listed}")
