@@ -84,6 +84,23 @@ def spread(summary, scale=100, digits=2):
             f"max {summary['max'] * scale:.{digits}f}, n={summary['n']})")
 
 
+def prepare_targets(result):
+    """The preparation targets: the default worker count never slower than one
+    worker, and two workers >= 1.8x at >= 100 MB."""
+    from textrnn.prepare import PARALLEL_MIN_MB
+    measured = [(c["bytes"], c["scaling_2_over_1_workers"]["median"])
+                for c in result["corpora"].values() if "scaling_2_over_1_workers" in c]
+    above = [ratio for size, ratio in measured if size >= PARALLEL_MIN_MB * 2**20]
+    large = [ratio for size, ratio in measured if size >= 100e6]
+    text = (f"The default (`--num_workers=0`) runs one process below {PARALLEL_MIN_MB} MB of "
+            "input, so there it is one worker's speed; above it, two workers measured "
+            + (f"{min(above):.2f}x or more." if above else "nothing (no corpus that large)."))
+    if large:
+        verdict = "met" if min(large) >= 1.8 else "not met"
+        text += f" At 100 MB or more: {min(large):.2f}x (target 1.8x: {verdict})."
+    return text
+
+
 def serving_table(files):
     """One row per serving*.json: raw text in, segmentation's share, long texts."""
     lines = ["## Serving, raw text in", "",
@@ -321,7 +338,7 @@ def main():
             sc = c.get("scaling_2_over_1_workers")
             if sc:
                 lines.append(f"| {name} | {sc['median']:.2f} | {sc['min']:.2f} | {sc['max']:.2f} |")
-        lines.append("")
+        lines += ["", prepare_targets(p), ""]
     lines += serving_table([load(os.path.join(r, name)) for name in sorted(os.listdir(r))
                             if name.startswith("serving") and name.endswith(".json")])
     if not args.write:

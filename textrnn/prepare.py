@@ -45,8 +45,8 @@ def define_flags():
                       "exactly as prepare did; a model prepared with the HMM exports a "
                       "SavedModel that takes text already cut by jieba (HMM on) instead.")
     flags.DEFINE_integer("num_workers", 0, "Processes that tokenize in parallel. 0: chosen from "
-                         "the input size: one below PARALLEL_MIN_MB of input (starting workers "
-                         "costs more than they save there), every core above it.")
+                         f"the input size: one below {PARALLEL_MIN_MB} MB of input (starting "
+                         "workers costs more than they save there), every core above it.")
     flags.DEFINE_bool("skip_bad_lines", False,
                       "Skip malformed lines (no TAB, empty label or text, bad UTF-8) and count "
                       "them in the manifest, instead of stopping at the first one.")
@@ -54,15 +54,18 @@ def define_flags():
 
 
 # Each worker reads, cuts, writes and counts a span of the file on its own,
-# so the parent only merges: with two cores the parent's share of the work
-# had held two workers to ~1.6-1.75x. Spans small enough for steady progress
+# so the parent only merges, and one pool serves all three splits: the
+# parent's share of the work and a pool started per split had held two
+# workers to ~1.75x one at 100 MB (2.0x now). Spans small enough for steady progress
 # lines and an even split between workers, large enough that starting one
 # (a read, a pickled vocabulary count back) is cheap.
 _SPAN_MIN_BYTES, _SPAN_MAX_BYTES, _SPANS_PER_WORKER = 256 << 10, 4 << 20, 16
 # Below this much input (train + val + test), one process is as fast or faster
-# than two (jieba, two cores: 0.72-0.86x at 3 MB, 1.3x at 9 MB, 1.55x at 17 MB,
-# 1.75x at 100 MB; benchmarks/prepare_speed.py --sizes_mb, BENCHMARKS.md).
-PARALLEL_MIN_MB = 8
+# than two: starting the workers (and jieba in each) costs about a second.
+# Measured with two cores, two workers over one: 0.75x at 1.3 MB, 1.07x at
+# 1.7 MB, 1.13x at 2.9 MB, 1.56x at 9 MB, 2.0x at 100 MB
+# (benchmarks/prepare_speed.py --sizes_mb, BENCHMARKS.md).
+PARALLEL_MIN_MB = 2
 
 
 def default_workers(paths, cpus=None):
