@@ -13,8 +13,14 @@ default: on noisy 15-class titles it scored 2 points above a softmax trained
 the same way (48.2% vs 46.3% test on tnews; 89.6% vs 89.5% on waimai_10k).
 Its L2 strength is chosen on val, like C for LinearSVC: the penalty is
 1 / (C * n_train) per example for C in `C_GRID`, so the same grid means the
-same thing on corpora of any size. Its scores become probabilities, for the
-mixture, by a softmax at a temperature fitted on val (`calibrate`).
+same thing on corpora of any size. For each C the convex objective is solved
+(Adam, the rate decayed to zero by a cosine over a fixed number of epochs)
+and the solution is scored on val once: stopping early on val accuracy
+instead had left it short of the optimum and fitted to val (tnews: 47.1% test
+where liblinear's exact solution of the same objective gets 48.6%; solved,
+48.8%, objective within 0.3% of liblinear's). Its scores become
+probabilities, for the mixture, by a softmax at a temperature fitted on val
+(`calibrate`).
 """
 
 import dataclasses
@@ -32,12 +38,16 @@ TEMPERATURES = tuple(np.geomspace(0.25, 64.0, 33))
 
 @dataclasses.dataclass
 class WideConfig:
-    batch_size: int = 256
-    learning_rate: float = 0.01
-    max_epochs: int = 30
-    patience: int = 3
+    batch_size: int = 512
+    learning_rate: float = 0.05  # the peak of the cosine decay
+    epochs: int = 20
+    min_steps: int = 100  # a tiny corpus gets more epochs, so enough updates to converge
     c_grid: tuple = C_GRID
     seed: int = 1
+
+    def epochs_for(self, num_train):
+        steps_per_epoch = -(-num_train // self.batch_size)
+        return max(self.epochs, -(-self.min_steps // steps_per_epoch))
 
 
 class WideModel(tf.Module):
@@ -108,27 +118,21 @@ def calibrate(model, scores, labels):
 
 
 def _fit_one(c, train, val, num_features, num_classes, num_train, cfg):
-    """Train with penalty 1/(c*n); keep the epoch with the best val accuracy."""
+    """Solve the objective with penalty 1/(c*n); returns (model, val accuracy, epochs)."""
     import keras
     tf.random.set_seed(cfg.seed)
     model = WideModel(num_features, num_classes)
-    step = _make_step(model, keras.optimizers.Adam(cfg.learning_rate), 1.0 / (c * num_train))
-    best = (-1.0, None, 0)
-    # time left is for all max_epochs: an upper bound, early stopping usually ends sooner
-    progress = Progress(f"wide path: C={c:g}", cfg.max_epochs, "epochs", seconds=10.0)
-    for epoch in range(1, cfg.max_epochs + 1):
+    epochs = cfg.epochs_for(num_train)
+    decay = keras.optimizers.schedules.CosineDecay(
+        cfg.learning_rate, epochs * -(-num_train // cfg.batch_size))
+    step = _make_step(model, keras.optimizers.Adam(decay), 1.0 / (c * num_train))
+    progress = Progress(f"wide path: C={c:g}", epochs, "epochs", seconds=10.0)
+    for _ in range(epochs):
         for features, labels in train:
             step(features, labels)
         progress.add(1)
-        scores, labels = predict_scores(model, val)
-        accuracy = float((scores.argmax(-1) == labels).mean())
-        if accuracy > best[0]:
-            best = (accuracy, [v.numpy() for v in (model.kernel, model.bias)], epoch)
-        elif epoch - best[2] >= cfg.patience:
-            break
-    model.kernel.assign(best[1][0])
-    model.bias.assign(best[1][1])
-    return model, best[0], best[2]
+    scores, labels = predict_scores(model, val)
+    return model, float((scores.argmax(-1) == labels).mean()), epochs
 
 
 def train_wide(files, featurizer, label_encoder, num_classes, num_train, cfg):
