@@ -56,9 +56,9 @@ def define_flags():
 # Each worker reads, cuts, writes and counts a span of the file on its own,
 # so the parent only merges, and one pool serves all three splits: the
 # parent's share of the work and a pool started per split had held two
-# workers to ~1.75x one at 100 MB (2.0x now). Spans small enough for steady progress
-# lines and an even split between workers, large enough that starting one
-# (a read, a pickled vocabulary count back) is cheap.
+# workers to ~1.75x one at 100 MB (2.0x now). Spans are small enough for
+# steady progress lines and an even split between workers, large enough that
+# each task's overhead (a read, a pickled vocabulary count back) is small.
 _SPAN_MIN_BYTES, _SPAN_MAX_BYTES, _SPANS_PER_WORKER = 256 << 10, 4 << 20, 16
 # Below this much input (train + val + test), one process is as fast or faster
 # than two: starting the workers (and jieba in each) costs about a second.
