@@ -39,9 +39,9 @@ TEMPERATURES = tuple(np.geomspace(0.25, 64.0, 33))
 @dataclasses.dataclass
 class WideConfig:
     batch_size: int = 512
-    learning_rate: float = 0.05  # the peak of the cosine decay
+    learning_rate: float = 0.1  # the peak of the cosine decay
     epochs: int = 20
-    min_steps: int = 100  # a tiny corpus gets more epochs, so enough updates to converge
+    min_steps: int = 200  # a tiny corpus gets more epochs, so enough updates to converge
     c_grid: tuple = C_GRID
     seed: int = 1
 
