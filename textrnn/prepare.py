@@ -84,11 +84,11 @@ def _sha256(path):
 
 @dataclasses.dataclass
 class _SpanTask:
+    split: str  # train, val or test: the vocabulary is counted on train only
     path: str
     span: corpus.Span
     part_path: str
     options: dict
-    count_vocab: bool  # train only: the vocabulary is train's
 
 
 @dataclasses.dataclass
@@ -105,7 +105,7 @@ def _prepare_span(task):
     cut = tokenize.get_tokenizer(options["tokenizer"], options["user_dict"], options["jieba_hmm"])
     bad = corpus.BadLines() if options["skip_bad_lines"] else None
     result = _SpanResult(collections.Counter(), {}, bad,
-                         collections.Counter() if task.count_vocab else None)
+                         collections.Counter() if task.split == "train" else None)
     with open(task.part_path, "w", encoding="utf-8", newline="\n") as out:
         for line_number, label, text in corpus.read_labelled(task.path, bad, task.span):
             result.first_line.setdefault(label, line_number)
@@ -179,25 +179,23 @@ def _prepare_splits(paths, tmp, options):
     """
     size = sum(os.path.getsize(paths[name]) for name in SPLITS)
     span_bytes = _span_bytes(size, options["num_workers"])
-    plan = [(name, i, span) for name in SPLITS
-            for i, span in enumerate(corpus.spans(paths[name], span_bytes))]
-    part_path = lambda name, i: os.path.join(tmp, f"{name}.txt.part{i}")  # noqa: E731
-    tasks = (_SpanTask(paths[name], span, part_path(name, i), options, name == "train")
-             for name, i, span in plan)
+    tasks = [_SpanTask(name, paths[name], span, os.path.join(tmp, f"{name}.txt.part{i}"), options)
+             for name in SPLITS
+             for i, span in enumerate(corpus.spans(paths[name], span_bytes))]
     splits, progress = {}, None
     try:
-        for (name, i, span), part in zip(plan, ordered_map(_prepare_span, tasks,
-                                                           options["num_workers"])):
+        for task, part in zip(tasks, ordered_map(_prepare_span, tasks, options["num_workers"])):
+            name = task.split
             if name not in splits:
-                spans = [s for n, _, s in plan if n == name]
+                spans = [t.span for t in tasks if t.split == name]
                 splits[name] = _Split(name, paths[name], os.path.join(tmp, f"{name}.txt"),
                                       options, len(spans))
                 progress = Progress(f"  {name}", sum(s.lines for s in spans)
                                     if options["progress_every"] else None,
                                     every=options["progress_every"])
             split = splits[name]
-            split.add(part_path(name, i), part)
-            progress.add(span.lines)
+            split.add(task.part_path, part)
+            progress.add(task.span.lines)
             if not split.spans_left:
                 split.finish(None if name == "train" else set(splits["train"].labels))
     finally:
