@@ -45,9 +45,11 @@ class WideConfig:
     c_grid: tuple = C_GRID
     seed: int = 1
 
+    def steps_per_epoch(self, num_train):
+        return -(-num_train // self.batch_size)
+
     def epochs_for(self, num_train):
-        steps_per_epoch = -(-num_train // self.batch_size)
-        return max(self.epochs, -(-self.min_steps // steps_per_epoch))
+        return max(self.epochs, -(-self.min_steps // self.steps_per_epoch(num_train)))
 
 
 class WideModel(tf.Module):
@@ -124,7 +126,7 @@ def _fit_one(c, train, val, num_features, num_classes, num_train, cfg):
     model = WideModel(num_features, num_classes)
     epochs = cfg.epochs_for(num_train)
     decay = keras.optimizers.schedules.CosineDecay(
-        cfg.learning_rate, epochs * -(-num_train // cfg.batch_size))
+        cfg.learning_rate, epochs * cfg.steps_per_epoch(num_train))
     step = _make_step(model, keras.optimizers.Adam(decay), 1.0 / (c * num_train))
     progress = Progress(f"wide path: C={c:g}", epochs, "epochs", seconds=10.0)
     for _ in range(epochs):
