@@ -113,9 +113,7 @@ def test_each_c_is_solved_close_to_the_optimum():
     model, accuracy, epochs = wide._fit_one(c, data, data, 40, 3, 900, cfg)
     assert epochs == cfg.epochs_for(900) == 100  # two batches an epoch: 200 updates
     reference = wide.WideModel(40, 3)
-    import keras
-    step = wide._make_step(reference, keras.optimizers.Adam(
-        keras.optimizers.schedules.CosineDecay(0.05, 3000)), 1.0 / (c * 900))
+    step = wide._make_step(reference, 0.05, 3000, 1.0 / (c * 900))
     for _ in range(3000):
         step(features, tf.constant(labels))
     assert svm_objective(model, features, labels, c) <= \
@@ -169,3 +167,26 @@ def test_export_of_raw_text_equals_the_in_memory_mixture(wide_deep, demo_prepare
     members = json.loads((model_dir / "export" / export.EXTRA_DIR / export.INFO_FILE)
                          .read_text(encoding="utf-8"))["members"]
     assert members[0]["wide"]["weight"] == info["weight"]
+
+
+def test_fused_adam_follows_keras_adam_with_cosine_decay():
+    """The wide path's fused update is Keras' Adam and cosine decay, step for step."""
+    import keras
+    rng = np.random.default_rng(1)
+    labels = tf.constant(rng.integers(0, 3, 64))
+    features = tf.sparse.from_dense((rng.random((64, 20)) * (rng.random((64, 20)) < 0.3))
+                                    .astype(np.float32))
+    fused, reference = wide.WideModel(20, 3), wide.WideModel(20, 3)
+    step = wide._make_step(fused, 0.1, 8, 0.01)
+    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(0.1, 8))
+    for _ in range(10):  # past the end of the decay, where the rate stays zero
+        step(features, labels)
+        with tf.GradientTape() as tape:
+            scores = reference.scores(features)
+            signs = 2.0 * tf.one_hot(labels, 3) - 1.0
+            loss = tf.reduce_mean(tf.reduce_sum(tf.square(tf.nn.relu(1.0 - signs * scores)), 1))
+            loss += 0.01 * tf.nn.l2_loss(reference.kernel)
+        variables = [reference.kernel, reference.bias]
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    np.testing.assert_allclose(fused.kernel.numpy(), reference.kernel.numpy(), atol=1e-5)
+    np.testing.assert_allclose(fused.bias.numpy(), reference.bias.numpy(), atol=1e-5)
