@@ -155,6 +155,8 @@ def textrnn(raw_dir, names, seed, run_dir, quick):
                 saved_model_mb=saved_model_mb(os.path.join(run_dir, "model", "export")),
                 chosen=dict(mixture_weight=wide.get("weight"), wide_c=wide.get("c"),
                             best_step=metrics["best_step"], steps=metrics["global_step"]),
+                # texts, epochs and the mixture's test accuracy before the wide path's refit
+                wide_refit=wide.get("refit"),
                 val_accuracy=dict(recurrent=metrics.get("recurrent", metrics)["val_accuracy"],
                                   wide=(wide.get("val_accuracy") or {}).get("wide"),
                                   exported=metrics["val_accuracy"]))

@@ -81,7 +81,7 @@ def wide_deep(demo_prepared_char, tmp_path_factory):
     return model_dir, metrics
 
 
-def test_wide_path_learns_and_the_mixture_is_chosen_on_val(wide_deep):
+def test_wide_path_learns_and_the_mixture_is_chosen_on_val(wide_deep, demo_prepared_char):
     model_dir, metrics = wide_deep
     info = json.loads((model_dir / "wide" / "wide.json").read_text(encoding="utf-8"))
     assert info["val_accuracy"]["wide"] > 0.6  # the demo corpus is easy for n-grams
@@ -89,6 +89,11 @@ def test_wide_path_learns_and_the_mixture_is_chosen_on_val(wide_deep):
     assert metrics["val_accuracy"] >= max(info["val_accuracy"]["wide"],
                                           info["val_accuracy"]["recurrent"])
     assert 0 <= info["weight"] <= 1 and info["temperature"] > 0
+    # then trained again on train + val (the default); test is the exported model's
+    lines = sum(len((demo_prepared_char / f"{split}.txt").read_text(encoding="utf-8")
+                    .splitlines()) for split in ("train", "val"))
+    assert info["refit"]["texts"] == lines and 0 <= info["refit"]["test_accuracy_before"] <= 1
+    assert metrics["test_accuracy"] == info["test_accuracy"]["mixture"]
 
 
 def svm_objective(model, features, labels, c):
@@ -190,3 +195,27 @@ def test_fused_adam_follows_keras_adam_with_cosine_decay():
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     np.testing.assert_allclose(fused.kernel.numpy(), reference.kernel.numpy(), atol=1e-5)
     np.testing.assert_allclose(fused.bias.numpy(), reference.bias.numpy(), atol=1e-5)
+
+
+def test_refit_learns_from_val_what_train_lacks(tmp_path):
+    """After val's choices, the refit trains on train + val: a character that only
+    val's texts carry (with its label) moves the refit model, not the train-only one."""
+    from textrnn.encoding import LabelEncoder
+    (tmp_path / "categories.txt").write_text("甲\n乙\n", encoding="utf-8")
+    (tmp_path / "train.txt").write_text("甲\t子\n乙\t丑\n" * 50, encoding="utf-8")
+    (tmp_path / "val.txt").write_text("乙\t寅\n" * 20, encoding="utf-8")
+    ngrams.write_table(tmp_path / ngrams.NGRAMS_FILE, ["子", "丑", "寅"], [1.0, 1.0, 2.0])
+    featurizer = ngrams.NgramFeaturizer(str(tmp_path / ngrams.NGRAMS_FILE))
+    labels = LabelEncoder(str(tmp_path / "categories.txt"))
+    cfg = wide.WideConfig(min_steps=50)
+    files = {"train": str(tmp_path / "train.txt"), "val": str(tmp_path / "val.txt")}
+    selected, c, _, _ = wide.train_wide(files, featurizer, labels, 2, 100, cfg)
+    refit, epochs = wide.refit([files["train"], files["val"]], featurizer, labels, 2, 120, c,
+                               3.0, cfg)
+    assert not selected.kernel.numpy()[2].any()  # 寅 (feature 2) is in no train text
+    kernel = refit.kernel.numpy()
+    assert kernel[2, 1] > 0 > kernel[2, 0]  # val's 寅 texts are 乙
+    assert refit.scores(featurizer(tf.constant(["寅"]))).numpy()[0].argmax() == 1
+    assert float(refit.temperature.numpy()) == 3.0 and epochs == cfg.epochs_for(120)
+    train_only = featurizer(tf.constant(["子", "丑"]))
+    assert refit.scores(train_only).numpy().argmax(-1).tolist() == [0, 1]

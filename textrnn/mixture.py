@@ -8,8 +8,13 @@ After the recurrent model's training, `add_wide_path`:
 3. chooses the weight w of the served mixture
        p = (1 - w) * p_recurrent + w * p_wide
    on val, by accuracy (ties: lower log-loss), from a grid of 0 to 1,
-4. writes MODEL_DIR/wide/ (ngrams.txt, the checkpoint, wide.json) and returns
-   the metrics of the mixture.
+4. with --wide_refit (the default), trains the wide classifier again on
+   train + val with the C, temperature and weight val chose (the n-grams and
+   IDF stay train's): val has no choice left to make, and its texts make a
+   better classifier,
+5. writes MODEL_DIR/wide/ (ngrams.txt, the checkpoint, wide.json) and returns
+   the metrics of the mixture: val's those of the models that made the
+   choices, test's those of the exported model.
 
 The two are trained separately so that each keeps its own stopping rule
 and regularisation (the recurrent path stops on val; the wide path's C is
@@ -112,34 +117,70 @@ def add_wide_path(cfg, metrics):
     featurizer, num_train = _fit_ngrams(cfg, out)
     label_encoder = artifacts.label_encoder(cfg.model_dir)
     num_classes = len(vocab.Categories.load(artifacts.path(cfg.model_dir, vocab.CATEGORIES_FILE)))
+    wide_cfg = wide.WideConfig(seed=cfg.seed)
     model, c, _, epochs = wide.train_wide(
-        files, featurizer, label_encoder, num_classes, num_train,
-        wide.WideConfig(seed=cfg.seed))
+        files, featurizer, label_encoder, num_classes, num_train, wide_cfg)
     splits = _probabilities(cfg.model_dir, model, featurizer, label_encoder, files)
     p_rnn, scores, labels = splits["val"]
     temperature = wide.calibrate(model, scores, labels)
-    wide.save(model, out)
     p = {split: (p_rnn, wide.softmax(scores, temperature), labels)
          for split, (p_rnn, scores, labels) in splits.items()}
     weight, val_accuracy, val_loss = choose_weight(*p["val"])
-    mixed = {split: ((1 - weight) * p_rnn + weight * p_wide, labels)
-             for split, (p_rnn, p_wide, labels) in p.items()}
     info = dict(weight=weight, c=c, epochs=epochs, temperature=temperature,
-                num_ngrams=featurizer.num_features,
-                seconds=round(time.perf_counter() - started, 3),
-                **{f"{split}_accuracy": dict(mixture=_accuracy(*mixed[split]),
-                                             recurrent=_accuracy(p[split][0], p[split][2]),
-                                             wide=_accuracy(p[split][1], p[split][2]))
-                   for split in ("val", "test")})
+                num_ngrams=featurizer.num_features, refit=None,
+                val_accuracy=_accuracies(p["val"], weight))
+    if cfg.wide_refit:
+        model, p["test"], info["refit"] = _refit(
+            files, featurizer, label_encoder, num_classes, (c, temperature, weight), p["test"],
+            wide_cfg)
+    wide.save(model, out)
+    info.update(test_accuracy=_accuracies(p["test"], weight),
+                seconds=round(time.perf_counter() - started, 3))
     artifacts.write_json(os.path.join(out, INFO_FILE), info)
     say(f"mixture: weight {weight:.2f} on the wide path (chosen on val): val accuracy "
         f"{val_accuracy:.4f} (recurrent {info['val_accuracy']['recurrent']:.4f}, wide "
         f"{info['val_accuracy']['wide']:.4f})")
+    p_rnn, p_wide, labels = p["test"]
     return dict(metrics, recurrent=dict(val_accuracy=metrics["val_accuracy"],
                                         test_accuracy=metrics["test_accuracy"]),
                 wide=info, val_accuracy=val_accuracy,
                 test_accuracy=info["test_accuracy"]["mixture"],
-                val_loss=val_loss, test_loss=_log_loss(*mixed["test"]),
+                val_loss=val_loss, test_loss=_log_loss((1 - weight) * p_rnn + weight * p_wide,
+                                                       labels),
                 train_seconds=round(metrics["train_seconds"] + info["seconds"], 3),
-                note="val_*/test_* are those of the exported model: the best-val recurrent "
-                     "checkpoint mixed with the wide path")
+                note="test_* are those of the exported model: the best-val recurrent "
+                     "checkpoint mixed with the wide path; val_* those of the models that "
+                     "made the choices on val (before the wide path's refit on train + val, "
+                     "when there is one)")
+
+
+def _accuracies(split, weight):
+    """Accuracy of the mixture at `weight` and of each path, on one split's
+    (recurrent probabilities, wide probabilities, labels)."""
+    p_rnn, p_wide, labels = split
+    return dict(mixture=_accuracy((1 - weight) * p_rnn + weight * p_wide, labels),
+                recurrent=_accuracy(p_rnn, labels), wide=_accuracy(p_wide, labels))
+
+
+def _refit(files, featurizer, label_encoder, num_classes, chosen, test, wide_cfg):
+    """The wide classifier trained again on train + val with the choices made on
+    val, `chosen` = (C, temperature, mixture weight). Returns (model, test split
+    with its probabilities, what the refit did)."""
+    from textrnn import wide
+    c, temperature, weight = chosen
+    num_texts = sum(_lines(files[split]) for split in ("train", "val"))
+    say(f"wide path: training again on train + val ({num_texts:,} texts) at C={c:g}")
+    model, epochs = wide.refit([files["train"], files["val"]], featurizer, label_encoder,
+                               num_classes, num_texts, c, temperature, wide_cfg)
+    scores, labels = wide.predict_scores(
+        model, wide.batches(files["test"], featurizer, label_encoder, 1024))
+    p_rnn, _, _ = test
+    # recorded to measure what the refit does; nothing is chosen from it
+    before = _accuracies(test, weight)["mixture"]
+    return model, (p_rnn, wide.softmax(scores, temperature), labels), dict(
+        texts=num_texts, epochs=epochs, test_accuracy_before=before)
+
+
+def _lines(path):
+    with open(path, "rb") as stream:
+        return sum(1 for _ in stream)

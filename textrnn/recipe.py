@@ -115,6 +115,9 @@ def choose(data_dir, steps=None):
                f"{n:,} texts x {classes} classes: n-grams x classes x texts at most "
                f"{WIDE_WORK:.1e}, between {WIDE_NGRAMS[0]:,} and {WIDE_NGRAMS[1]:,}, bounds "
                "the wide path's time"),
+        Choice("wide_refit", True, "once val has made the wide path's choices, its "
+               "classifier is trained again on train + val: more labelled texts for the "
+               "model you get"),
     ]
 
 

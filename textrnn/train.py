@@ -100,6 +100,10 @@ def define_flags():
                          "the SavedModel size. --recipe=auto chooses it from the corpus size.")
     flags.DEFINE_integer("wide_min_df", 1, "The wide path keeps n-grams seen in at least this "
                          "many train texts.")
+    flags.DEFINE_bool("wide_refit", True, "Once val has chosen the wide path's C, temperature "
+                      "and mixture weight, train its classifier again on train + val with them "
+                      "(its n-grams and IDF stay train's); the val accuracy printed is then the "
+                      "one the choices were made on.")
     # --- flags: devices -------------------------------------------------------------
     flags.DEFINE_enum("strategy", "auto", ["auto", "default", "one_device", "mirrored",
                                            "multi_worker"],
@@ -294,9 +298,10 @@ def print_summary(metrics, model_dir, exported):
         print(f"SavedModel: {artifacts.path(model_dir, artifacts.EXPORT_DIR)}")
     if "wide" in metrics:
         weight = metrics["wide"]["weight"]
+        refit = " before the wide path's refit on train + val" if metrics["wide"]["refit"] else ""
         print(f"step {metrics['global_step']}: test accuracy {metrics['test_accuracy']:.4f} "
               f"(recurrent best at step {metrics['best_step']} mixed with the wide path at "
-              f"weight {weight:.2f}: val {metrics['val_accuracy']:.4f})")
+              f"weight {weight:.2f}: val {metrics['val_accuracy']:.4f}{refit})")
         return
     print(f"step {metrics['global_step']}: test accuracy {metrics['test_accuracy']:.4f} "
           f"(best val {metrics['best_val_accuracy']:.4f} at step {metrics['best_step']})")
