@@ -95,12 +95,17 @@ def _probabilities(model_dir, model, featurizer, label_encoder, files):
     return out
 
 
+def _split_lines(cfg, split):
+    """Lines of a prepared split, as textrnn-prepare's manifest records them."""
+    manifest = artifacts.read_json(os.path.join(cfg.data_dir, vocab.MANIFEST_FILE))
+    return manifest["splits"][split]["lines"]
+
+
 def _fit_ngrams(cfg, out):
     from textrnn import data, ngrams
-    manifest = artifacts.read_json(os.path.join(cfg.data_dir, vocab.MANIFEST_FILE))
     grams, idf, num_train = ngrams.fit(_texts(data.split_file(cfg.data_dir, "train")),
                                        cfg.wide_max_ngrams, cfg.wide_min_df,
-                                       total=manifest["splits"]["train"]["lines"])
+                                       total=_split_lines(cfg, "train"))
     table = os.path.join(out, ngrams.NGRAMS_FILE)
     ngrams.write_table(table, grams, idf)
     say(f"wide path: {len(grams):,} character n-grams (1-3) from {num_train:,} train texts")
@@ -130,9 +135,10 @@ def add_wide_path(cfg, metrics):
                 num_ngrams=featurizer.num_features, refit=None,
                 val_accuracy=_accuracies(p["val"], weight))
     if cfg.wide_refit:
+        num_texts = num_train + _split_lines(cfg, "val")
         model, p["test"], info["refit"] = _refit(
-            files, featurizer, label_encoder, num_classes, (c, temperature, weight), p["test"],
-            wide_cfg)
+            files, featurizer, label_encoder, num_classes, num_texts,
+            (c, temperature, weight), p["test"], wide_cfg)
     wide.save(model, out)
     info.update(test_accuracy=_accuracies(p["test"], weight),
                 seconds=round(time.perf_counter() - started, 3))
@@ -162,13 +168,12 @@ def _accuracies(split, weight):
                 recurrent=_accuracy(p_rnn, labels), wide=_accuracy(p_wide, labels))
 
 
-def _refit(files, featurizer, label_encoder, num_classes, chosen, test, wide_cfg):
-    """The wide classifier trained again on train + val with the choices made on
-    val, `chosen` = (C, temperature, mixture weight). Returns (model, test split
-    with its probabilities, what the refit did)."""
+def _refit(files, featurizer, label_encoder, num_classes, num_texts, chosen, test, wide_cfg):
+    """The wide classifier trained again on train + val (`num_texts` lines) with the
+    choices made on val, `chosen` = (C, temperature, mixture weight). Returns
+    (model, test split with its probabilities, what the refit did)."""
     from textrnn import wide
     c, temperature, weight = chosen
-    num_texts = sum(_lines(files[split]) for split in ("train", "val"))
     say(f"wide path: training again on train + val ({num_texts:,} texts) at C={c:g}")
     model, epochs = wide.refit([files["train"], files["val"]], featurizer, label_encoder,
                                num_classes, num_texts, c, temperature, wide_cfg)
@@ -179,8 +184,3 @@ def _refit(files, featurizer, label_encoder, num_classes, chosen, test, wide_cfg
     before = _accuracies(test, weight)["mixture"]
     return model, (p_rnn, wide.softmax(scores, temperature), labels), dict(
         texts=num_texts, epochs=epochs, test_accuracy_before=before)
-
-
-def _lines(path):
-    with open(path, "rb") as stream:
-        return sum(1 for _ in stream)
