@@ -15,14 +15,22 @@ from textrnn import export, mixture, ngrams, wide
 SAMPLE = ["体育新闻：皇马 3:1 胜巴萨", "股市大涨，股民 欢喜", "  ", "", "ab ab\tab", "股市股市股市"]
 
 
-def reference_features(texts, grams, idf):
+def reference_grams(text, words=False):
+    """A text's features in plain Python, jieba for its words."""
+    chars = [c for c in text if not c.isspace()]
+    found = ["".join(chars[i:i + n]) for n in ngrams.ORDERS for i in range(len(chars) - n + 1)]
+    if words:
+        import jieba
+        found += [" " + w for w in jieba.lcut("".join(chars), HMM=False)]
+    return found
+
+
+def reference_features(texts, grams, idf, words=False):
     """TF-IDF rows in plain Python/numpy: the oracle for the in-graph featurizer."""
     index = {g: i for i, g in enumerate(grams)}
     rows = np.zeros((len(texts), len(grams)), np.float64)
     for row, text in enumerate(texts):
-        chars = [c for c in text if not c.isspace()]
-        counts = collections.Counter(
-            "".join(chars[i:i + n]) for n in ngrams.ORDERS for i in range(len(chars) - n + 1))
+        counts = collections.Counter(reference_grams(text, words))
         for gram, count in counts.items():
             if gram in index:
                 rows[row, index[gram]] = (1 + math.log(count)) * idf[index[gram]]
@@ -52,6 +60,47 @@ def test_fit_counts_documents_and_keeps_the_most_frequent(table):
 def test_in_graph_features_equal_the_reference(table):
     path, grams, idf, _ = table
     featurizer = ngrams.NgramFeaturizer(str(path))
+    got = tf.sparse.to_dense(featurizer(tf.constant(SAMPLE))).numpy()
+    np.testing.assert_allclose(got, reference_features(SAMPLE, grams, idf), atol=1e-5)
+
+
+WORDS = SAMPLE + ["今天天气不错，我们去公园散步", "今 天 天 气 不 错", "iPhone 12 发布会"]
+
+
+@pytest.fixture(scope="module")
+def word_featurizer(tmp_path_factory):
+    """A featurizer of character n-grams and jieba words, saved and loaded back."""
+    directory = tmp_path_factory.mktemp("words")
+    cut, settings = ngrams.word_segmenter(str(directory))
+    texts = tf.data.Dataset.from_tensor_slices(WORDS).batch(3)
+    grams, idf, _ = ngrams.fit(texts, max_ngrams=10_000, segmenter=cut)
+    ngrams.save(str(directory), grams, idf, settings)
+    return ngrams.load(str(directory)), grams, idf
+
+
+def test_word_features_equal_the_reference(word_featurizer):
+    featurizer, grams, idf = word_featurizer
+    assert " 今天天气" in grams and " 公园" in grams and "天气" in grams  # words and n-grams
+    assert featurizer.segmenter is not None
+    got = tf.sparse.to_dense(featurizer(tf.constant(WORDS))).numpy()
+    np.testing.assert_allclose(got, reference_features(WORDS, grams, idf, words=True),
+                               atol=1e-5)
+
+
+def test_prepared_and_raw_text_give_the_same_words(word_featurizer):
+    """Training reads prepared files (tokens separated by spaces), serving raw text:
+    the words are cut from the characters joined without whitespace in both."""
+    featurizer, _, _ = word_featurizer
+    prepared = tf.sparse.to_dense(featurizer(tf.constant(["今 天 天 气 不 错 ， 去 公 园"])))
+    raw = tf.sparse.to_dense(featurizer(tf.constant(["今天天气不错，去公园"])))
+    np.testing.assert_array_equal(prepared.numpy(), raw.numpy())
+
+
+def test_a_table_without_features_file_is_characters_only(table, tmp_path):
+    path, grams, idf, _ = table
+    shutil.copy(path, tmp_path / ngrams.NGRAMS_FILE)  # as wide paths saved before words
+    featurizer = ngrams.load(str(tmp_path))
+    assert featurizer.segmenter is None
     got = tf.sparse.to_dense(featurizer(tf.constant(SAMPLE))).numpy()
     np.testing.assert_allclose(got, reference_features(SAMPLE, grams, idf), atol=1e-5)
 
@@ -93,6 +142,8 @@ def test_wide_path_learns_and_the_mixture_is_chosen_on_val(wide_deep, demo_prepa
     lines = sum(len((demo_prepared_char / f"{split}.txt").read_text(encoding="utf-8")
                     .splitlines()) for split in ("train", "val"))
     assert info["refit"]["texts"] == lines and 0 <= info["refit"]["test_accuracy_before"] <= 1
+    features = json.loads((model_dir / "wide" / ngrams.FEATURES_FILE).read_text(encoding="utf-8"))
+    assert features["words"] is not None  # --wide_words, the default
     assert metrics["test_accuracy"] == info["test_accuracy"]["mixture"]
 
 

@@ -1,7 +1,7 @@
 """Wide & deep: the wide path trained beside a finished recurrent model, and their mix.
 
 After the recurrent model's training, `add_wide_path`:
-1. fits the character n-grams and their IDF on train (ngrams.fit),
+1. fits the character n-grams (and words) and their IDF on train (ngrams.fit),
 2. trains the wide classifier, its L2 strength chosen on val (wide.train_wide),
    and fits the softmax temperature that turns its scores into probabilities
    on val (wide.calibrate),
@@ -12,7 +12,7 @@ After the recurrent model's training, `add_wide_path`:
    train + val with the C, temperature and weight val chose (the n-grams and
    IDF stay train's): val has no choice left to make, and its texts make a
    better classifier,
-5. writes MODEL_DIR/wide/ (ngrams.txt, the checkpoint, wide.json) and returns
+5. writes MODEL_DIR/wide/ (the featurizer's files, the checkpoint, wide.json) and returns
    the metrics of the mixture: val's those of the models that made the
    choices, test's those of the exported model.
 
@@ -102,14 +102,17 @@ def _split_lines(cfg, split):
 
 
 def _fit_ngrams(cfg, out):
+    """The featurizer fitted on train (n-grams, words with --wide_words, IDF),
+    saved into `out`; returns (featurizer, number of train texts)."""
     from textrnn import data, ngrams
-    grams, idf, num_train = ngrams.fit(_texts(data.split_file(cfg.data_dir, "train")),
+    cut, words = ngrams.word_segmenter(out) if cfg.wide_words else (None, None)
+    table, idf, num_train = ngrams.fit(_texts(data.split_file(cfg.data_dir, "train")),
                                        cfg.wide_max_ngrams, cfg.wide_min_df,
-                                       total=_split_lines(cfg, "train"))
-    table = os.path.join(out, ngrams.NGRAMS_FILE)
-    ngrams.write_table(table, grams, idf)
-    say(f"wide path: {len(grams):,} character n-grams (1-3) from {num_train:,} train texts")
-    return ngrams.NgramFeaturizer(table), num_train
+                                       total=_split_lines(cfg, "train"), segmenter=cut)
+    ngrams.save(out, table, idf, words)
+    kinds = "character 1-3-grams and jieba words" if cut else "character 1-3-grams"
+    say(f"wide path: {len(table):,} features ({kinds}) from {num_train:,} train texts")
+    return ngrams.load(out), num_train
 
 
 def add_wide_path(cfg, metrics):

@@ -1,6 +1,7 @@
-"""Character n-gram TF-IDF features, in the graph: the wide path's input.
+"""Character n-gram (and word) TF-IDF features, in the graph: the wide path's input.
 
-    text -> characters (whitespace dropped) -> 1..3-grams -> ids (ngrams.txt)
+    text -> characters (whitespace dropped) -> 1..3-grams  \
+                                            -> jieba words  -> ids (ngrams.txt)
          -> sublinear TF x IDF -> L2-normalised row of a SparseTensor
 
 The featurizer is a tf.Module, so the exported SavedModel computes the same
@@ -12,24 +13,47 @@ one definition of an n-gram, not a Python copy of it.
 
 `ngrams.txt`: one `ngram<TAB>idf` a line, line number == feature id.
 IDF is scikit-learn's smoothed form, ln((1 + n) / (1 + df)) + 1.
+
+Words: with a segmenter (textrnn.segmenter, jieba's cut in TensorFlow ops),
+the words of a text's characters joined without whitespace are features too,
+written with a leading space (WORD_MARK) so that the word 的 and the
+character 的 stay two features. Whitespace is dropped before cutting so that
+a prepared file (tokens separated by spaces) and the raw text it came from
+give the same words. `features.json` beside ngrams.txt says whether a table
+has words and holds the segmenter's settings; `load` reads both.
 """
 
 import collections
 import math
+import os
 
 import numpy as np
 import tensorflow as tf
 
-from textrnn import encoding
+from textrnn import artifacts, encoding
 from textrnn.errors import UserError, where
 
 NGRAMS_FILE = "ngrams.txt"
+FEATURES_FILE = "features.json"
 ORDERS = (1, 2, 3)
+WORD_MARK = " "  # no character n-gram holds whitespace
+
+
+def grams(texts, orders=ORDERS, segmenter=None):
+    """Ragged [batch, None] features of each text: its character n-grams of every
+    order, then (with a segmenter) its words, WORD_MARK first. The one
+    definition of a feature: the featurizer and `fit` both call it."""
+    chars = encoding.characters(texts)
+    found = tf.strings.ngrams(chars, list(orders), separator="")
+    if segmenter is None:
+        return found
+    words = segmenter(tf.strings.reduce_join(chars, axis=1))
+    return tf.concat([found, tf.strings.join([WORD_MARK, words])], axis=1)
 
 
 def _read_table(path):
     """(ngrams, idf) of an ngrams.txt."""
-    grams, idf = [], []
+    table, idf = [], []
     with open(path, encoding="utf-8", newline="\n") as stream:
         for number, line in enumerate(stream, start=1):
             gram, tab, value = line.rstrip("\n").partition("\t")
@@ -39,20 +63,21 @@ def _read_table(path):
                 raise UserError(f"{where(path, number)}: expected 'ngram<TAB>idf'") from None
             if not tab or not gram:
                 raise UserError(f"{where(path, number)}: expected 'ngram<TAB>idf'")
-            grams.append(gram)
-    if not grams:
+            table.append(gram)
+    if not table:
         raise UserError(f"{path}: no n-grams")
-    return grams, np.array(idf, np.float32)
+    return table, np.array(idf, np.float32)
 
 
 class NgramFeaturizer(tf.Module):
     """Batch of texts -> float32 SparseTensor [batch, num_features] of TF-IDF rows."""
 
-    def __init__(self, ngrams_file, orders=ORDERS, name="ngram_featurizer"):
+    def __init__(self, ngrams_file, orders=ORDERS, segmenter=None, name="ngram_featurizer"):
         super().__init__(name=name)
-        grams, idf = _read_table(ngrams_file)
+        table, idf = _read_table(ngrams_file)
         self.orders = tuple(int(n) for n in orders)
-        self.num_features = len(grams)
+        self.segmenter = segmenter
+        self.num_features = len(table)
         self.idf = tf.constant(idf)
         self.table = tf.lookup.StaticHashTable(
             tf.lookup.TextFileInitializer(
@@ -61,8 +86,8 @@ class NgramFeaturizer(tf.Module):
             default_value=-1)
 
     def grams(self, texts):
-        """Ragged [batch, None] character n-grams of every order."""
-        return tf.strings.ngrams(encoding.characters(texts), list(self.orders), separator="")
+        """Ragged [batch, None] features of each text (see `grams`)."""
+        return grams(texts, self.orders, self.segmenter)
 
     def unknown_share(self, texts):
         """float32 [batch]: the share of each text's characters that no n-gram of the
@@ -78,10 +103,10 @@ class NgramFeaturizer(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def __call__(self, texts):
-        grams = self.grams(texts)
-        ids = self.table.lookup(grams.flat_values)
+        found = self.grams(texts)
+        ids = self.table.lookup(found.flat_values)
         known = ids >= 0
-        rows = tf.boolean_mask(grams.value_rowids(), known)
+        rows = tf.boolean_mask(found.value_rowids(), known)
         ids = tf.boolean_mask(ids, known)
         width = tf.constant(self.num_features, tf.int64)
         keys, _, counts = tf.unique_with_counts(rows * width + ids, out_idx=tf.int64)
@@ -95,16 +120,17 @@ class NgramFeaturizer(tf.Module):
         return tf.sparse.reorder(features)
 
 
-def _document_grams(texts, orders):
-    """Distinct n-grams of each text, flattened: what document frequency counts."""
-    grams = tf.strings.ngrams(encoding.characters(texts), list(orders), separator="")
-    rows = grams.value_rowids()
+def _document_grams(texts, orders, segmenter):
+    """Distinct features of each text, flattened: what document frequency counts."""
+    found = grams(texts, orders, segmenter)
+    rows = found.value_rowids()
     # Distinct (row, gram) pairs: unique over "row<TAB>gram" (grams hold no tab).
-    keyed = tf.strings.join([tf.strings.as_string(rows), grams.flat_values], separator="\t")
+    keyed = tf.strings.join([tf.strings.as_string(rows), found.flat_values], separator="\t")
     return tf.strings.split(tf.unique(keyed).y, "\t", maxsplit=1).to_tensor()[:, 1]
 
 
-def fit(texts_dataset, max_ngrams, min_df=1, orders=ORDERS, prune_at=None, total=None):
+def fit(texts_dataset, max_ngrams, min_df=1, orders=ORDERS, prune_at=None, total=None,
+        segmenter=None):
     """Choose the n-grams (by document frequency) and their IDF from train texts.
 
     `texts_dataset` yields batches of texts. Keeps the `max_ngrams` most
@@ -113,13 +139,14 @@ def fit(texts_dataset, max_ngrams, min_df=1, orders=ORDERS, prune_at=None, total
     rarest are dropped (gensim's prune_vocab rule), which only affects
     n-grams too rare to make the cut.
     `total` (the number of texts, when known) gives progress lines a time left.
+    With `segmenter`, words are features too (see `grams`).
     Returns (ngrams, idf, number of texts).
     """
     from textrnn.console import Progress
     progress = Progress("wide path: counting n-grams", total, "texts", seconds=10.0)
     prune_at = prune_at or max(10 * max_ngrams, 1_000_000)
     counts, texts, min_reduce = collections.Counter(), 0, 1
-    document_grams = tf.function(lambda t: _document_grams(t, orders))
+    document_grams = tf.function(lambda t: _document_grams(t, orders, segmenter))
     for batch in texts_dataset:
         texts += int(tf.shape(batch)[0])
         counts.update(document_grams(batch).numpy())
@@ -131,11 +158,43 @@ def fit(texts_dataset, max_ngrams, min_df=1, orders=ORDERS, prune_at=None, total
                   key=lambda item: (-item[1], item[0]))[:max_ngrams]
     if not kept:
         raise UserError(f"no character n-gram occurs in at least {min_df} training texts")
-    grams = [g.decode("utf-8") for g, _ in kept]
     idf = [math.log((1 + texts) / (1 + c)) + 1.0 for _, c in kept]
-    return grams, idf, texts
+    return [g.decode("utf-8") for g, _ in kept], idf, texts
 
 
-def write_table(path, grams, idf):
+def write_table(path, table, idf):
     with open(path, "w", encoding="utf-8", newline="\n") as out:
-        out.writelines(f"{g}\t{v!r}\n" for g, v in zip(grams, idf))
+        out.writelines(f"{g}\t{v!r}\n" for g, v in zip(table, idf))
+
+
+def word_segmenter(directory):
+    """(segmenter, settings): jieba's cut in the graph (its default dictionary, HMM
+    off), the dictionary written into `directory`; `settings` go to `save`."""
+    from textrnn import segmenter, tokenize
+    edges, nodes, fallback, longest = segmenter.write_dictionary(
+        tokenize.jieba_tokenizer(), directory)
+    settings = dict(fallback_weight=fallback, max_word_length=longest)
+    return segmenter.JiebaSegmenter(edges, nodes, **settings), settings
+
+
+def save(directory, table, idf, words=None):
+    """Write a featurizer's table and FEATURES_FILE into `directory` (where
+    `word_segmenter` wrote its dictionary, given its `words` settings)."""
+    write_table(os.path.join(directory, NGRAMS_FILE), table, idf)
+    artifacts.write_json(os.path.join(directory, FEATURES_FILE),
+                         dict(orders=list(ORDERS), words=words))
+
+
+def load(directory):
+    """The NgramFeaturizer `save` wrote into `directory` (character n-grams alone
+    when it has no FEATURES_FILE, as wide paths trained before words were)."""
+    from textrnn import segmenter
+    spec = dict(orders=ORDERS, words=None)
+    if os.path.isfile(os.path.join(directory, FEATURES_FILE)):
+        spec = artifacts.read_json(os.path.join(directory, FEATURES_FILE))
+    cut = None
+    if spec["words"] is not None:
+        cut = segmenter.JiebaSegmenter(os.path.join(directory, segmenter.EDGES_FILE),
+                                       os.path.join(directory, segmenter.NODES_FILE),
+                                       **spec["words"])
+    return NgramFeaturizer(os.path.join(directory, NGRAMS_FILE), spec["orders"], cut)

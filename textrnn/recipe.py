@@ -118,6 +118,8 @@ def choose(data_dir, steps=None):
         Choice("wide_refit", True, "once val has made the wide path's choices, its "
                "classifier is trained again on train + val: more labelled texts for the "
                "model you get"),
+        Choice("wide_words", True, "jieba's words are wide features beside the character "
+               "n-grams: words that n-grams of 1-3 characters do not pin down"),
     ]
 
 

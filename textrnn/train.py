@@ -92,8 +92,9 @@ def define_flags():
                       "schedule, regularisation, early stopping and the wide path from the "
                       "prepared data (printed, and written to MODEL_DIR/recipe.flags). Flags "
                       "given explicitly override its choices.")
-    flags.DEFINE_bool("wide", False, "Also train a linear SVM on character 1-3-gram TF-IDF "
-                      "(fitted on train, its C chosen on val) and serve its mixture with the "
+    flags.DEFINE_bool("wide", False, "Also train a linear SVM on character 1-3-gram (and "
+                      "word, see --wide_words) TF-IDF (fitted on train, its C chosen on val) "
+                      "and serve its mixture with the "
                       "recurrent model in one SavedModel, the weight chosen on val.")
     flags.DEFINE_integer("wide_max_ngrams", 1_000_000, "Most n-grams the wide path keeps (the "
                          "most frequent in train): bounds its memory, its training time and "
@@ -104,6 +105,9 @@ def define_flags():
                       "and mixture weight, train its classifier again on train + val with them "
                       "(its n-grams and IDF stay train's); the val accuracy printed is then the "
                       "one the choices were made on.")
+    flags.DEFINE_bool("wide_words", True, "The wide path's features include jieba's words "
+                      "(cut in the graph, so the SavedModel carries jieba's dictionary, about "
+                      "16 MB) beside the character 1-3-grams.")
     # --- flags: devices -------------------------------------------------------------
     flags.DEFINE_enum("strategy", "auto", ["auto", "default", "one_device", "mirrored",
                                            "multi_worker"],

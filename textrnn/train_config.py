@@ -58,6 +58,7 @@ class TrainConfig:
     wide_max_ngrams: int = 1_000_000
     wide_min_df: int = 1
     wide_refit: bool = True
+    wide_words: bool = True
 
     def validate(self):
         """Raise a UserError naming the flag to change for any value out of range."""

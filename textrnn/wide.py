@@ -1,4 +1,4 @@
-"""The wide path: a linear classifier over character n-gram TF-IDF features.
+"""The wide path: a linear classifier over character n-gram (and word) TF-IDF features.
 
 A TF-IDF + linear classifier is the baseline a recurrent model must beat,
 and its errors differ from the recurrent model's; textrnn trains one beside
@@ -224,9 +224,9 @@ def save(model, out_dir):
 
 
 def load(out_dir, num_classes):
-    """(WideModel, NgramFeaturizer) saved in out_dir by `save` and ngrams.write_table."""
+    """(WideModel, NgramFeaturizer) saved in out_dir by `save` and ngrams.save."""
     from textrnn import ngrams
-    featurizer = ngrams.NgramFeaturizer(os.path.join(out_dir, ngrams.NGRAMS_FILE))
+    featurizer = ngrams.load(out_dir)
     model = WideModel(featurizer.num_features, num_classes)
     tf.train.Checkpoint(wide=model).read(os.path.join(out_dir, "wide")).assert_consumed()
     return model, featurizer
