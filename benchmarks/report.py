@@ -153,8 +153,13 @@ def serving_table(files):
                   f"{'met' if max(share.values()) <= 0.25 else 'not met'}); `textrnn-predict` "
                   f"end to end {cli:.2f} s (target 1.5 s: "
                   f"{'met' if cli and cli <= 1.5 else 'not met'}; `import tensorflow` alone "
-                  "takes about 3 s on this machine). The serving models were trained for 50 "
-                  "steps only: their speed does not depend on their weights."]
+                  "takes about 3 s on this machine). The word models and the ensemble were "
+                  "trained for 50 steps only: their speed does not depend on their weights. "
+                  "The default recipe's model is trained in full, as `make train DATA=...` "
+                  "trains it, because its graph depends on training: a path whose mixture "
+                  "weight val sets to 0 is left out. Its *tokenize* columns are its recurrent "
+                  "member's characters; the wide path's in-graph jieba cut (its word "
+                  "features) counts in *serve*."]
     lines.append("")
     return lines
 
