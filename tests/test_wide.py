@@ -105,6 +105,20 @@ def test_a_table_without_features_file_is_characters_only(table, tmp_path):
     np.testing.assert_allclose(got, reference_features(SAMPLE, grams, idf), atol=1e-5)
 
 
+def test_bad_features_file_names_the_file(table, tmp_path):
+    from textrnn.errors import UserError
+    shutil.copy(table[0], tmp_path / ngrams.NGRAMS_FILE)
+    (tmp_path / ngrams.FEATURES_FILE).write_text('{"orders": ["x"], "words": null}',
+                                                 encoding="utf-8")
+    with pytest.raises(UserError, match=r"features.json: expected"):
+        ngrams.load(str(tmp_path))
+    (tmp_path / ngrams.FEATURES_FILE).write_text(  # words, but no segmenter dictionary
+        '{"orders": [1, 2, 3], "words": {"fallback_weight": -17.9, "max_word_length": 16}}',
+        encoding="utf-8")
+    with pytest.raises(UserError, match=r"jieba_trie_edges.tsv: missing"):
+        ngrams.load(str(tmp_path))
+
+
 def test_ngram_count_is_bounded_and_pruning_keeps_the_frequent(tmp_path):
     texts = [f"常见{i}" for i in range(300)]
     dataset = tf.data.Dataset.from_tensor_slices(texts).batch(16)

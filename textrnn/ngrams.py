@@ -177,24 +177,35 @@ def word_segmenter(directory):
     return segmenter.JiebaSegmenter(edges, nodes, **settings), settings
 
 
-def save(directory, table, idf, words=None):
+def save(directory, table, idf, words=None, orders=ORDERS):
     """Write a featurizer's table and FEATURES_FILE into `directory` (where
     `word_segmenter` wrote its dictionary, given its `words` settings)."""
     write_table(os.path.join(directory, NGRAMS_FILE), table, idf)
     artifacts.write_json(os.path.join(directory, FEATURES_FILE),
-                         dict(orders=list(ORDERS), words=words))
+                         dict(orders=list(orders), words=words))
 
 
 def load(directory):
     """The NgramFeaturizer `save` wrote into `directory` (character n-grams alone
     when it has no FEATURES_FILE, as wide paths trained before words were)."""
     from textrnn import segmenter
-    spec = dict(orders=ORDERS, words=None)
-    if os.path.isfile(os.path.join(directory, FEATURES_FILE)):
-        spec = artifacts.read_json(os.path.join(directory, FEATURES_FILE))
-    cut = None
-    if spec["words"] is not None:
-        cut = segmenter.JiebaSegmenter(os.path.join(directory, segmenter.EDGES_FILE),
-                                       os.path.join(directory, segmenter.NODES_FILE),
-                                       **spec["words"])
-    return NgramFeaturizer(os.path.join(directory, NGRAMS_FILE), spec["orders"], cut)
+    path = os.path.join(directory, FEATURES_FILE)
+    spec = artifacts.read_json(path) if os.path.isfile(path) else dict(orders=ORDERS, words=None)
+    try:
+        orders, words = [int(n) for n in spec["orders"]], spec["words"]
+        cut = None if words is None else segmenter.JiebaSegmenter(
+            *_files(directory, segmenter.EDGES_FILE, segmenter.NODES_FILE),
+            float(words["fallback_weight"]), int(words["max_word_length"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise UserError(f"{path}: expected {{'orders': [1, 2, 3], 'words': null or "
+                        f"{{'fallback_weight': ..., 'max_word_length': ...}}}} ({error!r})") from None
+    return NgramFeaturizer(os.path.join(directory, NGRAMS_FILE), orders, cut)
+
+
+def _files(directory, *names):
+    """Paths of `names` in `directory`, each of which must exist."""
+    paths = [os.path.join(directory, name) for name in names]
+    for path in paths:
+        if not os.path.isfile(path):
+            raise UserError(f"{path}: missing")
+    return paths
