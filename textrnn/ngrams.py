@@ -197,8 +197,9 @@ def load(directory):
             *_files(directory, segmenter.EDGES_FILE, segmenter.NODES_FILE),
             float(words["fallback_weight"]), int(words["max_word_length"]))
     except (KeyError, TypeError, ValueError) as error:
-        raise UserError(f"{path}: expected {{'orders': [1, 2, 3], 'words': null or "
-                        f"{{'fallback_weight': ..., 'max_word_length': ...}}}} ({error!r})") from None
+        expected = ("{'orders': [1, 2, 3], 'words': null or "
+                    "{'fallback_weight': ..., 'max_word_length': ...}}")
+        raise UserError(f"{path}: expected {expected} ({error!r})") from None
     return NgramFeaturizer(os.path.join(directory, NGRAMS_FILE), orders, cut)
 
 
