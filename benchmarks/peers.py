@@ -234,8 +234,14 @@ def main(argv=None):
     report = dict(machine=common.machine_info(), seeds=seeds, quick=args.quick, corpora=results,
                   command=command)
     earlier = common.read_json(args.out) if args.update and os.path.isfile(args.out) else None
-    if earlier and earlier.get("notes"):
-        report["notes"] = earlier["notes"]  # written by hand; reread them after the update
+    if earlier:
+        # An update keeps the table's command (each system records its own) and every
+        # corpus it has not rerun yet, so an interrupted update loses nothing.
+        report["command"] = earlier.get("command", command)
+        results.update(earlier.get("corpora", {}))
+        if earlier.get("notes"):
+            report["notes"] = earlier["notes"]  # written by hand; reread them after the update
+    ran = []
     for name in corpora:
         raw_dir = os.path.join(common.SHARED_DATA, name)
         if not common.have_raw(raw_dir):
@@ -245,13 +251,14 @@ def main(argv=None):
             from accuracy import slice_corpus
             raw_dir = slice_corpus(raw_dir, os.path.join(work_dir, f"{name}-quick"))
         results[name] = run_corpus(name, raw_dir, seeds, systems, work_dir, args.quick)
+        ran.append(name)
         for system in results[name]["systems"].values():
             system.update(command=command, textrnn_commit=report["machine"]["textrnn_commit"])
         if earlier and name in earlier["corpora"]:
             results[name]["systems"] = {**earlier["corpora"][name]["systems"],
                                         **results[name]["systems"]}
         common.write_json(args.out, report)  # after every corpus: partial results survive
-    if not results:
+    if not ran:
         print("skipped: no shared corpus found", file=sys.stderr)
         return
     report["machine"]["load_average_at_end"] = common.load_average()
