@@ -112,6 +112,8 @@ def _fit_ngrams(cfg, out):
     ngrams.save(out, table, idf, words)
     kinds = "character 1-3-grams and jieba words" if cut else "character 1-3-grams"
     say(f"wide path: {len(table):,} features ({kinds}) from {num_train:,} train texts")
+    # read back from the saved files, as export reads them: training then uses
+    # exactly the featurizer that will be served
     return ngrams.load(out), num_train
 
 
