@@ -23,21 +23,31 @@ class Progress:
     """'what: done/total unit, rate, about T left' lines for long work.
 
     A line every `every` units, or every `seconds` of wall time, whichever
-    is set; work that ends sooner prints nothing. Without a total, no estimate.
+    is set; with both, a line at every `every` units but never two within
+    `seconds` (fast work would otherwise scroll a screenful a second). Work
+    that ends before the first line is due prints nothing. Without a total,
+    no estimate.
     """
 
     def __init__(self, what, total=None, unit="lines", every=0, seconds=0.0):
         self.what, self.total, self.unit = what, total, unit
         self.every, self.seconds = every, seconds
         self.done, self.next = 0, every
-        self.start = self.last = time.monotonic()
+        self.start = time.monotonic()
+        # with `every`, the first threshold reached prints at once
+        self.last = self.start - (seconds if every else 0.0)
 
     def add(self, n):
         self.done += n
         now = time.monotonic()
-        if self.every and self.done >= self.next:
+        recent = self.seconds and now - self.last < self.seconds
+        if self.every:
+            if self.done < self.next:
+                return
             self.next += self.every * max(1, (self.done - self.next) // self.every + 1)
-        elif not (self.seconds and now - self.last >= self.seconds):
+            if recent:
+                return
+        elif not self.seconds or recent:
             return
         self.last = now
         rate = self.done / max(now - self.start, 1e-9)

@@ -29,6 +29,8 @@ from textrnn.errors import UserError, run_app
 from textrnn.parallel import ordered_map
 
 SPLITS = ("train", "val", "test")
+PROGRESS_SECONDS = 5.0  # fast tokenizers pass 20,000 lines many times a second
+
 
 def define_flags():
     """Flags of textrnn-prepare."""
@@ -50,7 +52,9 @@ def define_flags():
     flags.DEFINE_bool("skip_bad_lines", False,
                       "Skip malformed lines (no TAB, empty label or text, bad UTF-8) and count "
                       "them in the manifest, instead of stopping at the first one.")
-    flags.DEFINE_integer("progress_every", 20000, "Report progress every this many lines (0: never).")
+    flags.DEFINE_integer("progress_every", 20000,
+                         "Report progress every this many lines, at most one line every "
+                         f"{PROGRESS_SECONDS:g} s (0: never).")
 
 
 # Each worker reads, cuts, writes and counts a span of the file on its own,
@@ -192,7 +196,7 @@ def _prepare_splits(paths, tmp, options):
                                       options, len(spans))
                 progress = Progress(f"  {name}", sum(s.lines for s in spans)
                                     if options["progress_every"] else None,
-                                    every=options["progress_every"])
+                                    every=options["progress_every"], seconds=PROGRESS_SECONDS)
             split = splits[name]
             split.add(task.part_path, part)
             progress.add(task.span.lines)
