@@ -225,7 +225,7 @@ def test_export_of_raw_text_equals_the_in_memory_mixture(wide_deep, demo_prepare
     p_rnn, _ = mixture.recurrent_probabilities(str(model_dir), test_file)
     wide_model, featurizer = wide.load(mixture.wide_dir(str(model_dir)), p_rnn.shape[1])
     scores, _ = wide.predict_scores(wide_model, wide.batches(
-        test_file, featurizer, artifacts.label_encoder(str(model_dir)), 64))
+        data.lines(test_file), featurizer, artifacts.label_encoder(str(model_dir)), 64))
     expected = ((1 - info["weight"]) * p_rnn
                 + info["weight"] * wide.softmax(scores, info["temperature"]))
     with open(test_file, encoding="utf-8") as stream:
@@ -265,6 +265,7 @@ def test_fused_adam_follows_keras_adam_with_cosine_decay():
 def test_refit_learns_from_val_what_train_lacks(tmp_path):
     """After val's choices, the refit trains on train + val: a character that only
     val's texts carry (with its label) moves the refit model, not the train-only one."""
+    from textrnn import data
     from textrnn.encoding import LabelEncoder
     (tmp_path / "categories.txt").write_text("甲\n乙\n", encoding="utf-8")
     (tmp_path / "train.txt").write_text("甲\t子\n乙\t丑\n" * 50, encoding="utf-8")
@@ -273,10 +274,10 @@ def test_refit_learns_from_val_what_train_lacks(tmp_path):
     featurizer = ngrams.NgramFeaturizer(str(tmp_path / ngrams.NGRAMS_FILE))
     labels = LabelEncoder(str(tmp_path / "categories.txt"))
     cfg = wide.WideConfig(min_steps=50)
-    files = {"train": str(tmp_path / "train.txt"), "val": str(tmp_path / "val.txt")}
-    selected, c, _, _ = wide.train_wide(files, featurizer, labels, 2, 100, cfg)
-    refit, epochs = wide.refit([files["train"], files["val"]], featurizer, labels, 2, 120, c,
-                               3.0, cfg)
+    train, val = (data.lines(str(tmp_path / f"{split}.txt")) for split in ("train", "val"))
+    selected, c, _, _ = wide.train_wide(dict(train=train, val=val), featurizer, labels, 2, 100,
+                                        cfg)
+    refit, epochs = wide.refit(train.concatenate(val), featurizer, labels, 2, 120, c, 3.0, cfg)
     assert not selected.kernel.numpy()[2].any()  # 寅 (feature 2) is in no train text
     kernel = refit.kernel.numpy()
     assert kernel[2, 1] > 0 > kernel[2, 0]  # val's 寅 texts are 乙
@@ -284,3 +285,33 @@ def test_refit_learns_from_val_what_train_lacks(tmp_path):
     assert float(refit.temperature.numpy()) == 3.0 and epochs == cfg.epochs_for(120)
     train_only = featurizer(tf.constant(["子", "丑"]))
     assert refit.scores(train_only).numpy().argmax(-1).tolist() == [0, 1]
+
+
+def test_lines_every_kth_is_a_uniform_sample(tmp_path):
+    from textrnn import data
+    path = tmp_path / "train.txt"
+    path.write_text("".join(f"甲\t{i}\n" for i in range(10)), encoding="utf-8")
+    assert [line.decode() for line in data.lines(str(path), 3).as_numpy_iterator()] == \
+        ["甲\t0", "甲\t3", "甲\t6", "甲\t9"]
+    assert mixture.sample_every(str(path), 0) == 1  # no bound
+    size_mb = path.stat().st_size / 2**20
+    assert mixture.sample_every(str(path), size_mb) == 1
+    assert mixture.sample_every(str(path), size_mb / 2.5) == 3
+
+
+def test_wide_path_over_its_bound_learns_from_every_kth_train_line(demo_prepared_char,
+                                                                   tmp_path, capfd):
+    from textrnn.train import TrainConfig, train
+    train_file = demo_prepared_char / "train.txt"
+    lines = len(train_file.read_text(encoding="utf-8").splitlines())
+    bound = train_file.stat().st_size / 2**20 / 3.5  # every 4th line
+    model_dir = tmp_path / "sampled"
+    train(TrainConfig(data_dir=str(demo_prepared_char), model_dir=str(model_dir),
+                      num_train_steps=20, wide=True, wide_words=False,
+                      wide_max_train_mb=bound, **TINY_MODEL))
+    info = json.loads((model_dir / "wide" / "wide.json").read_text(encoding="utf-8"))
+    sampled = -(-lines // 4)
+    assert info["train_every"] == 4 and info["train_texts"] == sampled
+    val = len((demo_prepared_char / "val.txt").read_text(encoding="utf-8").splitlines())
+    assert info["refit"]["texts"] == sampled + val
+    assert f"every 4th line ({sampled:,} of {lines:,})" in capfd.readouterr().err

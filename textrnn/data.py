@@ -21,6 +21,16 @@ def split_file(data_dir, split):
     return path
 
 
+def lines(path, every=1):
+    """A prepared split's lines; with `every` = k, lines 0, k, 2k, ...: a uniform
+    sample of the file whatever order its labels come in."""
+    dataset = tf.data.TextLineDataset(path)
+    if every > 1:
+        dataset = dataset.enumerate().filter(lambda i, _: i % every == 0).map(
+            lambda _, line: line)
+    return dataset
+
+
 def fields(lines):
     """[batch] prepared lines (`label<TAB>tok tok ...`) -> (labels, texts): the one
     in-graph reading of the prepared format, for the recurrent and the wide path."""

@@ -1,7 +1,9 @@
 """Wide & deep: the wide path trained beside a finished recurrent model, and their mix.
 
 After the recurrent model's training, `add_wide_path`:
-1. fits the character n-grams (and words) and their IDF on train (ngrams.fit),
+1. fits the character n-grams (and words) and their IDF on train (ngrams.fit);
+   from a train split over --wide_max_train_mb, on every k-th line, as
+   everything below that learns from train,
 2. trains the wide classifier, its L2 strength chosen on val (wide.train_wide),
    and fits the softmax temperature that turns its scores into probabilities
    on val (wide.calibrate),
@@ -21,6 +23,7 @@ and regularisation (the recurrent path stops on val; the wide path's C is
 chosen on val), and the mixture needs no retraining; export then composes text -> both paths -> the weighted mixture in one SavedModel.
 """
 
+import math
 import os
 import time
 
@@ -41,10 +44,17 @@ def has_wide_path(model_dir):
     return os.path.isfile(os.path.join(wide_dir(model_dir), INFO_FILE))
 
 
-def _texts(path):
-    import tensorflow as tf
+def _texts(lines):
     from textrnn import data
-    return tf.data.TextLineDataset(path).batch(1024).map(lambda b: data.fields(b)[1])
+    return lines.batch(1024).map(lambda b: data.fields(b)[1])
+
+
+def sample_every(train_file, max_mb):
+    """k such that every k-th train line is at most `max_mb` MB (1: all of train;
+    max_mb 0: no bound). A uniform sample bounds the wide path's time and the
+    memory its cache of features takes on a corpus of any size."""
+    size_mb = os.path.getsize(train_file) / 2**20
+    return max(1, math.ceil(size_mb / max_mb)) if max_mb else 1
 
 
 def recurrent_probabilities(model_dir, path):
@@ -84,11 +94,11 @@ def _accuracy(p, labels):
 
 def _probabilities(model_dir, model, featurizer, label_encoder, files):
     """{split: (recurrent probabilities, wide scores, labels)} of val and test."""
-    from textrnn import wide
+    from textrnn import data, wide
     out = {}
     for split in ("val", "test"):
         scores, labels = wide.predict_scores(
-            model, wide.batches(files[split], featurizer, label_encoder, 1024))
+            model, wide.batches(data.lines(files[split]), featurizer, label_encoder, 1024))
         p_rnn, rnn_labels = recurrent_probabilities(model_dir, files[split])
         assert (labels == rnn_labels).all(), "val/test streams out of order"
         out[split] = (p_rnn, scores, labels)
@@ -101,20 +111,31 @@ def _split_lines(cfg, split):
     return manifest["splits"][split]["lines"]
 
 
-def _fit_ngrams(cfg, out):
-    """The featurizer fitted on train (n-grams, words with --wide_words, IDF),
-    saved into `out`; returns (featurizer, number of train texts)."""
-    from textrnn import data, ngrams
+def _train_sample(cfg, train_file):
+    """(every k-th train line as a dataset, k, their number): what the wide path
+    learns from, all of train unless it is over --wide_max_train_mb."""
+    from textrnn import data
+    every = sample_every(train_file, cfg.wide_max_train_mb)
+    lines = _split_lines(cfg, "train")
+    if every > 1:
+        say(f"wide path: train is over {cfg.wide_max_train_mb:g} MB: every {every}th line "
+            f"({math.ceil(lines / every):,} of {lines:,})")
+    return data.lines(train_file, every), every, math.ceil(lines / every)
+
+
+def _fit_ngrams(cfg, out, train, num_train):
+    """The featurizer fitted on the `num_train` lines of `train` (n-grams, words with
+    --wide_words, IDF), saved into `out`."""
+    from textrnn import ngrams
     cut, words = ngrams.word_segmenter(out) if cfg.wide_words else (None, None)
-    table, idf, num_train = ngrams.fit(_texts(data.split_file(cfg.data_dir, "train")),
-                                       cfg.wide_max_ngrams, cfg.wide_min_df,
-                                       total=_split_lines(cfg, "train"), segmenter=cut)
+    table, idf, _ = ngrams.fit(_texts(train), cfg.wide_max_ngrams, cfg.wide_min_df,
+                               total=num_train, segmenter=cut)
     ngrams.save(out, table, idf, words)
     kinds = "character 1-3-grams and jieba words" if cut else "character 1-3-grams"
     say(f"wide path: {len(table):,} features ({kinds}) from {num_train:,} train texts")
     # read back from the saved files, as export reads them: training then uses
     # exactly the featurizer that will be served
-    return ngrams.load(out), num_train
+    return ngrams.load(out)
 
 
 def add_wide_path(cfg, metrics):
@@ -124,12 +145,14 @@ def add_wide_path(cfg, metrics):
     out = wide_dir(cfg.model_dir)
     os.makedirs(out, exist_ok=True)
     files = {s: data.split_file(cfg.data_dir, s) for s in ("train", "val", "test")}
-    featurizer, num_train = _fit_ngrams(cfg, out)
+    train, every, num_train = _train_sample(cfg, files["train"])
+    featurizer = _fit_ngrams(cfg, out, train, num_train)
     label_encoder = artifacts.label_encoder(cfg.model_dir)
     num_classes = len(vocab.Categories.load(artifacts.path(cfg.model_dir, vocab.CATEGORIES_FILE)))
     wide_cfg = wide.WideConfig(seed=cfg.seed)
     model, c, _, epochs = wide.train_wide(
-        files, featurizer, label_encoder, num_classes, num_train, wide_cfg)
+        dict(train=train, val=data.lines(files["val"])), featurizer, label_encoder,
+        num_classes, num_train, wide_cfg)
     splits = _probabilities(cfg.model_dir, model, featurizer, label_encoder, files)
     p_rnn, scores, labels = splits["val"]
     temperature = wide.calibrate(model, scores, labels)
@@ -137,12 +160,13 @@ def add_wide_path(cfg, metrics):
          for split, (p_rnn, scores, labels) in splits.items()}
     weight, val_accuracy, val_loss = choose_weight(*p["val"])
     info = dict(weight=weight, c=c, epochs=epochs, temperature=temperature,
-                num_ngrams=featurizer.num_features, refit=None,
-                val_accuracy=_accuracies(p["val"], weight))
+                num_ngrams=featurizer.num_features, train_texts=num_train, train_every=every,
+                refit=None, val_accuracy=_accuracies(p["val"], weight))
     if cfg.wide_refit:
+        lines = train.concatenate(data.lines(files["val"]))
         num_texts = num_train + _split_lines(cfg, "val")
         model, p["test"], info["refit"] = _refit(
-            files, featurizer, label_encoder, num_classes, num_texts,
+            files, lines, featurizer, label_encoder, num_classes, num_texts,
             (c, temperature, weight), p["test"], wide_cfg)
     wide.save(model, out)
     info.update(test_accuracy=_accuracies(p["test"], weight),
@@ -173,17 +197,18 @@ def _accuracies(split, weight):
                 recurrent=_accuracy(p_rnn, labels), wide=_accuracy(p_wide, labels))
 
 
-def _refit(files, featurizer, label_encoder, num_classes, num_texts, chosen, test, wide_cfg):
-    """The wide classifier trained again on train + val (`num_texts` lines) with the
-    choices made on val, `chosen` = (C, temperature, mixture weight). Returns
-    (model, test split with its probabilities, what the refit did)."""
-    from textrnn import wide
+def _refit(files, lines, featurizer, label_encoder, num_classes, num_texts, chosen, test,
+           wide_cfg):
+    """The wide classifier trained again on train + val (`lines`, `num_texts` of them)
+    with the choices made on val, `chosen` = (C, temperature, mixture weight).
+    Returns (model, test split with its probabilities, what the refit did)."""
+    from textrnn import data, wide
     c, temperature, weight = chosen
     say(f"wide path: training again on train + val ({num_texts:,} texts) at C={c:g}")
-    model, epochs = wide.refit([files["train"], files["val"]], featurizer, label_encoder,
-                               num_classes, num_texts, c, temperature, wide_cfg)
+    model, epochs = wide.refit(lines, featurizer, label_encoder, num_classes, num_texts, c,
+                               temperature, wide_cfg)
     scores, labels = wide.predict_scores(
-        model, wide.batches(files["test"], featurizer, label_encoder, 1024))
+        model, wide.batches(data.lines(files["test"]), featurizer, label_encoder, 1024))
     p_rnn, _, _ = test
     # recorded to measure what the refit does; nothing is chosen from it
     before = _accuracies(test, weight)["mixture"]

@@ -33,6 +33,10 @@ SMALL_CORPUS = 2000  # below this many train texts: narrower network, smaller ba
 # and its refit in 2 min 25 s, the whole run in 6 min 19 s).
 WIDE_WORK = 2.5e11
 WIDE_NGRAMS = (100_000, 1_000_000)
+# Beyond this much prepared train, the wide path learns from every k-th line:
+# 132 MB of it (787,156 texts) took the wide path 27 min and the run 5 GB at
+# its peak (the cached features), and both grow with the texts read.
+WIDE_MAX_TRAIN_MB = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +71,9 @@ def choose(data_dir, steps=None):
     if not os.path.isfile(manifest_path):
         raise UserError(f"--data_dir={data_dir} is not a textrnn-prepare output folder "
                         f"(no {vocab.MANIFEST_FILE}); run textrnn-prepare first")
-    lengths, classes = token_lengths(os.path.join(data_dir, "train.txt"))
+    train_file = os.path.join(data_dir, "train.txt")
+    lengths, classes = token_lengths(train_file)
+    train_mb = os.path.getsize(train_file) / 2**20
     n = len(lengths)
     p95 = float(np.percentile(lengths, 95))
     timesteps = int(min(400, max(8, math.ceil(p95 / 8) * 8)))
@@ -120,6 +126,9 @@ def choose(data_dir, steps=None):
                "model you get"),
         Choice("wide_words", True, "jieba's words are wide features beside the character "
                "n-grams: words that n-grams of 1-3 characters do not pin down"),
+        Choice("wide_max_train_mb", WIDE_MAX_TRAIN_MB, f"train is {train_mb:,.1f} MB: the wide "
+               f"path learns from at most {WIDE_MAX_TRAIN_MB} MB of it (beyond, every k-th "
+               "line), which bounds its time and memory on a large corpus"),
     ]
 
 

@@ -59,6 +59,7 @@ class TrainConfig:
     wide_min_df: int = 1
     wide_refit: bool = True
     wide_words: bool = True
+    wide_max_train_mb: float = 0.0
 
     def validate(self):
         """Raise a UserError naming the flag to change for any value out of range."""
@@ -88,6 +89,8 @@ class TrainConfig:
                             "must not be negative")
         if self.wide_max_ngrams < 1 or self.wide_min_df < 1:
             raise UserError("--wide_max_ngrams and --wide_min_df must be at least 1")
+        if self.wide_max_train_mb < 0:
+            raise UserError("--wide_max_train_mb must not be negative (0: all of train)")
         if not self.data_dir or not self.model_dir:
             raise UserError("--data_dir and --model_dir are required (see --help)")
         if not os.path.isfile(os.path.join(self.data_dir, vocab.MANIFEST_FILE)):

@@ -69,18 +69,25 @@ class WideModel(tf.Module):
         return self.temperature * self.scores(features)
 
 
-def batches(path, featurizer, label_encoder, batch_size, shuffle_seed=None):
-    """(features, labels) batches of a prepared split (or a list of them, read in
-    order), cached once featurized."""
+def batches(lines, featurizer, label_encoder, batch_size, shuffle_seed=None):
+    """(features, labels) batches of a dataset of prepared lines (`data.lines`),
+    cached once featurized."""
     def featurize(lines):
         labels, texts = data.fields(lines)
         return featurizer(texts), label_encoder.ids(labels)
 
-    dataset = tf.data.TextLineDataset(path).batch(batch_size).map(
-        featurize, num_parallel_calls=data.AUTOTUNE).cache()
+    dataset = lines.batch(batch_size).map(featurize, num_parallel_calls=data.AUTOTUNE).cache()
     if shuffle_seed is not None:
         dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
     return dataset.prefetch(data.AUTOTUNE)
+
+
+def featurize_once(dataset, total, what):
+    """Fill the cache of `batches` with progress lines: featurizing is the slow
+    first pass (the in-graph word cut), every later epoch reads the cache."""
+    progress = Progress(f"wide path: featurizing {what}", total, "texts", seconds=10.0)
+    for _, labels in dataset:
+        progress.add(int(labels.shape[0]))
 
 
 class _CosineAdam(tf.Module):
@@ -182,14 +189,15 @@ def _fit_one(c, train, val, num_features, num_classes, num_train, cfg):
     return model, float((scores.argmax(-1) == labels).mean()), epochs
 
 
-def train_wide(files, featurizer, label_encoder, num_classes, num_train, cfg):
+def train_wide(splits, featurizer, label_encoder, num_classes, num_train, cfg):
     """The wide model with the C of C_GRID that scores best on val.
 
-    `files` maps "train" and "val" to prepared splits. Returns (model, C,
-    val accuracy, epochs).
+    `splits` maps "train" and "val" to datasets of prepared lines (`data.lines`);
+    `num_train` is the number of train lines. Returns (model, C, val accuracy, epochs).
     """
-    train = batches(files["train"], featurizer, label_encoder, cfg.batch_size, cfg.seed)
-    val = batches(files["val"], featurizer, label_encoder, 1024)
+    train = batches(splits["train"], featurizer, label_encoder, cfg.batch_size, cfg.seed)
+    featurize_once(train, num_train, "train")
+    val = batches(splits["val"], featurizer, label_encoder, 1024)
     best = None
     for c in cfg.c_grid:
         model, accuracy, epochs = _fit_one(c, train, val, featurizer.num_features, num_classes,
@@ -200,9 +208,9 @@ def train_wide(files, featurizer, label_encoder, num_classes, num_train, cfg):
     return best
 
 
-def refit(paths, featurizer, label_encoder, num_classes, num_texts, c, temperature, cfg):
-    """The wide model solved again, at the chosen C and temperature, over all of
-    `paths` (train and val: `num_texts` lines); returns (model, epochs).
+def refit(lines, featurizer, label_encoder, num_classes, num_texts, c, temperature, cfg):
+    """The wide model solved again, at the chosen C and temperature, over `lines`
+    (train's and val's: `num_texts` of them); returns (model, epochs).
 
     Once val has chosen C, the temperature and the mixture weight, it has no
     more choices to make, and 10-30% more labelled texts make a better
@@ -213,7 +221,8 @@ def refit(paths, featurizer, label_encoder, num_classes, num_texts, c, temperatu
     tnews 49.23 -> 49.85, cnews 94.90 -> 94.90, thucnews_titles 90.42 -> 90.67,
     waimai_10k 90.31 -> 90.25.
     """
-    texts = batches(list(paths), featurizer, label_encoder, cfg.batch_size, cfg.seed)
+    texts = batches(lines, featurizer, label_encoder, cfg.batch_size, cfg.seed)
+    featurize_once(texts, num_texts, "train + val")
     model, epochs = _solve(c, texts, featurizer.num_features, num_classes, num_texts, cfg)
     model.temperature.assign(temperature)
     return model, epochs
