@@ -1,4 +1,5 @@
-"""Peak memory of textrnn-prepare and of a short training run, 100 MB vs 1 GB.
+"""Peak memory of textrnn-prepare, of a short training run and of the default
+recipe end to end, 100 MB vs 1 GB.
 
 Builds large raw corpora by repeating ../shared/data (THUCNews headlines and
 the cnews sample), each repetition with its own marker token so no two lines
@@ -90,6 +91,23 @@ def measure(command):
     return time.monotonic() - started, single / 1024, peak[0] / 1024
 
 
+def auto_run(python, prepared, model_dir, extra=()):
+    """Seconds, peak memory, SavedModel size and what the default recipe did, end to end
+    (`extra`: flags that override the recipe's choices, for --quick)."""
+    seconds, single, tree = measure([python, "-m", "textrnn.train", "--recipe=auto",
+                                     f"--data_dir={prepared}", f"--model_dir={model_dir}", *extra])
+    metrics = common.read_json(os.path.join(model_dir, "metrics.json"))
+    wide = metrics["wide"]
+    export = os.path.join(model_dir, "export")
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(export)
+               for f in files)
+    return dict(auto_seconds=round(seconds, 1), auto_max_rss_mb=round(single, 1),
+                auto_tree_peak_rss_mb=round(tree, 1), auto_saved_model_mb=round(size / 2**20, 1),
+                auto_steps=metrics["global_step"], auto_wide_train_texts=wide["train_texts"],
+                auto_wide_every=wide["train_every"], auto_wide_seconds=wide["seconds"],
+                auto_test_accuracy=metrics["test_accuracy"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "memory.json"))
@@ -97,6 +115,9 @@ def main():
     parser.add_argument("--tokenizer", default="char", help="char or jieba")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--train_steps", type=int, default=200)
+    parser.add_argument("--auto", type=int, default=1, help="1: also train the default "
+                        "recipe end to end (--recipe=auto: the recurrent and the wide path, "
+                        "export), as make train DATA=... does; 0: skip it")
     parser.add_argument("--work_dir", default=None, help="scratch folder (default: a temp dir)")
     parser.add_argument("--quick", action="store_true", help="1 and 2 MB, 5 steps (CI smoke)")
     args = parser.parse_args()
@@ -128,10 +149,13 @@ def main():
                                          f"--eval_every_steps={args.train_steps}", "--export=false"])
         row.update(train_steps=args.train_steps, train_seconds=round(seconds, 1),
                    train_max_rss_mb=round(single, 1), train_tree_peak_rss_mb=round(tree, 1))
+        if args.auto and not (args.quick and results):  # quick: the first size only
+            # quick: a few steps, and a bound the 1 MB corpus is over, so the sample runs
+            quick = ["--num_train_steps=20", "--wide_max_train_mb=0.25"] if args.quick else []
+            row.update(auto_run(python, prepared, os.path.join(work, f"auto{size_mb}"), quick))
         print(json.dumps(row), flush=True)
         results.append(row)
-        for path in (raw,):
-            os.remove(path)
+        os.remove(raw)
     report = dict(machine=dict(cpus=os.cpu_count()), command=" ".join(sys.argv), results=results)
     common.write_json(args.out, report)
 

@@ -30,6 +30,9 @@ def test_benchmark_script_runs_in_quick_mode(tmp_path, script, key):
         return
     report = json.loads(out.read_text())
     assert key in report
+    if script == "memory.py":  # the default recipe end to end, its wide path on a sample
+        assert report["results"][0]["auto_wide_every"] > 1
+        assert 0 <= report["results"][0]["auto_test_accuracy"] <= 1
     if script == "segmenter_agreement.py":
         assert report["differing"] == 0, report["sets"]
     if script == "accuracy.py":  # each ensemble scored through its exported SavedModel
