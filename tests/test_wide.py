@@ -314,4 +314,4 @@ def test_wide_path_over_its_bound_learns_from_every_kth_train_line(demo_prepared
     assert info["train_every"] == 4 and info["train_texts"] == sampled
     val = len((demo_prepared_char / "val.txt").read_text(encoding="utf-8").splitlines())
     assert info["refit"]["texts"] == sampled + val
-    assert f"every 4th line ({sampled:,} of {lines:,})" in capfd.readouterr().err
+    assert f"one line in 4 ({sampled:,} of {lines:,})" in capfd.readouterr().err

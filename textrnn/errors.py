@@ -48,4 +48,18 @@ def run_app(main, tensorflow=True):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(141)
 
+    _list_flags_in_help(main.__module__)
     app.run(guarded)
+
+
+def _list_flags_in_help(module):
+    """Make `module`'s flags the ones `--help` lists.
+
+    absl's --help lists the flags of the program's main module; an installed
+    command (`textrnn-train`) is a wrapper script whose main module defines
+    none, so --help listed nothing but "Try --helpfull".
+    """
+    from absl import flags
+    if module != "__main__":
+        for flag in flags.FLAGS.get_key_flags_for_module(module):
+            flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)

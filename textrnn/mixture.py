@@ -2,8 +2,8 @@
 
 After the recurrent model's training, `add_wide_path`:
 1. fits the character n-grams (and words) and their IDF on train (ngrams.fit);
-   from a train split over --wide_max_train_mb, on every k-th line, as
-   everything below that learns from train,
+   a train split over --wide_max_train_mb is read as every k-th line, here
+   and in each step below that learns from train,
 2. trains the wide classifier, its L2 strength chosen on val (wide.train_wide),
    and fits the softmax temperature that turns its scores into probabilities
    on val (wide.calibrate),
@@ -118,7 +118,7 @@ def _train_sample(cfg, train_file):
     every = sample_every(train_file, cfg.wide_max_train_mb)
     lines = _split_lines(cfg, "train")
     if every > 1:
-        say(f"wide path: train is over {cfg.wide_max_train_mb:g} MB: every {every}th line "
+        say(f"wide path: train is over {cfg.wide_max_train_mb:g} MB: one line in {every} "
             f"({math.ceil(lines / every):,} of {lines:,})")
     return data.lines(train_file, every), every, math.ceil(lines / every)
 
