@@ -34,8 +34,10 @@ SMALL_CORPUS = 2000  # below this many train texts: narrower network, smaller ba
 WIDE_WORK = 2.5e11
 WIDE_NGRAMS = (100_000, 1_000_000)
 # Beyond this much prepared train, the wide path learns from every k-th line:
-# 132 MB of it (787,156 texts) took the wide path 27 min and the run 5 GB at
-# its peak (the cached features), and both grow with the texts read.
+# 132 MB of it (787,156 texts) took the wide path 25 min and the run 5.6 GB at
+# its peak (the cached features), and both grow with the texts read; with this
+# bound a 1,000 MB corpus trains end to end in 20 min, 2.1 GB at the peak
+# (BENCHMARKS.md, memory).
 WIDE_MAX_TRAIN_MB = 64
 
 
