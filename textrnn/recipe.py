@@ -75,7 +75,7 @@ def choose(data_dir, steps=None):
                         f"(no {vocab.MANIFEST_FILE}); run textrnn-prepare first")
     train_file = os.path.join(data_dir, "train.txt")
     lengths, classes = token_lengths(train_file)
-    train_mb = os.path.getsize(train_file) / 2**20
+    train_size = _size_text(os.path.getsize(train_file))
     n = len(lengths)
     p95 = float(np.percentile(lengths, 95))
     timesteps = int(min(400, max(8, math.ceil(p95 / 8) * 8)))
@@ -128,10 +128,15 @@ def choose(data_dir, steps=None):
                "model you get"),
         Choice("wide_words", True, "jieba's words are wide features beside the character "
                "n-grams: words that n-grams of 1-3 characters do not pin down"),
-        Choice("wide_max_train_mb", WIDE_MAX_TRAIN_MB, f"train is {train_mb:,.1f} MB: the wide "
+        Choice("wide_max_train_mb", WIDE_MAX_TRAIN_MB, f"train is {train_size}: the wide "
                f"path learns from at most {WIDE_MAX_TRAIN_MB} MB of it (beyond, every k-th "
                "line), which bounds its time and memory on a large corpus"),
     ]
+
+
+def _size_text(size):
+    """'57 KB', '132.4 MB': a file size for a reason line."""
+    return f"{size / 2**20:,.1f} MB" if size >= 2**20 // 10 else f"{size / 2**10:,.0f} KB"
 
 
 def wide_ngrams(texts, classes):
