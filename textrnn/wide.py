@@ -69,25 +69,31 @@ class WideModel(tf.Module):
         return self.temperature * self.scores(features)
 
 
-def batches(lines, featurizer, label_encoder, batch_size, shuffle_seed=None):
-    """(features, labels) batches of a dataset of prepared lines (`data.lines`),
-    cached once featurized."""
+def _featurized(lines, featurizer, label_encoder, batch_size):
     def featurize(lines):
         labels, texts = data.fields(lines)
         return featurizer(texts), label_encoder.ids(labels)
 
-    dataset = lines.batch(batch_size).map(featurize, num_parallel_calls=data.AUTOTUNE).cache()
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.prefetch(data.AUTOTUNE)
+    return lines.batch(batch_size).map(featurize, num_parallel_calls=data.AUTOTUNE).cache()
 
 
-def featurize_once(dataset, total, what):
-    """Fill the cache of `batches` with progress lines: featurizing is the slow
-    first pass (the in-graph word cut), every later epoch reads the cache."""
-    progress = Progress(f"wide path: featurizing {what}", total, "texts", seconds=10.0)
-    for _, labels in dataset:
+def batches(lines, featurizer, label_encoder, batch_size):
+    """(features, labels) batches of a dataset of prepared lines (`data.lines`),
+    in order, cached once featurized."""
+    return _featurized(lines, featurizer, label_encoder, batch_size).prefetch(data.AUTOTUNE)
+
+
+def training_batches(lines, featurizer, label_encoder, num_texts, what, cfg):
+    """Shuffled (features, labels) batches of `lines` (`num_texts` of them), each
+    epoch a new order. They are featurized once, before the first epoch, with
+    progress lines: that pass (the in-graph word cut) is the slow one, every
+    epoch after it reads the cache."""
+    cached = _featurized(lines, featurizer, label_encoder, cfg.batch_size)
+    progress = Progress(f"wide path: featurizing {what}", num_texts, "texts", seconds=10.0)
+    for _, labels in cached:
         progress.add(int(labels.shape[0]))
+    return cached.shuffle(10_000, seed=cfg.seed, reshuffle_each_iteration=True).prefetch(
+        data.AUTOTUNE)
 
 
 class _CosineAdam(tf.Module):
@@ -195,8 +201,7 @@ def train_wide(splits, featurizer, label_encoder, num_classes, num_train, cfg):
     `splits` maps "train" and "val" to datasets of prepared lines (`data.lines`);
     `num_train` is the number of train lines. Returns (model, C, val accuracy, epochs).
     """
-    train = batches(splits["train"], featurizer, label_encoder, cfg.batch_size, cfg.seed)
-    featurize_once(train, num_train, "train")
+    train = training_batches(splits["train"], featurizer, label_encoder, num_train, "train", cfg)
     val = batches(splits["val"], featurizer, label_encoder, 1024)
     best = None
     for c in cfg.c_grid:
@@ -221,8 +226,7 @@ def refit(lines, featurizer, label_encoder, num_classes, num_texts, c, temperatu
     tnews 49.23 -> 49.85, cnews 94.90 -> 94.90, thucnews_titles 90.42 -> 90.67,
     waimai_10k 90.31 -> 90.25.
     """
-    texts = batches(lines, featurizer, label_encoder, cfg.batch_size, cfg.seed)
-    featurize_once(texts, num_texts, "train + val")
+    texts = training_batches(lines, featurizer, label_encoder, num_texts, "train + val", cfg)
     model, epochs = _solve(c, texts, featurizer.num_features, num_classes, num_texts, cfg)
     model.temperature.assign(temperature)
     return model, epochs
