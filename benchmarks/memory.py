@@ -150,8 +150,10 @@ def main():
         row.update(train_steps=args.train_steps, train_seconds=round(seconds, 1),
                    train_max_rss_mb=round(single, 1), train_tree_peak_rss_mb=round(tree, 1))
         if args.auto and not (args.quick and results):  # quick: the first size only
-            # quick: a few steps, and a bound the 1 MB corpus is over, so the sample runs
-            quick = ["--num_train_steps=20", "--wide_max_train_mb=0.25"] if args.quick else []
+            # quick: a few steps, no word cut, and a bound the 1 MB corpus is over, so the
+            # sample runs
+            quick = (["--num_train_steps=20", "--wide_max_train_mb=0.25", "--wide_words=false"]
+                     if args.quick else [])
             row.update(auto_run(python, prepared, os.path.join(work, f"auto{size_mb}"), quick))
         print(json.dumps(row), flush=True)
         results.append(row)
