@@ -150,6 +150,33 @@ def test_sigterm_saves_a_checkpoint_before_exiting(demo_prepared, tmp_path):
     assert list((model_dir / "ckpt").glob(f"ckpt-{saved.group(1)}.index"))
 
 
+def test_sigterm_in_the_wide_path_keeps_the_recurrent_model_and_says_so(demo_prepared_char,
+                                                                         tmp_path):
+    model_dir = tmp_path / "m"
+    command = [sys.executable, "-m", "textrnn.train", "--wide", "--nowide_words",
+               *tiny_flags(demo_prepared_char, model_dir, 20)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not any("wide path: C=" in l for l in lines):
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+        reader.join(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    stderr = "".join(lines)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "interrupted in the wide path: the recurrent model is saved" in stderr
+    assert list((model_dir / "ckpt").glob("ckpt-20.index"))
+    assert not (model_dir / "wide" / "wide.json").exists()  # a rerun trains it again
+
+
 @pytest.mark.parametrize("precision, policy", [("bfloat16", "mixed_bfloat16"),
                                                ("float16", "mixed_float16")])
 def test_mixed_precision_trains_with_float32_variables_and_loss(demo_prepared, tmp_path,

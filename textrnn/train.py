@@ -166,8 +166,7 @@ def train(cfg: TrainConfig, flags_text=""):
     trainer.manager.save(checkpoint_number=trainer.step)
     metrics = reporting.final_metrics(trainer, _best_results(trainer), last_eval)
     if trainer.chief and cfg.wide:
-        from textrnn import mixture
-        metrics = mixture.add_wide_path(cfg, metrics)
+        metrics = _add_wide_path(cfg, metrics)
     if trainer.chief:
         artifacts.write_json(artifacts.path(cfg.model_dir, artifacts.METRICS_FILE), metrics)
         if cfg.export:
@@ -259,6 +258,19 @@ class _stop_on_sigterm:
 
     def __exit__(self, *exc):
         signal.signal(signal.SIGTERM, self.previous)
+
+
+def _add_wide_path(cfg, metrics):
+    """The wide path, after the recurrent model; stopped (Ctrl-C, SIGTERM), it says
+    what is kept: the recurrent model's checkpoints, not the wide path's work."""
+    from textrnn import mixture
+    with _stop_on_sigterm():
+        try:
+            return mixture.add_wide_path(cfg, metrics)
+        except KeyboardInterrupt:
+            say("interrupted in the wide path: the recurrent model is saved and kept; run "
+                "the same command again to train the wide path from its start")
+            raise
 
 
 def main(argv):
