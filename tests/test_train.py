@@ -123,11 +123,9 @@ def test_sigkill_then_rerun_resumes_and_finishes_exactly(demo_prepared, tmp_path
     assert (model_dir / "export" / "saved_model.pb").exists()
 
 
-def test_sigterm_saves_a_checkpoint_before_exiting(demo_prepared, tmp_path):
-    model_dir = tmp_path / "m"
-    command = [sys.executable, "-m", "textrnn.train",
-               *tiny_flags(demo_prepared, model_dir, 100000, checkpoint_every_steps=100000,
-                           log_every_steps=10, eval_every_steps=100000)]
+def stopped_with_sigterm(command, marker):
+    """Run `command`, send SIGTERM once a stderr line contains `marker`;
+    returns (exit code, stderr)."""
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     lines = []
@@ -135,16 +133,24 @@ def test_sigterm_saves_a_checkpoint_before_exiting(demo_prepared, tmp_path):
     reader.start()
     try:
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not any("step 10/" in l for l in lines):
-            time.sleep(0.2)
+        while time.monotonic() < deadline and not any(marker in l for l in lines):
+            time.sleep(0.1)
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=120)
         reader.join(timeout=10)
     finally:
         if process.poll() is None:
             process.kill()
-    stderr = "".join(lines)
-    assert process.returncode == 130, stderr[-2000:]
+    return process.returncode, "".join(lines)
+
+
+def test_sigterm_saves_a_checkpoint_before_exiting(demo_prepared, tmp_path):
+    model_dir = tmp_path / "m"
+    command = [sys.executable, "-m", "textrnn.train",
+               *tiny_flags(demo_prepared, model_dir, 100000, checkpoint_every_steps=100000,
+                           log_every_steps=10, eval_every_steps=100000)]
+    returncode, stderr = stopped_with_sigterm(command, "step 10/")
+    assert returncode == 130, stderr[-2000:]
     saved = re.search(r"interrupted at step (\d+)", stderr)
     assert saved and int(saved.group(1)) >= 10
     assert list((model_dir / "ckpt").glob(f"ckpt-{saved.group(1)}.index"))
@@ -155,23 +161,8 @@ def test_sigterm_in_the_wide_path_keeps_the_recurrent_model_and_says_so(demo_pre
     model_dir = tmp_path / "m"
     command = [sys.executable, "-m", "textrnn.train", "--wide", "--nowide_words",
                *tiny_flags(demo_prepared_char, model_dir, 20)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
-    lines = []
-    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
-    reader.start()
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not any("wide path: C=" in l for l in lines):
-            time.sleep(0.1)
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=120)
-        reader.join(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    stderr = "".join(lines)
-    assert process.returncode == 130, stderr[-2000:]
+    returncode, stderr = stopped_with_sigterm(command, "wide path: C=")
+    assert returncode == 130, stderr[-2000:]
     assert "interrupted in the wide path: the recurrent model is saved" in stderr
     assert list((model_dir / "ckpt").glob("ckpt-20.index"))
     assert not (model_dir / "wide" / "wide.json").exists()  # a rerun trains it again
