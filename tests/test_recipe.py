@@ -11,13 +11,13 @@ from conftest import ROOT, TINY_MODEL, run_cli
 from textrnn import recipe, vocab
 
 
-def fake_prepared(path, lengths):
+def fake_prepared(path, lengths, classes=2):
     """A textrnn-prepare-shaped folder whose train texts have the given token counts."""
     path.mkdir(parents=True)
     (path / vocab.MANIFEST_FILE).write_text("{}", encoding="utf-8")
     with open(path / "train.txt", "w", encoding="utf-8") as out:
         for i, n in enumerate(lengths):
-            out.write(f"c{i % 2}\t{' '.join(['字'] * n)}\n")
+            out.write(f"c{i % classes}\t{' '.join(['字'] * n)}\n")
     return path
 
 
@@ -41,6 +41,17 @@ def test_tiny_corpus_gets_few_steps_a_narrow_network_and_large_corpus_more(tmp_p
     assert large["num_train_steps"] == recipe.EPOCHS * 625 and large["num_embedding_size"] == 128
     assert large["early_stopping_evals"] > 0 and large["wide"] is True
     assert large["eval_every_steps"] == large["num_train_steps"] // recipe.EVALS_PER_RUN
+
+
+def test_wide_ngram_budget_counts_the_texts_the_wide_path_reads(tmp_path, monkeypatch):
+    data_dir = fake_prepared(tmp_path / "big", [20] * 40_000, classes=20)
+    size_mb = (data_dir / "train.txt").stat().st_size / 2**20
+    all_of_it = chosen(data_dir)
+    monkeypatch.setattr(recipe, "WIDE_MAX_TRAIN_MB", size_mb / 3.5)  # one line in 4 read
+    sampled = chosen(data_dir)
+    assert sampled["wide_max_train_mb"] == size_mb / 3.5
+    assert all_of_it["wide_max_ngrams"] == recipe.wide_ngrams(40_000, 20) == 310_000
+    assert sampled["wide_max_ngrams"] == recipe.wide_ngrams(10_000, 20) == 1_000_000
 
 
 def test_data_dir_that_is_not_prepared_is_refused(tmp_path):

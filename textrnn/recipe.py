@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from textrnn import vocab
+from textrnn import mixture, vocab
 from textrnn.errors import UserError
 
 RECIPES = ("none", "auto")
@@ -77,6 +77,8 @@ def choose(data_dir, steps=None):
     lengths, classes = token_lengths(train_file)
     train_size = _size_text(os.path.getsize(train_file))
     n = len(lengths)
+    # the texts the wide path reads: every k-th beyond WIDE_MAX_TRAIN_MB
+    wide_texts = math.ceil(n / mixture.sample_every(train_file, WIDE_MAX_TRAIN_MB))
     p95 = float(np.percentile(lengths, 95))
     timesteps = int(min(400, max(8, math.ceil(p95 / 8) * 8)))
     small = n < SMALL_CORPUS
@@ -119,8 +121,8 @@ def choose(data_dir, steps=None):
                if n <= 1_000_000 else "stream train from disk (over 1,000,000 texts)"),
         Choice("wide", True, "train the character n-gram TF-IDF path beside the recurrent "
                "one and mix them with a weight chosen on val"),
-        Choice("wide_max_ngrams", wide_ngrams(n, classes),
-               f"{n:,} texts x {classes} classes: n-grams x classes x texts at most "
+        Choice("wide_max_ngrams", wide_ngrams(wide_texts, classes),
+               f"{wide_texts:,} texts x {classes} classes: n-grams x classes x texts at most "
                f"{WIDE_WORK:.1e}, between {WIDE_NGRAMS[0]:,} and {WIDE_NGRAMS[1]:,}, bounds "
                "the wide path's time"),
         Choice("wide_refit", True, "once val has made the wide path's choices, its "
