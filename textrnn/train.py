@@ -109,9 +109,9 @@ def define_flags():
                       "(cut in the graph, so the SavedModel carries jieba's dictionary, about "
                       "16 MB) beside the character 1-3-grams.")
     flags.DEFINE_float("wide_max_train_mb", 0.0, "The wide path learns from at most this many "
-                         "MB of the prepared train split: from a larger one, every k-th line (a "
-                         "uniform sample), which bounds its time and the memory its cached "
-                         "features take. 0: all of train. --recipe=auto sets a bound.")
+                       "MB of the prepared train split: from a larger one, every k-th line (a "
+                       "uniform sample), which bounds its time and the memory its cached "
+                       "features take. 0: all of train. --recipe=auto sets a bound.")
     # --- flags: devices -------------------------------------------------------------
     flags.DEFINE_enum("strategy", "auto", ["auto", "default", "one_device", "mirrored",
                                            "multi_worker"],
