@@ -11,8 +11,6 @@ import os
 
 import numpy as np
 
-UNKNOWN_WARNING = 0.5  # above this share of unknown tokens, an answer is mostly a guess
-
 from textrnn import artifacts, tokenize
 from textrnn.errors import UserError
 from textrnn.export import EXTRA_DIR, INFO_FILE
@@ -47,7 +45,9 @@ class Predictor:
                 self.tokenizer_name,
                 os.path.join(export_dir, EXTRA_DIR, user_dict) if user_dict else None,
                 hmm=tokenize.uses_hmm(info))
-        self._serve = tf.saved_model.load(export_dir).signatures["serving_default"]
+        self._loaded = tf.saved_model.load(export_dir)  # the signatures hold on to it
+        self.signatures = self._loaded.signatures
+        self._serve = self.signatures["serving_default"]
         self._tf = tf
 
     def model_input(self, text):
