@@ -213,3 +213,90 @@ def test_the_user_dictionary_travels_in_the_saved_model(tmp_path):
     tokens = tf.saved_model.load(str(tmp_path / "model" / "export")).signatures["tokenize"](
         text=tf.constant(["瓦力普斯特来了"]))["tokens"]
     assert [t.decode() for t in tokens.numpy()[0] if t] == ["瓦力普斯特", "来", "了"]
+
+
+def _graph_ops(export_dir):
+    """Every op type in a SavedModel's graph and its functions."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString((pathlib.Path(export_dir) / "saved_model.pb").read_bytes())
+    graph = saved.meta_graphs[0].graph_def
+    return {node.op for node in graph.node} | {
+        node.op for function in graph.library.function for node in function.node_def}
+
+
+@pytest.fixture
+def as_on_a_gpu(monkeypatch):
+    """Keras and textrnn choose their kernels as they would with a GPU present."""
+    import importlib
+    from textrnn import model
+    rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")  # the package shadows it
+    monkeypatch.setattr(rnn, "_is_gpu_available", lambda: True)
+    monkeypatch.setattr(model, "_gpu_present", lambda: True)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_tracing_as_on_a_gpu_would_put_cudnn_ops_in_the_graph(as_on_a_gpu, cell):
+    """What the export must avoid: the check below is only meaningful if this holds."""
+    from textrnn.model import ModelConfig, build_model
+    net = build_model(ModelConfig(vocab_size=20, num_classes=3, cell=cell))
+    traced = tf.function(lambda ids: net(ids, training=False)).get_concrete_function(
+        tf.TensorSpec([None, None], tf.int32))
+    assert any(op.type.startswith("CudnnRNN") for op in traced.graph.get_operations())
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_portable_kernels_leave_no_cudnn_op_as_on_a_gpu(as_on_a_gpu, cell):
+    from textrnn.model import ModelConfig, build_model, portable_kernels
+    net = build_model(ModelConfig(vocab_size=20, num_classes=3, cell=cell, bidirectional=True))
+    with portable_kernels([net]):
+        traced = tf.function(lambda ids: net(ids, training=False)).get_concrete_function(
+            tf.TensorSpec([None, None], tf.int32))
+    assert not any(op.type.startswith("Cudnn") for op in traced.graph.get_operations())
+    assert net.layers[2].forward_layer.use_cudnn == "auto"  # restored after the block
+
+
+def test_export_traced_as_on_a_gpu_runs_here_and_equals_the_cpu_export(
+        trained_model, tmp_path, as_on_a_gpu, served):
+    """A SavedModel exported on a GPU machine has no cuDNN-only op, so it runs on a
+    CPU, and gives the probabilities the CPU-traced export gives."""
+    model_dir, _ = trained_model
+    gpu_export = export.export_model(str(model_dir), str(tmp_path / "gpu"))
+    ops = _graph_ops(gpu_export)
+    assert not {op for op in ops if op.startswith("Cudnn")} and "BlockLSTM" in ops
+    texts = tf.constant(raw_demo_texts("test", 64))
+    got = tf.saved_model.load(gpu_export).signatures["serving_default"](text=texts)
+    np.testing.assert_allclose(got["probabilities"].numpy(),
+                               served(text=texts)["probabilities"].numpy(), atol=1e-6)
+
+
+def test_export_builds_the_model_in_float32_whatever_precision_is_set(
+        trained_model, tmp_path, served):
+    """Training under mixed_float16 leaves that policy set; the export is float32 anyway
+    (float16 math would move the probabilities by about 1e-3, and differ by device)."""
+    import keras
+    model_dir, _ = trained_model
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        export_dir = export.export_model(str(model_dir), str(tmp_path / "export"))
+        assert keras.mixed_precision.dtype_policy().name == "mixed_float16"  # restored
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    texts = tf.constant(raw_demo_texts("test", 64))
+    got = tf.saved_model.load(export_dir).signatures["serving_default"](text=texts)
+    np.testing.assert_allclose(got["probabilities"].numpy(),
+                               served(text=texts)["probabilities"].numpy(), atol=1e-6)
+
+
+def test_serving_base_gets_the_next_numbered_version(trained_model, tmp_path):
+    model_dir, _ = trained_model
+    base = tmp_path / "base"
+    (base / "7").mkdir(parents=True)  # an earlier version (even an empty one) keeps its number
+    (base / ".8.tmp-x").mkdir()      # a writer's leftover is no version
+    first = export.export_models([str(model_dir)], serving_base=str(base))
+    second = export.export_models([str(model_dir)], serving_base=str(base))
+    assert pathlib.Path(first) == base / "8" and pathlib.Path(second) == base / "9"
+    assert (base / "9" / "saved_model.pb").is_file()
+    assert not [p for p in base.iterdir() if ".tmp-" in p.name and p.name != ".8.tmp-x"]
+    with pytest.raises(export.UserError, match="not both"):
+        export.export_models([str(model_dir)], str(tmp_path / "x"), serving_base=str(base))

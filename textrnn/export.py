@@ -26,9 +26,17 @@ members split it into characters and drop the spaces, so they see the raw
 text's characters whatever word segmentation the other members need.
 
 The export is written to a temporary sibling folder and renamed into place:
-an interrupted export leaves the previous one intact.
+an interrupted export leaves the previous one intact. With `--serving_base`
+it is the next numbered version of TensorFlow Serving's layout (BASE/1,
+BASE/2, ...), which textrnn-serve --model_base_path (or
+tensorflow_model_server) picks up as it appears.
+
+The graph runs on any device whichever one exported it: it is traced in
+float32 with kernels that CPUs and GPUs both have (model.portable_kernels),
+never with cuDNN's.
 """
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -40,6 +48,7 @@ from textrnn import artifacts, atomic, tokenize
 from textrnn.console import say
 from textrnn.errors import UserError, run_app
 
+
 def define_flags():
     """Flags of textrnn-export."""
     flags.DEFINE_list("model_dir", None, "A textrnn model directory (from textrnn-train or "
@@ -47,6 +56,10 @@ def define_flags():
                       "averaging their probabilities (an ensemble; needs --export_dir).")
     flags.DEFINE_string("export_dir", None, "Where to write the SavedModel "
                         "(default: MODEL_DIR/export).")
+    flags.DEFINE_string("serving_base", None, "Write the SavedModel as the next numbered "
+                        "version under this folder (BASE/1, BASE/2, ...: TensorFlow Serving's "
+                        "layout), for textrnn-serve --model_base_path=BASE; instead of "
+                        "--export_dir.")
 
 
 def build_archive(members, label_encoder, reader=None):
@@ -172,19 +185,41 @@ def write_atomically(archive, export_dir, finish=None):
     return os.path.abspath(export_dir)
 
 
-def export_models(model_dirs, export_dir=None):
+@contextlib.contextmanager
+def _float32():
+    """Build models in float32, whatever precision trained them: the export must give
+    the same probabilities on every device, and float16 math differs between them."""
+    import keras
+    policy = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy("float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_dtype_policy(policy)
+
+
+def export_models(model_dirs, export_dir=None, serving_base=None):
     """Export the best checkpoints of model_dirs as one SavedModel; returns its path.
 
-    One directory exports its model (by default into MODEL_DIR/export);
-    several export their ensemble, which needs an explicit export_dir.
+    One directory exports its model (by default into MODEL_DIR/export, or
+    as the next version under `serving_base`); several export their
+    ensemble, which needs an explicit export_dir or serving_base.
     """
     if not model_dirs:
         raise UserError("--model_dir is required")
+    if export_dir and serving_base:
+        raise UserError("give --export_dir or --serving_base, not both")
+    if serving_base:
+        from textrnn.serving.versions import next_version_dir
+        export_dir = next_version_dir(serving_base)
     if len(model_dirs) > 1 and not export_dir:
-        raise UserError("--export_dir is required when exporting several models")
+        raise UserError("--export_dir (or --serving_base) is required when exporting "
+                        "several models")
     if len(set(map(os.path.abspath, model_dirs))) < len(model_dirs):
         raise UserError(f"a model directory is listed twice: {', '.join(model_dirs)}")
-    loaded = [artifacts.load_model(d) for d in model_dirs]  # first: it names a non-model dir
+    from textrnn.model import portable_kernels
+    with _float32():
+        loaded = [artifacts.load_model(d) for d in model_dirs]  # first: names a non-model dir
     labels = _shared_labels(model_dirs)
     configs = [config for _, config, _ in loaded]
     tokenizer, user_dict, hmm = _serving_tokenizer(model_dirs, configs)
@@ -193,7 +228,9 @@ def export_models(model_dirs, export_dir=None):
         say("note: these words were cut with jieba's HMM on, which the graph cannot reproduce: "
             "the SavedModel takes text cut by jieba (tokens separated by spaces), not raw "
             "text; prepare without --jieba_hmm for a raw-text model")
-    with tempfile.TemporaryDirectory() as dictionary_dir:  # the segmenter's asset, until written
+    # dictionary_dir: the segmenter's asset, until the export is written
+    with tempfile.TemporaryDirectory() as dictionary_dir, \
+            portable_kernels([m for m, _, _ in loaded]), _float32():
         segmenter = _segmenter(tokenizer, user_dict, hmm, dictionary_dir)
         archive = _archive(model_dirs, loaded, len(labels), segmenter)
         return _write(archive, model_dirs, export_dir, loaded, lambda tmp, members: _write_info(
@@ -254,7 +291,8 @@ def export_model(model_dir, export_dir=None):
 def main(argv):
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
-    print(export_models(flags.FLAGS.model_dir or [], flags.FLAGS.export_dir))
+    print(export_models(flags.FLAGS.model_dir or [], flags.FLAGS.export_dir,
+                        flags.FLAGS.serving_base))
 
 
 def run():

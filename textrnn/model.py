@@ -17,6 +17,7 @@ padding="original" rebuilds the original's defect for imported checkpoints:
 no mask, the output read at the last padded step.
 """
 
+import contextlib
 import dataclasses
 import math
 
@@ -118,6 +119,8 @@ class FusedLSTM(layers.LSTM):
 
     # False under XLA (Trainer sets it for --jit_compile): BlockLSTM has no XLA kernel.
     allow_fused = True
+    # True while portable_kernels() traces an export: fused on a GPU too.
+    everywhere = False
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not (self.allow_fused and _fused_lstm_applies(self, sequences)):
@@ -128,10 +131,15 @@ class FusedLSTM(layers.LSTM):
                                 go_backwards=self.go_backwards)
 
 
+def _gpu_present():
+    import tensorflow as tf
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
 def _fused_lstm_applies(layer, sequences):
     import tensorflow as tf
     cell = layer.cell
-    return (not tf.config.list_logical_devices("GPU")
+    return ((FusedLSTM.everywhere or not _gpu_present())
             and sequences.dtype in (tf.float32, tf.float16)
             and not cell.dropout and not cell.recurrent_dropout and not layer.unroll
             and cell.use_bias and cell.activation is keras.activations.tanh
@@ -209,6 +217,30 @@ def recurrent_layers(model):
         elif isinstance(layer, layers.RNN):
             found.append(layer)
     return found
+
+
+@contextlib.contextmanager
+def portable_kernels(models):
+    """Trace `models` with kernels every device has: no cuDNN-only op in the graph.
+
+    On a GPU Keras runs LSTMs and GRUs on cuDNN, and a graph traced there holds
+    CudnnRNN ops, which have no CPU kernel: a SavedModel exported on a GPU
+    machine would not run on a CPU one. Inside this block LSTMs run the fused
+    BlockLSTM kernel (it has CPU and GPU kernels) and GRUs Keras' generic
+    loop, whatever the device; both compute the function cuDNN computes.
+    """
+    rnns = [layer for model in models for layer in recurrent_layers(model)
+            if hasattr(layer, "use_cudnn")]
+    saved = [layer.use_cudnn for layer in rnns]
+    for layer in rnns:
+        layer.use_cudnn = False
+    FusedLSTM.everywhere = True
+    try:
+        yield
+    finally:
+        FusedLSTM.everywhere = False
+        for layer, value in zip(rnns, saved):
+            layer.use_cudnn = value
 
 
 def cudnn_blockers(layer):
