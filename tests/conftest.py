@@ -69,3 +69,16 @@ def trained_model(demo_prepared, tmp_path_factory):
     metrics = train(TrainConfig(data_dir=str(demo_prepared), model_dir=str(model_dir),
                                 num_train_steps=200, **TINY_MODEL))
     return model_dir, metrics
+
+
+@pytest.fixture(scope="session")
+def hmm_model(tmp_path_factory):
+    """A tiny model of words cut with jieba's HMM (its SavedModel reads segmented text)."""
+    from textrnn.prepare import prepare
+    from textrnn.train import TrainConfig, train
+    root = tmp_path_factory.mktemp("hmm")
+    prepare(demo_paths(), root / "data", tokenizer="jieba", jieba_hmm=True, num_workers=1,
+            progress_every=0)
+    train(TrainConfig(data_dir=str(root / "data"), model_dir=str(root / "model"),
+                      num_train_steps=10, **{**TINY_MODEL, "eval_every_steps": 10}))
+    return root

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT, run_cli
 
-TOOLS = ["prepare", "train", "export", "predict", "evaluate", "import_tf1"]
+TOOLS = ["prepare", "train", "export", "predict", "evaluate", "import_tf1", "serve"]
 
 
 def installed_help(tool):

@@ -175,18 +175,12 @@ def test_saved_model_cli_shows_the_signature(trained_model):
         assert name in cli.stdout
 
 
-def test_a_model_cut_with_the_hmm_takes_segmented_text(tmp_path):
+def test_a_model_cut_with_the_hmm_takes_segmented_text(hmm_model):
     """The graph cannot reproduce jieba's HMM: such a model says so and predict cuts for it."""
-    from conftest import TINY_MODEL, demo_paths
     from textrnn.inference import Predictor
-    from textrnn.prepare import prepare
-    from textrnn.train import TrainConfig, train
-    prepare(demo_paths(), tmp_path / "data", tokenizer="jieba", jieba_hmm=True, num_workers=1,
-            progress_every=0)
+    tmp_path = hmm_model
     manifest = json.loads((tmp_path / "data" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["jieba_hmm"] is True
-    train(TrainConfig(data_dir=str(tmp_path / "data"), model_dir=str(tmp_path / "model"),
-                      num_train_steps=10, **{**TINY_MODEL, "eval_every_steps": 10}))
     export_dir = tmp_path / "model" / "export"
     info = json.loads((export_dir / "assets.extra" / "textrnn.json").read_text(encoding="utf-8"))
     assert info["input"] == "segmented" and info["jieba_hmm"] is True

@@ -75,18 +75,20 @@ def main(argv):
         raise UserError("give exactly one of --model_dir, --saved_model and --model_base_path")
     settings = _settings(FLAGS)
     from textrnn.inference import resolve_export
-    from textrnn.serving import service
-    from textrnn.serving.versions import Versions
     folder = None
     if not FLAGS.model_base_path:
         folder = resolve_export(FLAGS.saved_model, FLAGS.model_dir)
+    from textrnn import startup
+    startup.import_tensorflow()  # after the checks: a bad start is told at once
+    from textrnn.serving import service
+    from textrnn.serving.versions import Versions
     versions = Versions(folder=folder, base=FLAGS.model_base_path)
     asyncio.run(service.serve(versions, settings, FLAGS.host, FLAGS.port))
 
 
 def run():
     define_flags()
-    run_app(main)
+    run_app(main, tensorflow=False)
 
 
 if __name__ == "__main__":
