@@ -31,7 +31,7 @@ PYTEST_ARGS ?=
 SHARED_DATA ?= ../shared/data
 BENCH_OUT ?= benchmarks/results
 
-.PHONY: bench-serving bench-serving-models bench-serving-run install train test bench bench-quick original thucnews clean
+.PHONY: bench-serving bench-serving-models bench-serving-run bench-serving-http gpu-check install train test bench bench-quick original thucnews clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/prepare_speed.py --sizes_mb 8,16,32,64 --out $(BENCH_OUT)/prepare_speed.json
 	$(BIN)/python benchmarks/segmenter_agreement.py --out $(BENCH_OUT)/segmenter_agreement.json
 	$(MAKE) bench-serving
+	$(MAKE) bench-serving-http
 	$(BIN)/python benchmarks/memory.py --out $(BENCH_OUT)/memory.json
 	$(BIN)/python benchmarks/report.py --results $(BENCH_OUT) --write BENCHMARKS.md
 
@@ -138,6 +139,22 @@ bench-serving-run: $(VENV)/.bench
 	  --saved_model=$(SERVING)/auto/export --title="the default recipe (--recipe=auto: characters, wide & deep)"
 	$(BIN)/python benchmarks/serving.py --out $(BENCH_OUT)/serving_thucnews_ensemble.json $(SERVE_TEXTS) \
 	  --saved_model=$(SERVING)/ensemble --title="the headline ensemble: word + char + bigram members, one SavedModel"
+
+# textrnn-serve over loopback HTTP (1, 8, 32 clients; 1- and 64-text requests) beside
+# the in-process signature, for the original-size word model and the default recipe's
+# model of bench-serving-models (a few minutes after them).
+bench-serving-http: $(VENV)/.bench
+	$(BIN)/python benchmarks/serving_http.py --texts=$(HEADLINES)/test.txt --target_share=0.1 \
+	  --saved_model=$(SERVING)/original/export --out $(BENCH_OUT)/serving_http_original.json \
+	  --title="a word model at the original's sizes (flags/original.flags)"
+	$(BIN)/python benchmarks/serving_http.py --texts=$(HEADLINES)/test.txt --target_share=0.3 \
+	  --saved_model=$(SERVING)/auto/export --out $(BENCH_OUT)/serving_http_auto.json \
+	  --title="the default recipe (--recipe=auto: characters, wide & deep)"
+
+# On a machine with a GPU: cuDNN float16 training, an export that runs on the CPU,
+# serving, and training speed against PyTorch's CUDA LSTM (at most 8 minutes).
+gpu-check: $(STAMP)
+	$(BIN)/python benchmarks/gpu_check.py --out $(BENCH_OUT)/gpu_check.json
 
 # The same scripts on tiny inputs (a few minutes): checks they run; make test includes them.
 bench-quick: $(VENV)/.bench

@@ -239,7 +239,7 @@ def torch_model(torch, vocab_size, num_classes, sizes, packed):
             else:
                 out, _ = self.lstm(x)
                 if pooling == "last":
-                    rows = torch.arange(ids.shape[0])
+                    rows = torch.arange(ids.shape[0], device=ids.device)
                     last = out[rows, lengths - 1]
                     if dirs == 2:  # the backward direction ends at step 0
                         last = torch.cat([last[:, :units[0]], out[:, 0, units[0]:]], dim=-1)
@@ -253,9 +253,12 @@ def torch_model(torch, vocab_size, num_classes, sizes, packed):
     return Net()
 
 
-def torch_runner(torch, batches, vocab_size, num_classes, sizes, packed, seed=1):
+def torch_runner(torch, batches, vocab_size, num_classes, sizes, packed, seed=1, device="cpu",
+                 float16=False):
+    """One pass of PyTorch training over `batches`; on "cuda", `float16` is autocast
+    with a gradient scaler (what --mixed_precision=float16 does for textrnn)."""
     torch.manual_seed(seed)
-    model = torch_model(torch, vocab_size, num_classes, sizes, packed)
+    model = torch_model(torch, vocab_size, num_classes, sizes, packed).to(device)
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
     params = list(model.parameters())
@@ -263,8 +266,11 @@ def torch_runner(torch, batches, vocab_size, num_classes, sizes, packed, seed=1)
     for ids, labels in batches:
         ids_t = torch.from_numpy(ids.astype("int64"))
         mask = ids_t != 0
-        tensors.append((ids_t, mask.sum(dim=1), mask, torch.from_numpy(labels.astype("int64"))))
+        lengths = mask.sum(dim=1)  # pack_padded_sequence takes them on the CPU
+        tensors.append((ids_t.to(device), lengths if packed else lengths.to(device),
+                        mask.to(device), torch.from_numpy(labels.astype("int64")).to(device)))
     smoothing = sizes.get("label_smoothing", 0.0)
+    scaler = torch.amp.GradScaler(device) if float16 else None
 
     def cross_entropy(logits, labels):
         return torch.nn.functional.cross_entropy(logits, labels, label_smoothing=smoothing)
@@ -276,7 +282,23 @@ def torch_runner(torch, batches, vocab_size, num_classes, sizes, packed, seed=1)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
-    return run
+
+    def run_float16():
+        for ids, lengths, mask, labels in tensors:
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device_type=device, dtype=torch.float16):
+                loss = cross_entropy(model(ids, lengths, mask), labels)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            scaler.step(optimizer)
+            scaler.update()
+
+    def run_and_wait():
+        (run_float16 if float16 else run)()
+        if device != "cpu":
+            torch.cuda.synchronize()  # the timed pass ends when the GPU is done
+    return run_and_wait if device != "cpu" or float16 else run
 
 
 # --- measurement -----------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The benchmark scripts run (quick mode, seconds each) and write their JSON."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ SCRIPTS = {
     "speed.py": "machine",
     "prepare_speed.py": "corpora",
     "serving.py": "single_text_latency",
+    "serving_http.py": "targets",
     "memory.py": "results",
     "peers.py": "corpora",
     "segmenter_agreement.py": "sets",
@@ -39,6 +41,15 @@ def test_benchmark_script_runs_in_quick_mode(tmp_path, script, key):
         assert {"thucnews_ensemble", "cnews_ensemble"} <= set(report["ensembles"])
         for ensemble in report["ensembles"].values():
             assert all(0 <= run["test_accuracy"] <= 1 for run in ensemble["runs"])
+
+
+def test_gpu_check_without_a_gpu_says_so_and_reports_nothing(tmp_path):
+    out = tmp_path / "gpu.json"
+    result = subprocess.run([sys.executable, "benchmarks/gpu_check.py", "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "CUDA_VISIBLE_DEVICES": "-1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "no GPU here" in result.stderr and not out.exists()
 
 
 def test_peers_update_keeps_what_it_does_not_rerun(tmp_path):

@@ -29,10 +29,11 @@ def test_real_errors_are_kept(line):
     assert not startup.NOISE.search(line)
 
 
-def test_predict_prints_nothing_but_its_answer(trained_model):
+@pytest.mark.parametrize("level", ["", "2"])  # unset, or a user asking for quiet
+def test_predict_prints_nothing_but_its_answer(trained_model, level):
     model_dir, _ = trained_model
     result = run_cli("predict", f"--model_dir={model_dir}", stdin="国足主场两球击败对手\n",
-                     env={"TF_CPP_MIN_LOG_LEVEL": ""})
+                     env={"TF_CPP_MIN_LOG_LEVEL": level})
     assert result.returncode == 0, result.stderr
     noise = [line for line in result.stderr.splitlines() if startup.NOISE.search(line)]
     assert noise == [], noise

@@ -7,8 +7,9 @@ before absl::InitializeLog() ...`). They are written by C++ code before
 TF_CPP_MIN_LOG_LEVEL takes effect, so the level alone cannot hide them.
 `import_tensorflow` captures the process' stderr while TensorFlow loads and
 looks for devices, then replays every line except the known noise: a real
-error still reaches the user. A user who sets TF_CPP_MIN_LOG_LEVEL asked for
-TensorFlow's own logging, and gets it unfiltered.
+error still reaches the user. The filter holds whatever TF_CPP_MIN_LOG_LEVEL
+says, except 0: a user who asks TensorFlow for all of its logging gets its
+start-up output as it is.
 """
 
 import os
@@ -28,7 +29,7 @@ NOISE = re.compile(
 
 def import_tensorflow():
     """Import TensorFlow (and let it probe for GPUs) with the noise filtered out."""
-    if "tensorflow" in sys.modules or USER_LOG_LEVEL is not None:
+    if "tensorflow" in sys.modules or USER_LOG_LEVEL == "0":
         import tensorflow as tf
         return tf
     sys.stderr.flush()
