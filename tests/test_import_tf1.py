@@ -2,7 +2,7 @@
 textrnn model directory whose model, and export, give the original's logits.
 
 The checkpoints are written here the TF1 way (graph, get_variable, Saver) with
-the variable names of SPEC §7, Adam's slots and an int64 global_step. The
+the original graph's variable names, Adam's slots and an int64 global_step. The
 expected logits come from the numpy oracle in TF1 semantics: BasicLSTMCell
 (gates i, j, f, o, forget bias at run time) over every one of num_timesteps
 steps, `<UNK>` padding included, read at the last step.
@@ -18,7 +18,7 @@ import pytest
 
 from conftest import run_cli
 from textrnn import artifacts
-from textrnn import reference as ref
+import reference as ref
 from textrnn.errors import UserError
 from textrnn.import_tf1 import EMBEDDING, cell_name, fc_name, import_checkpoint
 

@@ -53,7 +53,7 @@ def test_original_hyperparameters_build_the_original_architecture():
     assert [layer.units for layer in lstms] == [32, 32]
     assert model.get_layer("embedding").output_dim == 16
     assert model.get_layer("fc1").units == 32 and model.get_layer("fc2").units == classes
-    # The original's variables (SPEC §7): same parameter count, Keras split the kernels.
+    # The original's variables (docs/original.md): same parameter count, Keras split the kernels.
     expected = (vocab * 16 + (48 * 128 + 128) + (64 * 128 + 128) + (32 * 32 + 32)
                 + (32 * classes + classes))
     assert model.count_params() == expected

@@ -13,7 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
-from textrnn import reference as ref
+import reference as ref
 from textrnn.import_tf1 import tf1_to_keras_lstm
 
 keras = pytest.importorskip("keras")

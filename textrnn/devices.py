@@ -27,7 +27,7 @@ def make_strategy(name, num_cpu_devices=1):
         # Must come before anything initialises the runtime (device listing does).
         if "TF_CONFIG" not in os.environ:
             raise UserError("--strategy=multi_worker needs the TF_CONFIG environment variable "
-                            "(cluster and task); see the README, 'Several machines'")
+                            "(cluster and task); see docs/devices.md, 'Several machines'")
         return tf.distribute.MultiWorkerMirroredStrategy()
     if num_cpu_devices > 1:
         cpu = tf.config.list_physical_devices("CPU")[0]

@@ -7,13 +7,13 @@ The result is a model directory like the ones textrnn-train writes (config,
 tokens.txt, categories, a checkpoint in best/ and the SavedModel in export/),
 so textrnn-export, textrnn-predict and textrnn-evaluate take it as it is.
 
-The import is faithful, defects included (SPEC §5): the model is built with
+The import is faithful, defects included (docs/original.md): the model is built with
 padding="original" -- no mask, texts padded with the `<UNK>` id to exactly
 --num_timesteps, the output read at the last padded step -- and tokens.txt
 keeps the original's ids, `<UNK>` wherever the vocabulary file put it. So the
 imported model, and its export, give the original's logits.
 
-Weights are matched by the variable names of SPEC §7; the number of layers
+Weights are matched by the original graph's variable names (docs/original.md); the number of layers
 and every size are read from the shapes. Adam's slots are ignored.
 """
 
@@ -72,7 +72,7 @@ def tf1_to_keras_lstm(kernel, bias, input_dim, forget_bias=FORGET_BIAS):
 
     Split rows into input [:input_dim] and recurrent [input_dim:] parts,
     reorder gate column blocks i, j, f, o -> i, f, c(=j), o, and fold the
-    run-time forget bias into the f block of the bias (SPEC §6).
+    run-time forget bias into the f block of the bias.
     """
     def reorder(m):
         i, j, f, o = np.split(m, 4, axis=-1)
@@ -290,7 +290,7 @@ def _write_model_dir(out, model, config, tokens, categories, weights, sources, s
         model=config.to_dict(),
         encoder=dict(num_timesteps=settings["num_timesteps"], padding="original",
                      split="whitespace"),
-        # The original read words segmented by jieba (SPEC §1, its default: HMM on),
+        # The original read words segmented by jieba (its default: HMM on),
         # without a user dictionary.
         tokenizer="jieba", user_dict=None, jieba_hmm=True,
         vocabulary=dict(num_word_threshold=settings["num_word_threshold"], max_vocab_size=0,

@@ -2,7 +2,7 @@
 
 Plain arguments (a ModelConfig), no flags, so tests and tools can build it.
 
-Layout, following the original (SPEC §4):
+Layout, following the original (docs/original.md):
 
     ids [batch, time] -> Embedding (mask_zero: <PAD> = 0 is masked)
       -> N x {LSTM | GRU | SimpleRNN}(units_i) [bidirectional optional]

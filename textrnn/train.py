@@ -51,7 +51,7 @@ def define_flags():
                        "layer and after the dense layer (the original's convention: dropout rate "
                        "is 1 - keep_prob), in training only.")
     flags.DEFINE_enum("initializer", "original", ["original", "keras"], "original: the TF1 graph's "
-                      "initialisers (SPEC §4); keras: Keras' defaults.")
+                      "initialisers; keras: Keras' defaults.")
     flags.DEFINE_enum("pooling", "last", ["last", "max", "mean", "max_mean", "last_max"],
                       "How the last recurrent layer's outputs become one vector: last (the "
                       "original: the last valid step), or max / mean over the valid steps, "

@@ -61,7 +61,7 @@ class Vocabulary:
     def load(cls, path, num_word_threshold=1, max_vocab_size=None, reserve_pad=True):
         """Load `token<TAB>count` lines, keeping tokens with count >= threshold.
 
-        Ids follow file order over the kept tokens (SPEC §2). With
+        Ids follow file order over the kept tokens, as the original's did. With
         `reserve_pad`, `<PAD>` gets id 0 and `<UNK>` id 1 wherever they stand
         in the file; without it (a TF1 vocabulary) `<UNK>` keeps its position
         among the kept tokens and there is no padding id. `<UNK>` is always

@@ -1,7 +1,7 @@
 """Plain numpy forward passes of the recurrent layers, written from the equations.
 
 This module is an oracle for tests: it imports no TensorFlow and computes in
-float64. It covers the conventions the port has to bridge (SPEC.md section 6):
+float64. It covers the conventions the port has to bridge (docs/original.md):
 
 * :func:`rnn_cell` - ``BasicRNNCell`` / ``keras.layers.SimpleRNN``.
 * :func:`tf1_lstm_cell` - TF1 ``BasicLSTMCell`` (one kernel over
