@@ -275,6 +275,37 @@ def memory_table(m):
     return out + ([""] + notes if notes else []) + [""]
 
 
+def serving_http_table(files):
+    """One block per serving_http*.json: the service under load beside the in-process rate."""
+    lines = ["## Serving over HTTP: `textrnn-serve`", "",
+             "`benchmarks/serving_http.py` (`make bench-serving-http`): `textrnn-serve "
+             "--saved_model=E` on loopback, 1, 8 and 32 closed-loop clients (each sends its "
+             "next request when it has its answer, keep-alive) with one-text and 64-text "
+             "`:predict` requests, beside the same SavedModel's in-process signature measured "
+             "in the same run (2 threads, batches of 256). The clients run on the same two "
+             "cores as the service. *share*: texts/s over the in-process batch-256 rate.", ""]
+    for h in files:
+        ref = h["in_process"]
+        rate = ref["batch_256_texts_per_second"]
+        service = h["service"]
+        lines += [f"**{h['title']}** — in process: single text p50 "
+                  f"{ref['single_text_p50_ms']} ms, batch 256 {fmt(rate)} texts/s; the service "
+                  f"started in {service['start_up_seconds']} s and held "
+                  f"{fmt(service['resident_mb'])} MB resident ({fmt(service['peak_resident_mb'])} "
+                  f"MB at its peak).", "",
+                  "| clients | texts / request | requests/s | texts/s | share | p50 ms | p99 ms "
+                  "| errors |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for run in h["runs"]:
+            lines.append(f"| {run['clients']} | {run['texts_per_request']} | "
+                         f"{fmt(run['requests_per_second'])} | {fmt(run['texts_per_second'])} | "
+                         f"{run['texts_per_second'] / rate:.2f} | {run['p50_ms']} | "
+                         f"{run['p99_ms']} | {run['errors']} |")
+        lines += ["", "Targets: " + "; ".join(
+            f"{name}: {t['measured']} ({'met' if t['met'] else 'not met'})"
+            for name, t in h["targets"].items()) + ".", ""]
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--results", default=os.path.join(os.path.dirname(os.path.abspath(
@@ -284,7 +315,7 @@ def main():
     args = parser.parse_args()
     r = args.results
     lines = []
-    speeds = [(f, load(os.path.join(r, f))) for f in ("speed.json", "speed_part2.json")]
+    speeds = [(f, load(os.path.join(r, f))) for f in ("speed.json",)]
     speeds = [(f, s) for f, s in speeds if s]
     if speeds:
         m = speeds[0][1]["machine"]
@@ -372,6 +403,10 @@ def main():
         lines += ["", prepare_targets(p), ""]
     lines += serving_table([load(os.path.join(r, name)) for name in sorted(os.listdir(r))
                             if name.startswith("serving") and name.endswith(".json")])
+    http = [load(os.path.join(r, name)) for name in sorted(os.listdir(r))
+            if name.startswith("serving_http") and name.endswith(".json")]
+    if http:
+        lines += serving_http_table(http)
     if not args.write:
         print("\n".join(lines))
         return

@@ -14,7 +14,6 @@ SCRIPTS = {
     "speed.py": "machine",
     "prepare_speed.py": "corpora",
     "serving.py": "single_text_latency",
-    "serving_http.py": "targets",
     "memory.py": "results",
     "peers.py": "corpora",
     "segmenter_agreement.py": "sets",
@@ -41,6 +40,20 @@ def test_benchmark_script_runs_in_quick_mode(tmp_path, script, key):
         assert {"thucnews_ensemble", "cnews_ensemble"} <= set(report["ensembles"])
         for ensemble in report["ensembles"].values():
             assert all(0 <= run["test_accuracy"] <= 1 for run in ensemble["runs"])
+
+
+def test_serving_http_measures_the_service_beside_the_signature(tmp_path, trained_model):
+    out = tmp_path / "out.json"
+    result = subprocess.run([sys.executable, "benchmarks/serving_http.py", "--quick", "--out",
+                             str(out), f"--saved_model={trained_model[0] / 'export'}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert [(r["clients"], r["texts_per_request"]) for r in report["runs"]] == [
+        (c, n) for n in (1, 64) for c in (1, 8, 32)]
+    assert all(r["errors"] == 0 and r["requests"] > 0 for r in report["runs"])
+    assert report["in_process"]["batch_256_texts_per_second"] > 0
+    assert report["service"]["resident_mb"] > 0 and len(report["targets"]) == 5
 
 
 def test_gpu_check_without_a_gpu_says_so_and_reports_nothing(tmp_path):
