@@ -27,6 +27,9 @@ RUN ?= runs/$(notdir $(abspath $(DATA)))
 PREPARED ?= $(RUN)/prepared
 MODEL_DIR ?= $(RUN)/model
 PYTEST_ARGS ?=
+# The suite waits on subprocesses and TensorFlow start-ups much of the time: one worker
+# per core (at most 4), each test file on one worker so its fixtures are built once.
+PYTEST_WORKERS ?= -n auto --maxprocesses=4 --dist loadfile
 
 SHARED_DATA ?= ../shared/data
 BENCH_OUT ?= benchmarks/results
@@ -47,7 +50,7 @@ train: $(STAMP)
 	$(BIN)/textrnn-train $(RECIPE) --data_dir=$(PREPARED) --model_dir=$(MODEL_DIR) $(TRAIN_ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The original recipe on the headlines, with its padding defect and without:
 # what the port fixed, measured (about 10-20 minutes on two CPU cores).

@@ -175,6 +175,9 @@ def time_against_torch(prepared, workdir, args, log):
 def main():
     args = parse_args()
     start, log = common.timed_log()
+    # this process, the training run, the CPU check and the service share one GPU:
+    # each takes memory as it needs it rather than all of it at its first op
+    os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
     from textrnn import startup
     startup.import_tensorflow()
     names = gpu_names()

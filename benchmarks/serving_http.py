@@ -2,7 +2,7 @@
 
     python benchmarks/serving_http.py --saved_model=E --title="..." \\
         --target_share=0.3 --out benchmarks/results/serving_http_X.json
-    python benchmarks/serving_http.py --quick --out /tmp/x.json   # a demo model, a few seconds
+    python benchmarks/serving_http.py --quick --out x.json   # a demo model, a few seconds
 
 Measured, one after the other on the same machine:
 1. in-process: tf.saved_model.load(E).signatures["serving_default"] on one

@@ -18,13 +18,19 @@ SCRIPTS = {
     "peers.py": "corpora",
     "segmenter_agreement.py": "sets",
 }
+# Smallest inputs that still run each script's whole path: the two main ensembles
+# (five recipes) of accuracy.py, the session's trained model for serving.py.
+ARGS = {"accuracy.py": ["--recipes=thucnews_ensemble,cnews_ensemble"]}
 
 
 @pytest.mark.parametrize("script, key", sorted(SCRIPTS.items()))
-def test_benchmark_script_runs_in_quick_mode(tmp_path, script, key):
+def test_benchmark_script_runs_in_quick_mode(tmp_path, script, key, request):
     out = tmp_path / "out.json"
-    result = subprocess.run([sys.executable, f"benchmarks/{script}", "--quick", "--out", str(out)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    args = ARGS.get(script, [])
+    if script == "serving.py":
+        args = [f"--model_dir={request.getfixturevalue('trained_model')[0]}"]
+    result = subprocess.run([sys.executable, f"benchmarks/{script}", "--quick", "--out", str(out),
+                             *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     if not out.exists():  # the script said why it skipped (no shared data)
         assert "skipped" in result.stderr

@@ -120,7 +120,7 @@ def test_members_needing_different_segmentation_are_refused(trained_model, tmp_p
 
 @pytest.mark.parametrize("dirs, export_dir, message", [
     ([], "out", "--model_dir is required"),
-    (["a", "b"], None, "--export_dir is required"),
+    (["a", "b"], None, r"--export_dir \(or --serving_base\) is required"),
     (["a", "./a"], "out", "listed twice"),
     (["/nonexistent/model"], "out", "not a textrnn model directory"),
 ])

@@ -283,14 +283,15 @@ def test_export_builds_the_model_in_float32_whatever_precision_is_set(
 
 
 def test_serving_base_gets_the_next_numbered_version(trained_model, tmp_path):
+    from textrnn.serving.versions import next_version_dir, version_dirs
     model_dir, _ = trained_model
     base = tmp_path / "base"
     (base / "7").mkdir(parents=True)  # an earlier version (even an empty one) keeps its number
     (base / ".8.tmp-x").mkdir()      # a writer's leftover is no version
-    first = export.export_models([str(model_dir)], serving_base=str(base))
-    second = export.export_models([str(model_dir)], serving_base=str(base))
-    assert pathlib.Path(first) == base / "8" and pathlib.Path(second) == base / "9"
-    assert (base / "9" / "saved_model.pb").is_file()
+    written = export.export_models([str(model_dir)], serving_base=str(base))
+    assert pathlib.Path(written) == base / "8" and (base / "8" / "saved_model.pb").is_file()
+    assert pathlib.Path(next_version_dir(str(base))) == base / "9"
+    assert version_dirs(str(base)) == {8: str(base / "8")}  # 7 holds no SavedModel
     assert not [p for p in base.iterdir() if ".tmp-" in p.name and p.name != ".8.tmp-x"]
     with pytest.raises(export.UserError, match="not both"):
         export.export_models([str(model_dir)], str(tmp_path / "x"), serving_base=str(base))

@@ -88,22 +88,28 @@ def char_vocab(tmp_path_factory):
     return Vocabulary.from_tokens_file(path), str(path)
 
 
+@pytest.fixture(scope="module")
+def char_encoders(char_vocab):
+    """One TokenEncoder per split (building its lookup table costs more than a call)."""
+    vocab, path = char_vocab
+    return {split: TokenEncoder(path, vocab.unk_id, 100, split=split)
+            for split in ("chars", "bigrams")}
+
+
 @settings(max_examples=150, **SETTINGS)
 @given(text=st.text(max_size=60))
-def test_in_graph_char_split_matches_the_python_char_tokenizer(char_vocab, text):
-    vocab, path = char_vocab
-    encoder = TokenEncoder(path, vocab.unk_id, 100, split="chars")
-    ids = encoder(tf.constant([text])).numpy()[0]
+def test_in_graph_char_split_matches_the_python_char_tokenizer(char_vocab, char_encoders, text):
+    vocab, _ = char_vocab
+    ids = char_encoders["chars"](tf.constant([text])).numpy()[0]
     expected = reference_ids(vocab, char_tokens(text)) or [vocab.unk_id]
     assert ids.tolist()[:len(expected)] == expected and not ids[len(expected):].any()
 
 
 @settings(max_examples=150, **SETTINGS)
 @given(text=st.one_of(st.text(max_size=60), st.text("体育财经 ab\t\u3000", max_size=30)))
-def test_in_graph_bigrams_match_the_python_bigrams(char_vocab, text):
-    vocab, path = char_vocab
-    encoder = TokenEncoder(path, vocab.unk_id, 100, split="bigrams")
-    ids = encoder(tf.constant([text])).numpy()[0]
+def test_in_graph_bigrams_match_the_python_bigrams(char_vocab, char_encoders, text):
+    vocab, _ = char_vocab
+    ids = char_encoders["bigrams"](tf.constant([text])).numpy()[0]
     expected = reference_ids(vocab, bigrams(char_tokens(text))) or [vocab.unk_id]
     assert ids.tolist()[:len(expected)] == expected and not ids[len(expected):].any()
 

@@ -288,21 +288,27 @@ def large_request_texts(megabytes=3.5):
     return texts
 
 
-def test_status_answers_while_a_large_batch_runs(service):
-    texts = large_request_texts()
-    done = {}
+def send_large_request(service):
+    """Start one request of 3.5 MB of texts in a thread; returns (thread, result):
+    result gets the status and the time the answer came."""
+    texts, result = large_request_texts(), {}
 
     def large():
-        done["status"] = service.predict({"instances": texts})[0]
-        done["at"] = time.monotonic()
+        result["status"] = service.predict({"instances": texts})[0]
+        result["at"] = time.monotonic()
 
     worker = threading.Thread(target=large)
     worker.start()
+    return worker, result
+
+
+def test_status_answers_while_a_large_batch_runs(service):
+    worker, result = send_large_request(service)
     time.sleep(0.5)  # the large request is being read and run
     assert service.call("GET", "/v1/models/textrnn")[0] == 200
     answered = time.monotonic()
     worker.join()
-    assert done["status"] == 200 and answered < done["at"]
+    assert result["status"] == 200 and answered < result["at"]
 
 
 def test_the_start_up_line_holds_a_curl_command_that_works(trained_model, start):
@@ -322,15 +328,7 @@ def test_the_start_up_line_holds_a_curl_command_that_works(trained_model, start)
 
 def test_sigterm_finishes_the_requests_in_flight_and_exits_0(trained_model, start):
     served = start(f"--model_dir={trained_model[0]}")
-    texts = large_request_texts()
-    result = {}
-
-    def large():
-        result["status"] = served.predict({"instances": texts})[0]
-        result["at"] = time.monotonic()
-
-    worker = threading.Thread(target=large)
-    worker.start()
+    worker, result = send_large_request(served)
     time.sleep(1.0)
     signalled = time.monotonic()
     served.process.send_signal(signal.SIGTERM)
