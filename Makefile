@@ -161,7 +161,7 @@ gpu-check: $(STAMP)
 
 # The same scripts on tiny inputs (a few minutes): checks they run; make test includes them.
 bench-quick: $(VENV)/.bench
-	$(BIN)/python -m pytest -q tests/test_benchmarks.py
+	$(BIN)/python -m pytest -q tests/test_benchmarks.py tests/test_benchmark_accuracy.py
 
 clean:
 	rm -rf runs

@@ -1,0 +1,41 @@
+"""The accuracy benchmarks run in quick mode and write their JSON (see test_benchmarks.py)."""
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT, shared_data
+from test_benchmarks import run_quick
+
+
+def test_accuracy_scores_each_ensemble_through_its_saved_model(tmp_path):
+    # the two main ensembles (five recipes): the smallest run of the script's whole path
+    report = run_quick("accuracy.py", tmp_path, "--recipes=thucnews_ensemble,cnews_ensemble")
+    if report is None:
+        return
+    assert "recipes" in report
+    assert {"thucnews_ensemble", "cnews_ensemble"} <= set(report["ensembles"])
+    for ensemble in report["ensembles"].values():
+        assert all(0 <= run["test_accuracy"] <= 1 for run in ensemble["runs"])
+
+
+def test_peers_runs_in_quick_mode(tmp_path):
+    report = run_quick("peers.py", tmp_path)
+    assert report is None or "corpora" in report
+
+
+def test_peers_update_keeps_what_it_does_not_rerun(tmp_path):
+    """--update replaces only the systems it reruns; the other corpora, the table's
+    command and the notes stay, also in the file written after each corpus."""
+    shared_data("tnews")
+    out = tmp_path / "peers.json"
+    elsewhere = {"systems": {"tfidf_svm": {"test_accuracy": 0.5}}}
+    out.write_text(json.dumps({"corpora": {"elsewhere": elsewhere}, "notes": ["by hand"],
+                               "command": "python benchmarks/peers.py"}), encoding="utf-8")
+    result = subprocess.run([sys.executable, "benchmarks/peers.py", "--quick", "--update",
+                             "--corpora=tnews", "--systems=tfidf_svm", "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["corpora"]["elsewhere"] == elsewhere and "tnews" in report["corpora"]
+    assert report["command"] == "python benchmarks/peers.py" and report["notes"] == ["by hand"]
