@@ -21,7 +21,6 @@ measure. --data is a raw corpus folder (train/dev|val/test.txt); by default
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -114,20 +113,9 @@ def check_cpu_process(export_dir, texts, workdir, log):
 def check_service(export_dir, texts, gpu_probabilities, log):
     """Serve the export; (max |p_service - p_gpu|, start-up seconds)."""
     import numpy as np
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "textrnn.serve",
-                                f"--saved_model={export_dir}", "--port=0"], cwd=common.ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    from benchmarks.serving_http import start_service
+    process, port, startup = start_service(export_dir)
     try:
-        port = None
-        for line in process.stderr:
-            found = re.search(r"at http://127\.0\.0\.1:(\d+)", line)
-            if found:
-                port = int(found.group(1))
-                break
-        if port is None:
-            raise RuntimeError("textrnn-serve did not start")
-        startup = time.perf_counter() - started
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/v1/models/textrnn:predict",
             data=json.dumps({"instances": texts}, ensure_ascii=False).encode("utf-8"))
