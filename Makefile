@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed
 #                             textrnn-train --recipe=auto, which chooses every setting
 # make train DATA=path FLAGS=flags/cnews.flags MODEL_DIR=runs/cnews/model
 #                             your data with a recipe of your own (jieba words by default)
+# make train DATA=path VECTORS=file
+#                             start the embedding from pretrained vectors (word2vec text
+#                             or binary, gzip or not), e.g. Tencent AI Lab's or fastText's
 # TRAIN_ARGS adds flags to textrnn-train (they win over the recipe's choices).
 ifdef FLAGS
 RECIPE := --flagfile=$(FLAGS)
@@ -21,6 +24,8 @@ endif
 DATA ?= data/demo
 TOKENIZER ?= jieba
 TRAIN_ARGS ?=
+VECTORS ?=
+VECTOR_ARGS := $(if $(VECTORS),--pretrained_embeddings=$(VECTORS))
 # val.txt, or dev.txt when the folder has no val.txt
 VAL ?= $(firstword $(wildcard $(DATA)/val.txt $(DATA)/dev.txt) $(DATA)/val.txt)
 RUN ?= runs/$(notdir $(abspath $(DATA)))
@@ -47,7 +52,7 @@ install: $(STAMP)
 train: $(STAMP)
 	$(BIN)/textrnn-prepare --train=$(DATA)/train.txt --val=$(VAL) \
 	  --test=$(DATA)/test.txt --tokenizer=$(TOKENIZER) --out_dir=$(PREPARED)
-	$(BIN)/textrnn-train $(RECIPE) --data_dir=$(PREPARED) --model_dir=$(MODEL_DIR) $(TRAIN_ARGS)
+	$(BIN)/textrnn-train $(RECIPE) --data_dir=$(PREPARED) --model_dir=$(MODEL_DIR) $(VECTOR_ARGS) $(TRAIN_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -182,7 +182,8 @@ def run_training(args, cmd, flagfile, model_dir, log_path):
 def predict(model_dir, split_file):
     """(true ids, predicted ids) of the best-validation checkpoint over every line of a file."""
     import numpy as np
-    from textrnn import artifacts, data
+    from textrnn.features import data
+    from textrnn.training import artifacts
     model, config, _ = artifacts.load_model(model_dir)
     tokens = artifacts.token_encoder(model_dir, config)
     labels = artifacts.label_encoder(model_dir)
@@ -221,7 +222,7 @@ def stats(values):
 
 
 def run_recipe(args, name, recipe, data_dir, work_dir, seeds):
-    from textrnn import artifacts
+    from textrnn.training import artifacts
     with open(os.path.join(data_dir, "categories.txt"), encoding="utf-8") as stream:
         categories = [line.rstrip("\n") for line in stream if line.strip()]
     runs = []
@@ -261,8 +262,9 @@ def run_recipe(args, name, recipe, data_dir, work_dir, seeds):
 
 def run_ensemble(name, ensemble, work_dir, raw_dir, results):
     """Export each seed's members as one SavedModel and score it on the raw val and test."""
-    from textrnn import evaluate, export
-    from textrnn.inference import Predictor
+    from textrnn import evaluate
+    from textrnn.serving import export
+    from textrnn.serving.inference import Predictor
     members = [results["recipes"][m] for m in ensemble["members"]]
     runs = []
     for seed_runs in zip(*(m["runs"] for m in members)):

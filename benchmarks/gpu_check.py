@@ -131,8 +131,8 @@ def check_service(export_dir, texts, gpu_probabilities, log):
 def time_against_torch(prepared, workdir, args, log):
     """textrnn's Trainer against PyTorch CUDA nn.LSTM on the same batches, float16 both."""
     from benchmarks import speed
-    from textrnn.train_config import TrainConfig
-    from textrnn.trainer import Trainer
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.trainer import Trainer
     try:
         import torch
     except ImportError:
@@ -166,7 +166,7 @@ def main():
     # this process, the training run, the CPU check and the service share one GPU:
     # each takes memory as it needs it rather than all of it at its first op
     os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
-    from textrnn import startup
+    from textrnn.util import startup
     startup.import_tensorflow()
     names = gpu_names()
     if not names:

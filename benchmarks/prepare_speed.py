@@ -59,7 +59,7 @@ def time_prepare(paths, tokenizer, workers, workdir):
 def bench_corpus(name, raw_dir, args, workers, log, workdir):
     paths = common.raw_paths(raw_dir)
     size, lines = corpus_size(paths)
-    from textrnn import tokenize
+    from textrnn.text import tokenize
     start = time.perf_counter()
     tokenize.get_tokenizer(args.tokenizer)("预热")  # jieba's dictionary load, once per process
     dict_seconds = time.perf_counter() - start

@@ -354,7 +354,7 @@ def main():
                     lines.append(f"| {k} | {v['median']:.2f} | {v['min']:.2f} | {v['max']:.2f} |")
                 lines.append("")
             if s.get("pipeline"):
-                lines += [f"### Input pipeline alone (`textrnn.data.train_dataset`, from `{f}`)", "",
+                lines += [f"### Input pipeline alone (`textrnn.features.data.train_dataset`, from `{f}`)", "",
                           "| size set | cache | batch | median ex/s | min | max |",
                           "| --- | --- | ---: | ---: | ---: | ---: |"]
                 for k, v in s["pipeline"].items():

@@ -6,7 +6,7 @@ For each corpus of ../shared/data (every split, every line) and a seeded
 random fuzz set (CJK, ASCII, digits, punctuation of both widths, every
 whitespace character, emoji, empty strings), the tokens of the `tokenize`
 signature of a word model's SavedModel (or, without --saved_model, of
-textrnn.segmenter.JiebaSegmenter, the module that signature calls) are
+textrnn.text.segmenter.JiebaSegmenter, the module that signature calls) are
 compared with
 `[''.join(t.split()) for t in jieba.lcut(text, HMM=False) if not t.isspace()]`.
 Reported: lines, lines that differ (the target is none) with the first few,
@@ -40,7 +40,7 @@ def parse_args():
 
 
 def fuzz_texts(count, seed=0):
-    from textrnn.segmenter import WHITESPACE
+    from textrnn.text.segmenter import WHITESPACE
     rng = random.Random(seed)
     pieces = (["中国", "科学院", "北京", "清华大学", "长江大桥", "市长", "和尚", "尚未", "iPhone",
                "C++", "3G", "B超", "T恤", "\r\n", ""]
@@ -71,7 +71,8 @@ def in_graph_tokens(saved_model):
     if saved_model:
         signature = tf.saved_model.load(saved_model).signatures["tokenize"]
         return lambda texts: signature(text=tf.constant(texts))["tokens"]
-    from textrnn import segmenter, tokenize
+    from textrnn.text import segmenter
+    from textrnn.text import tokenize
     seg = segmenter.JiebaSegmenter.from_jieba(tokenize.jieba_tokenizer(), tempfile.mkdtemp())
     return tf.function(lambda x: seg(x).to_tensor(""),
                        input_signature=[tf.TensorSpec([None], tf.string)])
@@ -102,13 +103,13 @@ def main():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     start, log = common.timed_log()
 
-    from textrnn import tokenize
+    from textrnn.text import tokenize
     jieba_cut = tokenize.jieba_tokenizer()
     cut = in_graph_tokens(args.saved_model)
     result = dict(benchmark="in-graph jieba segmentation (HMM off) against jieba.lcut",
                   command=" ".join(["python"] + sys.argv), machine=common.machine_info(),
                   compared=f"tokenize signature of {args.saved_model}" if args.saved_model
-                  else "textrnn.segmenter.JiebaSegmenter (what `tokenize` calls)", sets={})
+                  else "textrnn.text.segmenter.JiebaSegmenter (what `tokenize` calls)", sets={})
     sets = {name: corpus_texts(name) for name in CORPORA}
     sets["fuzz"] = fuzz_texts(args.fuzz)
     if args.quick:

@@ -20,7 +20,7 @@ Measured, after warm-up:
 - multiply-adds per text of the recurrent members, from their configuration
   (embedding lookups are free; LSTM/GRU cells and dense layers count; a wide
   path's sparse rows are not counted), at the mean token count of the inputs.
-- textrnn.inference.Predictor (what textrnn-predict runs): one raw text in a
+- textrnn.serving.inference.Predictor (what textrnn-predict runs): one raw text in a
   warm process.
 - `python -m textrnn.predict --saved_model=E "text"`: one whole command,
   process start, imports and SavedModel load included.
@@ -186,7 +186,7 @@ def main():
                   machine=common.machine_info(threads=dict(intra_op=args.threads,
                                                            inter_op=args.threads)),
                   model_dir=model_dir)
-    from textrnn.inference import Predictor
+    from textrnn.serving.inference import Predictor
     predictor = Predictor(export_dir)
     raw = raw_texts(args.texts)[:2000]
     inputs = [predictor.model_input(t) for t in raw]  # raw text, unless the model reads words

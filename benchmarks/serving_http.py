@@ -61,7 +61,7 @@ def in_process(export_dir, texts, quick, threads, log):
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
-    from textrnn.inference import Predictor
+    from textrnn.serving.inference import Predictor
     predictor = Predictor(export_dir)
     inputs = [predictor.model_input(t) for t in texts]
     timed = time_signature("in-process serving_default", predictor.signatures["serving_default"],
@@ -155,7 +155,7 @@ def targets(runs, reference, share):
 def main():
     args = parse_args()
     start, log = common.timed_log()
-    from textrnn import startup
+    from textrnn.util import startup
     startup.import_tensorflow()
     commands, export_dir = [], args.saved_model
     if not export_dir:

@@ -5,7 +5,7 @@
 What is compared, in one process, with both frameworks held to the same
 intra-op / inter-op thread counts:
 
-- textrnn: the real `textrnn.trainer.Trainer` (its compiled multi-step loop
+- textrnn: the real `textrnn.training.trainer.Trainer` (its compiled multi-step loop
   `_train_loop_fn`, Adam, global-norm clipping, dropout, masked stacked LSTM),
   with and without `--jit_compile`.
 - PyTorch (embedding -> nn.LSTM(num_layers) -> last valid step / max pool ->
@@ -13,7 +13,7 @@ intra-op / inter-op thread counts:
   gathered afterwards) and pack_padded_sequence.
 
 Both train on the same batches: K batches are drawn once from
-`textrnn.data.train_dataset` (same ids, same padding, same lengths); every
+`textrnn.features.data.train_dataset` (same ids, same padding, same lengths); every
 timed segment runs each contender over exactly those K batches. Segments are
 interleaved (A, B, C, D, then D, C, B, A, ...) to cancel drift on a shared
 machine; ratios are taken within a round and summarised by their median.
@@ -101,7 +101,7 @@ def configure_threads(threads, omp_wait_policy="default"):
 
 def read_flagfile_sizes(path):
     """Sizes from a textrnn-train flagfile, over the TrainConfig defaults."""
-    from textrnn.train_config import TrainConfig
+    from textrnn.training.config import TrainConfig
     defaults = {f: getattr(TrainConfig, f) for f in SIZE_FIELDS + EXTRA_FIELDS}
     values = dict(defaults)
     with open(path, encoding="utf-8") as stream:
@@ -127,8 +127,8 @@ def read_flagfile_sizes(path):
 
 def make_trainer(data_dir, sizes, jit, workdir):
     """The real textrnn Trainer, in a throwaway model_dir."""
-    from textrnn.train_config import TrainConfig
-    from textrnn.trainer import Trainer
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.trainer import Trainer
     cfg = TrainConfig(data_dir=data_dir, model_dir=tempfile.mkdtemp(dir=workdir),
                       jit_compile=jit, export=False, seed=1, **sizes)
     cfg.validate()
@@ -137,7 +137,7 @@ def make_trainer(data_dir, sizes, jit, workdir):
 
 def draw_batches(trainer, count):
     """The first `count` batches of textrnn's training pipeline, as numpy arrays."""
-    from textrnn import data
+    from textrnn.features import data
     cfg = trainer.cfg
     dataset = data.train_dataset(trainer.files["train"], trainer.token_encoder,
                                  trainer.label_encoder, cfg.batch_size, cfg.shuffle_buffer,
@@ -183,11 +183,12 @@ def tf_runner(trainer, k, steps_per_call=None):
 def keras_fit_runner(data_dir, sizes, batches, k, threads_note=None):
     """A plain Keras model.fit on the same model and batches (steps_per_execution=1)."""
     import keras
-    from textrnn import artifacts, checkpoints
-    from textrnn.model import build_model
-    from textrnn.train_config import TrainConfig
+    from textrnn.recurrent.model import build_model
+    from textrnn.training import artifacts
+    from textrnn.training import checkpoints
+    from textrnn.training.config import TrainConfig
     cfg = TrainConfig(data_dir=data_dir, model_dir=tempfile.mkdtemp(), export=False, **sizes)
-    run_config = checkpoints.prepare_model_dir(cfg, cfg.model_dir)
+    run_config, _ = checkpoints.prepare_model_dir(cfg, cfg.model_dir)
     model = build_model(artifacts.model_config(run_config))
     model.compile(optimizer=keras.optimizers.Adam(0.001, global_clipnorm=1.0),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -433,8 +434,8 @@ def section_ablations(args, torch, data_dir, sizes, k, log, workdir):
 
 
 def section_pipeline(args, data_dir, sizes_by_name, log, workdir, training):
-    """textrnn.data.train_dataset alone: examples/s of (ids, labels) batches."""
-    from textrnn import data
+    """textrnn.features.data.train_dataset alone: examples/s of (ids, labels) batches."""
+    from textrnn.features import data
     out = {}
     for name, sizes in sizes_by_name.items():
         trainer = make_trainer(data_dir, sizes, False, workdir)

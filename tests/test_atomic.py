@@ -6,7 +6,7 @@ import time
 import pytest
 
 from conftest import demo_paths, run_cli
-from textrnn import atomic
+from textrnn.util import atomic
 
 
 def leftover(parent, name, age_seconds):

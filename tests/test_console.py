@@ -2,7 +2,7 @@
 
 
 def test_progress_lines_give_counts_rate_and_time_left(capsys):
-    from textrnn.console import Progress
+    from textrnn.util.console import Progress
     progress = Progress("work", total=1000, unit="texts", every=400)
     for _ in range(10):
         progress.add(100)
@@ -12,7 +12,7 @@ def test_progress_lines_give_counts_rate_and_time_left(capsys):
 
 
 def test_fast_work_prints_at_most_one_line_per_interval(capsys):
-    from textrnn.console import Progress
+    from textrnn.util.console import Progress
     progress = Progress("work", total=1000, unit="lines", every=100, seconds=3600.0)
     for _ in range(10):
         progress.add(100)

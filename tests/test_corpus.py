@@ -2,9 +2,9 @@
 
 import pytest
 
-from textrnn import corpus
-from textrnn.corpus import BadLines, read_labelled
-from textrnn.errors import UserError
+from textrnn.text import corpus
+from textrnn.text.corpus import BadLines, read_labelled
+from textrnn.util.errors import UserError
 
 
 def write(tmp_path, data: bytes, name="raw.txt"):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from textrnn import data
-from textrnn.encoding import LabelEncoder, TokenEncoder
-from textrnn.vocab import Vocabulary
+from textrnn.features import data
+from textrnn.features.encoding import LabelEncoder, TokenEncoder
+from textrnn.text.vocab import Vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_train_dataset_is_deterministic_with_a_seed(encoders, demo_prepared):
 
 
 def test_missing_split_file_is_a_clear_error(tmp_path):
-    from textrnn.errors import UserError
+    from textrnn.util.errors import UserError
     with pytest.raises(UserError, match="textrnn-prepare output"):
         data.split_file(str(tmp_path), "train")
 

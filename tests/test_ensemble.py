@@ -8,9 +8,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import TINY_MODEL, demo_paths, run_cli
-from textrnn import export
-from textrnn.errors import UserError
-from textrnn.inference import Predictor
+from textrnn.serving import export
+from textrnn.serving.inference import Predictor
+from textrnn.util.errors import UserError
 
 TEXTS = ["国家队在世界杯预选赛中以2比0取胜", "央行宣布下调存款准备金率，股市应声上涨", "", "  新 游戏  "]
 

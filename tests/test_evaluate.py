@@ -76,7 +76,7 @@ def test_plot_writes_svg_with_text_and_png(trained_model, tmp_path):
     assert "体育" in svg  # the labels are text, drawn by the viewer's fonts
     assert "predicted class" in svg and "true class" in svg
     assert (tmp_path / "cm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    from textrnn import plots
+    from textrnn.util import plots
     if plots.cjk_font() is None:  # no font draws the labels: ids and a legend file
         legend = (tmp_path / "cm.png.labels.txt").read_text(encoding="utf-8").splitlines()
         assert len(legend) == 10 and legend[0].startswith("0\t")

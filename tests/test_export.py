@@ -11,7 +11,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import DEMO
-from textrnn import artifacts, export, tokenize
+from textrnn.serving import export
+from textrnn.text import tokenize
+from textrnn.training import artifacts
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +179,7 @@ def test_saved_model_cli_shows_the_signature(trained_model):
 
 def test_a_model_cut_with_the_hmm_takes_segmented_text(hmm_model):
     """The graph cannot reproduce jieba's HMM: such a model says so and predict cuts for it."""
-    from textrnn.inference import Predictor
+    from textrnn.serving.inference import Predictor
     tmp_path = hmm_model
     manifest = json.loads((tmp_path / "data" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["jieba_hmm"] is True
@@ -223,7 +225,7 @@ def _graph_ops(export_dir):
 def as_on_a_gpu(monkeypatch):
     """Keras and textrnn choose their kernels as they would with a GPU present."""
     import importlib
-    from textrnn import model
+    from textrnn.recurrent import model
     rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")  # the package shadows it
     monkeypatch.setattr(rnn, "_is_gpu_available", lambda: True)
     monkeypatch.setattr(model, "_gpu_present", lambda: True)
@@ -232,7 +234,7 @@ def as_on_a_gpu(monkeypatch):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_tracing_as_on_a_gpu_would_put_cudnn_ops_in_the_graph(as_on_a_gpu, cell):
     """What the export must avoid: the check below is only meaningful if this holds."""
-    from textrnn.model import ModelConfig, build_model
+    from textrnn.recurrent.model import ModelConfig, build_model
     net = build_model(ModelConfig(vocab_size=20, num_classes=3, cell=cell))
     traced = tf.function(lambda ids: net(ids, training=False)).get_concrete_function(
         tf.TensorSpec([None, None], tf.int32))
@@ -241,7 +243,7 @@ def test_tracing_as_on_a_gpu_would_put_cudnn_ops_in_the_graph(as_on_a_gpu, cell)
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_portable_kernels_leave_no_cudnn_op_as_on_a_gpu(as_on_a_gpu, cell):
-    from textrnn.model import ModelConfig, build_model, portable_kernels
+    from textrnn.recurrent.model import ModelConfig, build_model, portable_kernels
     net = build_model(ModelConfig(vocab_size=20, num_classes=3, cell=cell, bidirectional=True))
     with portable_kernels([net]):
         traced = tf.function(lambda ids: net(ids, training=False)).get_concrete_function(

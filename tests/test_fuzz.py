@@ -9,12 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import reference_ids, run_cli
-from textrnn.corpus import BadLines, read_labelled
-from textrnn.encoding import _WHITESPACE, TokenEncoder
-from textrnn.errors import UserError
+from textrnn.features.encoding import _WHITESPACE, TokenEncoder
 from textrnn.prepare import prepare
-from textrnn.tokenize import bigrams, char_tokens
-from textrnn.vocab import Vocabulary
+from textrnn.text.corpus import BadLines, read_labelled
+from textrnn.text.tokenize import bigrams, char_tokens
+from textrnn.text.vocab import Vocabulary
+from textrnn.util.errors import UserError
 
 FILE_LINE = re.compile(r"raw\.txt:\d+: ")
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from textrnn import artifacts
+from textrnn.training import artifacts
 import reference as ref
-from textrnn.errors import UserError
 from textrnn.import_tf1 import EMBEDDING, cell_name, fc_name, import_checkpoint
+from textrnn.util.errors import UserError
 
 tf = pytest.importorskip("tensorflow")
 

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from conftest import DEMO, demo_paths, run_cli, shared_data
-from textrnn.errors import UserError
 from textrnn.prepare import prepare
+from textrnn.util.errors import UserError
 
 SPLITS = ("train", "val", "test")
 

@@ -8,7 +8,8 @@ import subprocess
 import pytest
 
 from conftest import ROOT, TINY_MODEL, run_cli
-from textrnn import recipe, vocab
+from textrnn.text import vocab
+from textrnn.training import recipe
 
 
 def fake_prepared(path, lengths, classes=2):
@@ -55,7 +56,7 @@ def test_wide_ngram_budget_counts_the_texts_the_wide_path_reads(tmp_path, monkey
 
 
 def test_data_dir_that_is_not_prepared_is_refused(tmp_path):
-    from textrnn.errors import UserError
+    from textrnn.util.errors import UserError
     with pytest.raises(UserError, match="not a textrnn-prepare output folder"):
         recipe.choose(str(tmp_path))
 
@@ -115,7 +116,7 @@ def test_make_train_with_data_and_no_flags_runs_the_auto_recipe(tmp_path):
 
 
 def test_the_wide_paths_ngram_budget_shrinks_with_corpus_size():
-    from textrnn.recipe import wide_ngrams
+    from textrnn.training.recipe import wide_ngrams
     assert wide_ngrams(800, 10) == 1_000_000          # small corpora keep every n-gram
     assert wide_ngrams(50_000, 25) == 200_000         # measured: 6 min 46 s end to end
     assert wide_ngrams(10_000_000, 10) == 100_000     # never below the floor

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import shared_data
-from textrnn import segmenter, tokenize
+from textrnn.text import segmenter
+from textrnn.text import tokenize
 
 
 @pytest.fixture(scope="module")

@@ -394,7 +394,7 @@ def test_after_kill_9_a_restart_serves_again(trained_model, start):
 
 
 def test_a_model_that_reads_segmented_text_is_sent_raw_text(hmm_model, start):
-    from textrnn import tokenize
+    from textrnn.text import tokenize
     export_dir = hmm_model / "model" / "export"
     served = start(f"--saved_model={export_dir}")
     text = "小明硕士毕业于中国科学院计算所"

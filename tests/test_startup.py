@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import run_cli
-from textrnn import startup
+from textrnn.util import startup
 
 NOISE_LINES = [
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",

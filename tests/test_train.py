@@ -12,8 +12,8 @@ import time
 import pytest
 
 from conftest import ROOT, TINY_MODEL, run_cli
-from textrnn.errors import UserError
 from textrnn.train import TrainConfig, train
+from textrnn.util.errors import UserError
 
 METRIC_KEYS = {"global_step", "val_accuracy", "val_loss", "test_accuracy", "test_loss",
                "best_val_accuracy", "best_step", "train_seconds", "examples_per_second"}
@@ -173,7 +173,7 @@ def test_sigterm_in_the_wide_path_keeps_the_recurrent_model_and_says_so(demo_pre
 def test_mixed_precision_trains_with_float32_variables_and_loss(demo_prepared, tmp_path,
                                                                 precision, policy):
     import keras
-    from textrnn.trainer import Trainer
+    from textrnn.training.trainer import Trainer
     cfg = TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / "m"),
                       **{**TINY_MODEL, "num_train_steps": 4}, mixed_precision=precision,
                       export=False)
@@ -193,7 +193,7 @@ def test_mixed_precision_trains_with_float32_variables_and_loss(demo_prepared, t
 
 
 def test_jit_compile_trains_with_the_xla_compatible_lstm(demo_prepared, tmp_path):
-    from textrnn.trainer import Trainer
+    from textrnn.training.trainer import Trainer
     cfg = TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / "m"),
                       **{**TINY_MODEL, "num_train_steps": 2}, jit_compile=True, export=False)
     trainer = Trainer(cfg)

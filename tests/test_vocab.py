@@ -4,8 +4,8 @@ import collections
 
 import pytest
 
-from textrnn.errors import UserError
-from textrnn.vocab import PAD, UNK, Categories, Vocabulary, write_categories, write_counts
+from textrnn.text.vocab import PAD, UNK, Categories, Vocabulary, write_categories, write_counts
+from textrnn.util.errors import UserError
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_threshold_one_keeps_everything(vocab_file):
 
 def test_unknown_tokens_map_to_unk_in_the_graph(vocab_file, tmp_path):
     import tensorflow as tf
-    from textrnn.encoding import TokenEncoder
+    from textrnn.features.encoding import TokenEncoder
     vocab = Vocabulary.load(vocab_file, num_word_threshold=10)
     vocab.write_tokens(tmp_path / "tokens.txt")
     encoder = TokenEncoder(str(tmp_path / "tokens.txt"), vocab.unk_id, 10)

@@ -10,7 +10,11 @@ import pytest
 import tensorflow as tf
 
 from conftest import TINY_MODEL
-from textrnn import export, mixture, ngrams, wide
+from textrnn.serving import export
+from textrnn.text import corpus
+from textrnn.wide import mixture
+from textrnn.wide import ngrams
+from textrnn.wide import linear as wide
 
 SAMPLE = ["体育新闻：皇马 3:1 胜巴萨", "股市大涨，股民 欢喜", "  ", "", "ab ab\tab", "股市股市股市"]
 
@@ -106,7 +110,7 @@ def test_a_table_without_features_file_is_characters_only(table, tmp_path):
 
 
 def test_bad_features_file_names_the_file(table, tmp_path):
-    from textrnn.errors import UserError
+    from textrnn.util.errors import UserError
     shutil.copy(table[0], tmp_path / ngrams.NGRAMS_FILE)
     (tmp_path / ngrams.FEATURES_FILE).write_text('{"orders": ["x"], "words": null}',
                                                  encoding="utf-8")
@@ -129,7 +133,7 @@ def test_ngram_count_is_bounded_and_pruning_keeps_the_frequent(tmp_path):
 def test_bad_ngram_table_names_file_and_line(tmp_path):
     path = tmp_path / "ngrams.txt"
     path.write_text("股\t1.5\n市 no idf\n", encoding="utf-8")
-    from textrnn.errors import UserError
+    from textrnn.util.errors import UserError
     with pytest.raises(UserError, match=r"ngrams.txt:2: expected"):
         ngrams.NgramFeaturizer(str(path))
 
@@ -211,7 +215,8 @@ def test_calibrate_fits_a_temperature_that_lowers_val_log_loss():
 @pytest.mark.parametrize("weight", ["chosen", 0.4])
 def test_export_of_raw_text_equals_the_in_memory_mixture(wide_deep, demo_prepared_char, tmp_path,
                                                          weight):
-    from textrnn import artifacts, data
+    from textrnn.features import data
+    from textrnn.training import artifacts
     model_dir, _ = wide_deep
     info_path = model_dir / "wide" / "wide.json"
     info = json.loads(info_path.read_text(encoding="utf-8"))
@@ -265,8 +270,8 @@ def test_fused_adam_follows_keras_adam_with_cosine_decay():
 def test_refit_learns_from_val_what_train_lacks(tmp_path):
     """After val's choices, the refit trains on train + val: a character that only
     val's texts carry (with its label) moves the refit model, not the train-only one."""
-    from textrnn import data
-    from textrnn.encoding import LabelEncoder
+    from textrnn.features import data
+    from textrnn.features.encoding import LabelEncoder
     (tmp_path / "categories.txt").write_text("甲\n乙\n", encoding="utf-8")
     (tmp_path / "train.txt").write_text("甲\t子\n乙\t丑\n" * 50, encoding="utf-8")
     (tmp_path / "val.txt").write_text("乙\t寅\n" * 20, encoding="utf-8")
@@ -288,15 +293,15 @@ def test_refit_learns_from_val_what_train_lacks(tmp_path):
 
 
 def test_lines_every_kth_is_a_uniform_sample(tmp_path):
-    from textrnn import data
+    from textrnn.features import data
     path = tmp_path / "train.txt"
     path.write_text("".join(f"甲\t{i}\n" for i in range(10)), encoding="utf-8")
     assert [line.decode() for line in data.lines(str(path), 3).as_numpy_iterator()] == \
         ["甲\t0", "甲\t3", "甲\t6", "甲\t9"]
-    assert mixture.sample_every(str(path), 0) == 1  # no bound
+    assert corpus.sample_every(str(path), 0) == 1  # no bound
     size_mb = path.stat().st_size / 2**20
-    assert mixture.sample_every(str(path), size_mb) == 1
-    assert mixture.sample_every(str(path), size_mb / 2.5) == 3
+    assert corpus.sample_every(str(path), size_mb) == 1
+    assert corpus.sample_every(str(path), size_mb / 2.5) == 3
 
 
 def test_wide_path_over_its_bound_learns_from_every_kth_train_line(demo_prepared_char,

@@ -5,7 +5,7 @@ import os
 
 # TensorFlow's start-up chatter (oneDNN notices, missing CUDA drivers on CPU
 # machines, per-save INFO lines) buries the tools' own output; users can
-# still override both settings (startup.py filters what this level cannot hide,
+# still override both settings (util/startup.py filters what this level cannot hide,
 # unless the user set the level).
 USER_LOG_LEVEL = os.environ.get("TF_CPP_MIN_LOG_LEVEL") or None  # empty: not set
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

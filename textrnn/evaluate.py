@@ -19,10 +19,11 @@ import os
 import numpy as np
 from absl import flags
 
-from textrnn import artifacts, corpus
-from textrnn.console import say
-from textrnn.errors import UserError, run_app
-from textrnn.vocab import MANIFEST_FILE
+from textrnn.text import corpus
+from textrnn.text.vocab import MANIFEST_FILE
+from textrnn.training import artifacts
+from textrnn.util.console import say
+from textrnn.util.errors import UserError, run_app
 
 
 def define_flags():
@@ -88,7 +89,7 @@ def scores(true_ids, predicted_ids, num_classes):
 
 def evaluate(predictor, path, input_format="auto", batch_size=256, unknown_warning=0.5):
     """The report dict for one labelled file."""
-    from textrnn.console import Progress
+    from textrnn.util.console import Progress
     prepared = is_prepared(path) if input_format == "auto" else input_format == "prepared"
     texts, true_ids = read_examples(path, predictor.labels, prepared, predictor)
     progress = Progress("evaluate", len(texts), "texts", seconds=10.0)
@@ -157,7 +158,7 @@ def main(argv):
         raise UserError("--input_file is required")
     if FLAGS.batch_size < 1:
         raise UserError("--batch_size must be at least 1")
-    from textrnn.inference import Predictor, resolve_export
+    from textrnn.serving.inference import Predictor, resolve_export
     predictor = Predictor(resolve_export(FLAGS.saved_model, FLAGS.model_dir))
     report = evaluate(predictor, FLAGS.input_file, FLAGS.input_format, FLAGS.batch_size,
                       FLAGS.unknown_warning)
@@ -169,7 +170,7 @@ def main(argv):
     if FLAGS.report:
         artifacts.write_json(FLAGS.report, report)
     if FLAGS.plot:
-        from textrnn import plots
+        from textrnn.util import plots
         legend = plots.save_confusion(FLAGS.plot, report["confusion_matrix"], report["labels"],
                                       f"{os.path.basename(FLAGS.input_file)}: accuracy "
                                       f"{report['accuracy']:.4f}")

@@ -25,9 +25,11 @@ import numpy as np
 from absl import flags
 
 import textrnn
-from textrnn import artifacts, atomic, vocab
-from textrnn.console import say
-from textrnn.errors import UserError, run_app
+from textrnn.text import vocab
+from textrnn.training import artifacts
+from textrnn.util import atomic
+from textrnn.util.console import say
+from textrnn.util.errors import UserError, run_app
 
 EMBEDDING = "embedding/embedding"
 GLOBAL_STEP = "global_step"
@@ -214,7 +216,7 @@ def read_checkpoint(checkpoint):
 
 def model_config(weights):
     """The ModelConfig the weights imply, in the original's faithful mode."""
-    from textrnn.model import ModelConfig
+    from textrnn.recurrent.model import ModelConfig
     vocab_size, embedding_size = weights["embedding"].shape
     return ModelConfig(
         vocab_size=int(vocab_size), num_classes=int(weights["fc2"][1].shape[0]),
@@ -226,7 +228,7 @@ def model_config(weights):
 
 def build_imported_model(weights):
     """The Keras model with the converted weights."""
-    from textrnn.model import build_model
+    from textrnn.recurrent.model import build_model
     config = model_config(weights)
     model = build_model(config)
     model.get_layer("embedding").set_weights([weights["embedding"]])
@@ -334,7 +336,7 @@ def import_checkpoint(checkpoint, vocab_file, category_file, model_dir, num_word
     say(f"imported {weights['prefix']} (step {weights['global_step']}): {len(tokens)} words, "
         f"LSTM {list(config.num_lstm_nodes)}, {len(categories)} classes -> {model_dir}")
     if export:
-        from textrnn.export import export_model
+        from textrnn.serving.export import export_model
         export_model(model_dir)
     return config
 

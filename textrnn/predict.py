@@ -13,9 +13,9 @@ import sys
 
 from absl import flags
 
-from textrnn import corpus
-from textrnn.console import say
-from textrnn.errors import UserError, run_app
+from textrnn.text import corpus
+from textrnn.util.console import say
+from textrnn.util.errors import UserError, run_app
 
 
 def define_flags():
@@ -73,7 +73,7 @@ def main(argv):
     FLAGS = flags.FLAGS
     if FLAGS.top_k < 1 or FLAGS.batch_size < 1:
         raise UserError("--top_k and --batch_size must be at least 1")
-    from textrnn.inference import Predictor, resolve_export
+    from textrnn.serving.inference import Predictor, resolve_export
     predictor = Predictor(resolve_export(FLAGS.saved_model, FLAGS.model_dir))
     k = min(FLAGS.top_k, len(predictor.labels))
     texts = input_texts(argv[1:], FLAGS.input_file)

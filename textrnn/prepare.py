@@ -23,10 +23,13 @@ import time
 from absl import flags
 
 import textrnn
-from textrnn import atomic, corpus, tokenize, vocab
-from textrnn.console import Progress
-from textrnn.errors import UserError, run_app
-from textrnn.parallel import ordered_map
+from textrnn.text import corpus
+from textrnn.text import tokenize
+from textrnn.text import vocab
+from textrnn.util import atomic
+from textrnn.util.console import Progress
+from textrnn.util.errors import UserError, run_app
+from textrnn.util.parallel import ordered_map
 
 SPLITS = ("train", "val", "test")
 PROGRESS_SECONDS = 5.0  # fast tokenizers pass 20,000 lines many times a second

@@ -16,8 +16,8 @@ import asyncio
 
 from absl import flags
 
-from textrnn.errors import UserError, run_app
 from textrnn.serving.service import Settings
+from textrnn.util.errors import UserError, run_app
 
 DEFAULTS = Settings()
 
@@ -74,11 +74,11 @@ def main(argv):
     if sum(bool(x) for x in (FLAGS.model_dir, FLAGS.saved_model, FLAGS.model_base_path)) != 1:
         raise UserError("give exactly one of --model_dir, --saved_model and --model_base_path")
     settings = _settings(FLAGS)
-    from textrnn.inference import resolve_export
+    from textrnn.serving.inference import resolve_export
     folder = None
     if not FLAGS.model_base_path:
         folder = resolve_export(FLAGS.saved_model, FLAGS.model_dir)
-    from textrnn import startup
+    from textrnn.util import startup
     startup.import_tensorflow()  # after the checks: a bad start is told at once
     from textrnn.serving import service
     from textrnn.serving.versions import Versions

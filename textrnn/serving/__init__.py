@@ -1,9 +1,12 @@
-"""Serving a SavedModel over HTTP, speaking TensorFlow Serving's REST API.
+"""From a model directory to a model at work: the SavedModel and its users.
 
-    rest.py      request bodies -> texts, outputs -> response bodies (no I/O)
-    versions.py  which SavedModel version is served, and picking up new ones
-    batching.py  requests that arrive together run as one model call
-    service.py   the aiohttp application: routes, errors, start and stop
+    export.py     a model directory (or several) as one raw-text SavedModel
+    inference.py  loading a SavedModel and predicting in-process
+    rest.py       request bodies -> texts, outputs -> response bodies (no I/O)
+    versions.py   which SavedModel version is served, and picking up new ones
+    batching.py   requests that arrive together run as one model call
+    service.py    the aiohttp application: routes, errors, start and stop
 
-`textrnn-serve` (textrnn/serve.py) is the command that runs it.
+The commands on top: textrnn-export (textrnn/export.py), textrnn-predict,
+textrnn-evaluate and textrnn-serve (textrnn/serve.py).
 """

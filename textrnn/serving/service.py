@@ -27,10 +27,10 @@ import traceback
 
 from aiohttp import web
 
-from textrnn.console import say
 from textrnn.serving import rest
 from textrnn.serving.batching import Batcher
 from textrnn.serving.versions import Versions
+from textrnn.util.console import say
 
 
 @dataclasses.dataclass
@@ -185,7 +185,7 @@ async def serve(versions, settings, host, port):
         sock = _bind(host, port)
     except OSError as error:
         await runner.cleanup()
-        from textrnn.errors import UserError
+        from textrnn.util.errors import UserError
         raise UserError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     await web.SockSite(runner, sock).start()
     stop = asyncio.Event()

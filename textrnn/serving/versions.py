@@ -11,9 +11,9 @@ a half-written export is never seen. Other names (the writer's temporary
 import os
 import re
 
-from textrnn.console import say
-from textrnn.errors import UserError
 from textrnn.serving.rest import DEFAULT_SIGNATURE
+from textrnn.util.console import say
+from textrnn.util.errors import UserError
 
 SAVED_MODEL_FILE = "saved_model.pb"
 WARM_UP_TEXT = "预热"
@@ -57,7 +57,7 @@ class ServedModel:
 
     def __init__(self, export_dir, version):
         import tensorflow as tf
-        from textrnn.inference import Predictor
+        from textrnn.serving.inference import Predictor
         self._tf = tf
         self.export_dir, self.version = export_dir, version
         self.predictor = Predictor(export_dir)

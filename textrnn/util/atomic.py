@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 
-from textrnn.console import say
+from textrnn.util.console import say
 
 STALE_SECONDS = 600  # older than any export or prepare still writing (they touch files)
 

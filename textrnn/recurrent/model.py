@@ -125,7 +125,7 @@ class FusedLSTM(layers.LSTM):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not (self.allow_fused and _fused_lstm_applies(self, sequences)):
             return super().inner_loop(sequences, initial_state, mask, training=training)
-        from textrnn import fused
+        from textrnn.recurrent import fused
         return fused.block_lstm(sequences, initial_state[0], initial_state[1], mask,
                                 self.cell.kernel, self.cell.recurrent_kernel, self.cell.bias,
                                 go_backwards=self.go_backwards)

@@ -14,7 +14,7 @@ one definition of an n-gram, not a Python copy of it.
 `ngrams.txt`: one `ngram<TAB>idf` a line, line number == feature id.
 IDF is scikit-learn's smoothed form, ln((1 + n) / (1 + df)) + 1.
 
-Words: with a segmenter (textrnn.segmenter, jieba's cut in TensorFlow ops),
+Words: with a segmenter (textrnn.text.segmenter, jieba's cut in TensorFlow ops),
 the words of a text's characters joined without whitespace are features too,
 written with a leading space (WORD_MARK) so that the word 的 and the
 character 的 stay two features. Whitespace is dropped before cutting so that
@@ -30,8 +30,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from textrnn import artifacts, encoding
-from textrnn.errors import UserError, where
+from textrnn.features import encoding
+from textrnn.training import artifacts
+from textrnn.util.errors import UserError, where
 
 NGRAMS_FILE = "ngrams.txt"
 FEATURES_FILE = "features.json"
@@ -142,7 +143,7 @@ def fit(texts_dataset, max_ngrams, min_df=1, orders=ORDERS, prune_at=None, total
     With `segmenter`, words are features too (see `grams`).
     Returns (ngrams, idf, number of texts).
     """
-    from textrnn.console import Progress
+    from textrnn.util.console import Progress
     progress = Progress("wide path: counting n-grams", total, "texts", seconds=10.0)
     prune_at = prune_at or max(10 * max_ngrams, 1_000_000)
     counts, texts, min_reduce = collections.Counter(), 0, 1
@@ -170,7 +171,8 @@ def write_table(path, table, idf):
 def word_segmenter(directory):
     """(segmenter, settings): jieba's cut in the graph (its default dictionary, HMM
     off), the dictionary written into `directory`; `settings` go to `save`."""
-    from textrnn import segmenter, tokenize
+    from textrnn.text import segmenter
+    from textrnn.text import tokenize
     edges, nodes, fallback, longest = segmenter.write_dictionary(
         tokenize.jieba_tokenizer(), directory)
     settings = dict(fallback_weight=fallback, max_word_length=longest)
@@ -188,7 +190,7 @@ def save(directory, table, idf, words=None, orders=ORDERS):
 def load(directory):
     """The NgramFeaturizer `save` wrote into `directory` (character n-grams alone
     when it has no FEATURES_FILE, as wide paths trained before words were)."""
-    from textrnn import segmenter
+    from textrnn.text import segmenter
     path = os.path.join(directory, FEATURES_FILE)
     spec = artifacts.read_json(path) if os.path.isfile(path) else dict(orders=ORDERS, words=None)
     try:

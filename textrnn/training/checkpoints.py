@@ -11,14 +11,16 @@ import json
 import os
 import shutil
 
-from textrnn import artifacts, tokenize, vocab
-from textrnn.console import say
-from textrnn.errors import UserError
-from textrnn.train_config import SHAPE_FIELDS
+from textrnn.text import tokenize
+from textrnn.text import vocab
+from textrnn.training import artifacts
+from textrnn.training.config import SHAPE_FIELDS
+from textrnn.util.console import say
+from textrnn.util.errors import UserError
 
 
 def run_config_of(cfg, manifest, tokens):
-    from textrnn.model import ModelConfig
+    from textrnn.recurrent.model import ModelConfig
     model = ModelConfig(
         vocab_size=len(tokens), num_classes=manifest["num_classes"],
         num_embedding_size=cfg.num_embedding_size, cell=cfg.cell,
@@ -52,14 +54,22 @@ def check_resumable(old, new, model_dir):
 
 
 def prepare_model_dir(cfg, out_dir, flags_text=""):
-    """Create or check out_dir (the model dir, or a worker's scratch copy); returns the run config.
+    """Create or check out_dir (the model dir, or a worker's scratch copy).
 
-    `flags_text` is written to flags.txt, so the run can be repeated with --flagfile.
+    Returns (run config, initial embedding rows or None): with
+    --pretrained_embeddings the vocabulary gains the file's tokens train lacks and
+    the rows come from the file. `flags_text` is written to flags.txt, so the run
+    can be repeated with --flagfile.
     """
     manifest = artifacts.read_json(os.path.join(cfg.data_dir, vocab.MANIFEST_FILE))
     tokens = vocab.Vocabulary.load(os.path.join(cfg.data_dir, vocab.VOCAB_FILE),
                                    cfg.num_word_threshold, cfg.max_vocab_size or None)
+    embedding, pretrained = None, None
+    if cfg.pretrained_embeddings:
+        tokens, embedding, pretrained = _pretrained(cfg, manifest["tokenizer"], tokens)
     run_config = run_config_of(cfg, manifest, tokens)
+    if pretrained:
+        run_config["vocabulary"]["pretrained"] = pretrained
     config_path = artifacts.path(out_dir, artifacts.CONFIG_FILE)
     if os.path.isfile(config_path):
         check_resumable(artifacts.read_json(config_path), run_config, out_dir)
@@ -74,13 +84,35 @@ def prepare_model_dir(cfg, out_dir, flags_text=""):
     artifacts.write_json(config_path, run_config)
     with open(artifacts.path(out_dir, artifacts.FLAGS_FILE), "w", encoding="utf-8") as out:
         out.write(flags_text)
-    return run_config
+    return run_config, embedding
+
+
+def _pretrained(cfg, tokenizer, tokens):
+    """(extended vocabulary, (initial embedding rows, ids of the rows from the file),
+    record for config.json)."""
+    import time
+    from textrnn.text import vectors
+    start = time.monotonic()
+    found = vectors.load(cfg.pretrained_embeddings, tokens.tokens, cfg.pretrained_max_tokens,
+                         lambda token: tokenize.can_produce(tokenizer, token))
+    kept = set(tokens.tokens)
+    added = [t for t in found.tokens if t not in kept]
+    tokens = tokens.extended(added)
+    parts = (lambda pair: list(pair)) if tokenizer == "bigram" else None
+    embedding, covered = vectors.initial_embedding(tokens.tokens, found, tokens.pad_id,
+                                                   cfg.seed, parts)
+    record = dict(file=os.path.abspath(cfg.pretrained_embeddings), dim=found.dim,
+                  rows_read=found.rows_read, added=len(added), with_vector=len(covered),
+                  seconds=round(time.monotonic() - start, 1))
+    return tokens, (embedding, covered), record
 
 
 def make_checkpoints(trainer):
     """(checkpoint, latest manager, best-val manager) of a Trainer's state."""
     import tensorflow as tf
     state = dict(data=trainer.iterator) if trainer.data_in_checkpoint else {}
+    if trainer.embedding_optimizer is not None:
+        state["embedding_optimizer"] = trainer.embedding_optimizer
     checkpoint = tf.train.Checkpoint(
         model=trainer.model, optimizer=trainer.optimizer, step=trainer.step,
         best_val_accuracy=trainer.best_val_accuracy, best_step=trainer.best_step,

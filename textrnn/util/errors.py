@@ -24,7 +24,7 @@ def run_app(main, tensorflow=True):
     """`absl.app.run(main)`, with `UserError` and Ctrl-C turned into clean exits.
 
     With `tensorflow`, TensorFlow is imported first, without its start-up
-    noise (see startup.py); tools that never need it pass False.
+    noise (see util/startup.py); tools that never need it pass False.
     """
     def guarded(argv):
         from absl import flags, logging
@@ -33,7 +33,7 @@ def run_app(main, tensorflow=True):
             logging.set_verbosity(logging.WARNING)
         try:
             if tensorflow:
-                from textrnn import startup
+                from textrnn.util import startup
                 startup.import_tensorflow()
             return main(argv)
         except UserError as error:

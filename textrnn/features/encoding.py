@@ -8,7 +8,7 @@ travel with the model as assets and cannot drift from what training saw.
 
 import tensorflow as tf
 
-from textrnn.vocab import UNK
+from textrnn.text.vocab import UNK
 
 PADDINGS = ("mask", "original")
 SPLITS = ("whitespace", "chars", "bigrams")
@@ -44,7 +44,7 @@ class TokenEncoder(tf.Module):
     padding="original": the TF1 pipeline's behaviour, kept for imported
     checkpoints: padded with the `<UNK>` id to exactly `num_timesteps`.
 
-    `segmenter` (a textrnn.segmenter.JiebaSegmenter, split="whitespace" only)
+    `segmenter` (a textrnn.text.segmenter.JiebaSegmenter, split="whitespace" only)
     cuts raw text into words in the graph instead of splitting on spaces:
     what a word model's SavedModel serves with.
     """

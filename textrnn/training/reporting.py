@@ -3,7 +3,7 @@
 import sys
 import time
 
-from textrnn.console import eta, say
+from textrnn.util.console import eta, say
 
 
 class Reporter:
@@ -59,7 +59,7 @@ def log_eval(trainer, writers, reporter, results, confusion=None):
 
 
 def _confusion_summary(tf, labels, confusion, step):
-    from textrnn import plots
+    from textrnn.util import plots
     png = plots.confusion_image(confusion, labels, f"val confusion matrix, step {step}")
     legend = "  \n".join(f"{i}: {label}" for i, label in enumerate(labels))
     tf.summary.image("val_confusion_matrix", tf.image.decode_png(png, channels=4)[None],

@@ -18,10 +18,14 @@ import os
 
 import numpy as np
 
-from textrnn import mixture, vocab
-from textrnn.errors import UserError
+from textrnn.text import corpus
+from textrnn.text import vocab
+from textrnn.util.errors import UserError
 
 RECIPES = ("none", "auto")
+# With pretrained vectors, the share of steps the embedding stays frozen (chosen on val).
+FROZEN_SHARE = 0.0
+FROZEN_WHY = "pretrained vectors: the embedding trains from the first step"
 EPOCHS = 6           # passes over train; early stopping usually ends sooner
 MIN_STEPS = 300      # a tiny corpus still gets this many updates
 MAX_STEPS = 8000     # bounds the time on a large corpus (~10 min of steps on 2 cores)
@@ -63,11 +67,12 @@ def token_lengths(train_file):
     return np.array(lengths), len(labels)
 
 
-def choose(data_dir, steps=None):
+def choose(data_dir, steps=None, vectors_file=None):
     """The auto recipe's choices for a textrnn-prepare folder, in flag order.
 
     `steps`: the number of training steps when the user gave it; what
-    depends on it (warm-up, evaluation interval) follows it.
+    depends on it (warm-up, evaluation interval) follows it. `vectors_file`:
+    the --pretrained_embeddings file, whose dimension is the embedding's.
     """
     manifest_path = os.path.join(data_dir, vocab.MANIFEST_FILE)
     if not os.path.isfile(manifest_path):
@@ -78,7 +83,7 @@ def choose(data_dir, steps=None):
     train_size = _size_text(os.path.getsize(train_file))
     n = len(lengths)
     # the texts the wide path reads: every k-th beyond WIDE_MAX_TRAIN_MB
-    wide_texts = math.ceil(n / mixture.sample_every(train_file, WIDE_MAX_TRAIN_MB))
+    wide_texts = math.ceil(n / corpus.sample_every(train_file, WIDE_MAX_TRAIN_MB))
     p95 = float(np.percentile(lengths, 95))
     timesteps = int(min(400, max(8, math.ceil(p95 / 8) * 8)))
     small = n < SMALL_CORPUS
@@ -93,8 +98,7 @@ def choose(data_dir, steps=None):
                "(rounded up to a multiple of 8, between 8 and 400)"),
         Choice("num_word_threshold", 2, "tokens seen once in train map to <UNK>, so <UNK> "
                "learns what unseen tokens look like"),
-        Choice("num_embedding_size", width, f"{n:,} train texts "
-               + ("(< 2,000: a narrower network)" if small else "(>= 2,000: the full width)")),
+        _embedding_width(width, n, small, vectors_file),
         Choice("num_lstm_nodes", width, "one bidirectional LSTM layer as wide as the embedding"),
         Choice("bidirectional", True, "both directions: a text's start and end both matter"),
         Choice("num_fc_nodes", width, "dense layer as wide as the recurrent one"),
@@ -115,6 +119,7 @@ def choose(data_dir, steps=None):
         Choice("checkpoint_every_steps", every, "a resumable checkpoint at each evaluation"),
         Choice("early_stopping_evals", 3, "stop when val accuracy has not improved for 3 "
                "evaluations; the best-val checkpoint is kept and exported"),
+        *_pretrained_choices(steps, vectors_file),
         Choice("shuffle_buffer", min(n, 50_000), "shuffle over the whole train split "
                "(up to 50,000 lines)"),
         Choice("cache", n <= 1_000_000, "keep the encoded train split in memory"
@@ -134,6 +139,22 @@ def choose(data_dir, steps=None):
                f"path learns from at most {WIDE_MAX_TRAIN_MB} MB of it (beyond, every k-th "
                "line), which bounds its time and memory on a large corpus"),
     ]
+
+
+def _embedding_width(width, n, small, vectors_file):
+    if vectors_file:
+        from textrnn.text import vectors
+        return Choice("num_embedding_size", vectors.dimension(vectors_file),
+                      "the pretrained vectors' dimension")
+    return Choice("num_embedding_size", width, f"{n:,} train texts "
+                  + ("(< 2,000: a narrower network)" if small else "(>= 2,000: the full width)"))
+
+
+def _pretrained_choices(steps, vectors_file):
+    if not vectors_file:
+        return []
+    frozen = round(steps * FROZEN_SHARE)
+    return [Choice("freeze_embedding_steps", frozen, FROZEN_WHY)]
 
 
 def _size_text(size):

@@ -46,6 +46,14 @@ def _jieba(user_dict):
     return tokenizer
 
 
+def can_produce(name, token):
+    """Whether tokenizer `name` can give `token` (as a vocabulary unit): a character for
+    char models, a pair for bigram models, any word free of whitespace for jieba."""
+    if not token or any(c.isspace() for c in token):
+        return False
+    return len(token) == {"char": 1, "bigram": 2}.get(name, len(token))
+
+
 def jieba_tokenizer(user_dict=None):
     """The jieba.Tokenizer (its dictionary loaded, plus `user_dict`) textrnn cuts with."""
     return _jieba(user_dict or None)
@@ -55,7 +63,7 @@ def jieba_tokens(text, user_dict=None, hmm=False):
     """jieba's accurate-mode segmentation, whitespace dropped.
 
     HMM off by default: that is what the SavedModel's in-graph segmenter
-    (textrnn.segmenter) reproduces, so served raw text is cut like training
+    (textrnn.text.segmenter) reproduces, so served raw text is cut like training
     text. With the HMM on, jieba also joins runs of characters it has no
     word for, which the graph cannot reproduce.
     """
@@ -77,7 +85,7 @@ def get_tokenizer(name, user_dict=None, hmm=False):
         return char_tokens
     if name == "jieba":
         if user_dict and not os.path.isfile(user_dict):
-            from textrnn.errors import UserError
+            from textrnn.util.errors import UserError
             raise UserError(f"{user_dict}: jieba user dictionary not found")
         return functools.partial(jieba_tokens, user_dict=user_dict or None, hmm=bool(hmm))
     raise ValueError(f"unknown tokenizer {name!r}; choose one of {TOKENIZERS}")

@@ -5,8 +5,9 @@ Python loop in train.py only wakes up to log, evaluate and checkpoint.
 """
 
 
-from textrnn import artifacts, checkpoints
-from textrnn.errors import UserError
+from textrnn.training import artifacts
+from textrnn.training import checkpoints
+from textrnn.util.errors import UserError
 
 
 class Trainer:
@@ -15,7 +16,10 @@ class Trainer:
     def __init__(self, cfg, flags_text=""):
         import keras
         import tensorflow as tf
-        from textrnn import data, devices, model as model_lib, vocab
+        from textrnn.features import data
+        from textrnn.recurrent import model as model_lib
+        from textrnn.text import vocab
+        from textrnn.training import devices
 
         self.cfg, self.tf = cfg, tf
         keras.utils.set_random_seed(cfg.seed)
@@ -23,9 +27,12 @@ class Trainer:
         # before anything else initialises TensorFlow's runtime.
         self.strategy = devices.make_strategy(cfg.strategy, cfg.num_cpu_devices)
         self.policy = devices.set_precision(cfg.mixed_precision)
+        if self.policy == "mixed_float16" and cfg.embedding_lr_scale != 1.0:
+            raise UserError("--embedding_lr_scale needs --mixed_precision=none or bfloat16 "
+                            "(one loss scale cannot serve two optimizers)")
         self.chief = devices.is_chief(self.strategy)
         self.out_dir = cfg.model_dir if self.chief else _worker_dir(self.strategy)
-        run_config = checkpoints.prepare_model_dir(cfg, self.out_dir, flags_text)
+        run_config, embedding = checkpoints.prepare_model_dir(cfg, self.out_dir, flags_text)
         self.token_encoder = artifacts.token_encoder(self.out_dir, run_config)
         self.label_encoder = artifacts.label_encoder(self.out_dir)
         self.files = {s: data.split_file(cfg.data_dir, s) for s in ("train", "val", "test")}
@@ -38,10 +45,18 @@ class Trainer:
         self.num_classes = len(self.labels)
         with self.strategy.scope():
             self.model = model_lib.build_model(artifacts.model_config(run_config))
-            self.optimizer = keras.optimizers.Adam(_learning_rate(cfg),
-                                                   weight_decay=cfg.weight_decay or None)
-            if self.policy == "mixed_float16":
-                self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
+            self.embedding = self.model.get_layer("embedding").embeddings
+            self.optimizer = _adam(cfg, self.policy)
+            # A second Adam at a scaled rate for the embedding alone, when asked for.
+            self.embedding_optimizer = (_adam(cfg, self.policy, cfg.embedding_lr_scale)
+                                        if cfg.embedding_lr_scale != 1.0 else None)
+            self.covered_ids = None  # embedding rows that came from a vectors file
+            if embedding is not None:
+                embedding, self.covered_ids = embedding
+                self.embedding.assign(embedding)
+                # Decay would pull the vectors toward zero: their prior is themselves.
+                for optimizer in filter(None, (self.optimizer, self.embedding_optimizer)):
+                    optimizer.exclude_from_weight_decay(var_list=[self.embedding])
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
             self.best_val_accuracy = tf.Variable(-1.0, dtype=tf.float64, trainable=False)
             self.best_step = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -49,7 +64,12 @@ class Trainer:
             self.sums = [tf.Variable(0.0, trainable=False, dtype=tf.float32,
                                      synchronization=tf.VariableSynchronization.ON_READ,
                                      aggregation=tf.VariableAggregation.SUM) for _ in range(3)]
-            self.optimizer.build(self.model.trainable_variables)
+            if self.embedding_optimizer is None:
+                self.optimizer.build(self.model.trainable_variables)
+            else:
+                self.optimizer.build([v for v in self.model.trainable_variables
+                                      if v is not self.embedding])
+                self.embedding_optimizer.build([self.embedding])
         self.cudnn_reasons = [r for layer in model_lib.recurrent_layers(self.model)
                               for r in model_lib.cudnn_blockers(layer)]
         for layer in model_lib.recurrent_layers(self.model):
@@ -68,7 +88,7 @@ class Trainer:
         self._eval_step = tf.function(self._eval_step_fn, reduce_retracing=True)
 
     def make_iterator(self, seed):
-        from textrnn import data
+        from textrnn.features import data
         cfg = self.cfg
         return iter(self.strategy.distribute_datasets_from_function(
             lambda ctx: data.train_dataset(
@@ -98,12 +118,42 @@ class Trainer:
         variables = self.model.trainable_variables
         grads = _global_clip(tape.gradient(scaled, variables), cfg.clip_lstm_grads,
                              self._loss_scale(), self.strategy.num_replicas_in_sync)
-        self.optimizer.apply_gradients(zip(grads, variables))
+        if cfg.freeze_embedding_steps:
+            grads = self._frozen_embedding(grads, variables)
+        pairs = list(zip(grads, variables))
+        if self.embedding_optimizer is None:
+            self.optimizer.apply_gradients(pairs)
+        else:
+            self.optimizer.apply_gradients([(g, v) for g, v in pairs if v is not self.embedding])
+            self.embedding_optimizer.apply_gradients([(g, v) for g, v in pairs
+                                                      if v is self.embedding])
         correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels),
                           tf.float32)
         for var, value in zip(self.sums, (tf.reduce_sum(per_example), tf.reduce_sum(correct),
                                           tf.cast(tf.size(labels), tf.float32))):
             var.assign_add(value)
+
+    def _frozen_embedding(self, grads, variables):
+        """Zero the embedding's gradient before step --freeze_embedding_steps: Adam's moments
+        stay zero, so the vectors do not move until then."""
+        tf = self.tf
+        live = tf.cast(self.step >= self.cfg.freeze_embedding_steps, tf.float32)
+        return [_scaled(g, live) if v is self.embedding else g for g, v in zip(grads, variables)]
+
+    def pretrained_coverage(self, split):
+        """Share of the tokens the model reads in `split` (not padding) whose embedding row
+        came from the vectors file."""
+        import numpy as np
+        from textrnn.features import data
+        has_vector = np.zeros(int(self.embedding.shape[0]), dtype=bool)
+        has_vector[self.covered_ids] = True
+        seen = hit = 0
+        for ids, _ in data.eval_dataset(self.files[split], self.token_encoder,
+                                        self.label_encoder, 1024):
+            ids = ids.numpy()
+            ids = ids[ids > 0]
+            seen, hit = seen + ids.size, hit + int(has_vector[ids].sum())
+        return hit / max(seen, 1)
 
     def _loss_scale(self):
         if self.policy == "mixed_float16":
@@ -142,7 +192,7 @@ class Trainer:
     def evaluate(self, split, confusion=False):
         """(loss, accuracy, examples) over every example of `split`; with `confusion`,
         also its confusion matrix (rows: true class, columns: predicted)."""
-        from textrnn import data
+        from textrnn.features import data
         dataset = self.strategy.distribute_datasets_from_function(
             lambda ctx: data.eval_dataset(self.files[split], self.token_encoder, self.label_encoder,
                                           ctx.get_per_replica_batch_size(self.cfg.batch_size),
@@ -166,16 +216,34 @@ class Trainer:
         self._train_loop(self.iterator, self.tf.constant(steps, self.tf.int64))
 
 
-def _learning_rate(cfg):
+def _adam(cfg, policy, scale=1.0):
+    """Adam at --learning_rate (times `scale`) on its schedule, with loss scaling under
+    mixed_float16."""
+    import keras
+    optimizer = keras.optimizers.Adam(_learning_rate(cfg, scale),
+                                      weight_decay=cfg.weight_decay or None)
+    if policy == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def _learning_rate(cfg, scale=1.0):
+    peak = cfg.learning_rate * scale
     if cfg.lr_schedule == "constant":
-        return cfg.learning_rate
+        return peak
     import keras
     # Warm up from ~0 to the peak, then cosine-decay over the remaining steps.
-    start = cfg.learning_rate if not cfg.warmup_steps else cfg.learning_rate / 100
+    start = peak if not cfg.warmup_steps else peak / 100
     return keras.optimizers.schedules.CosineDecay(
         start, decay_steps=cfg.num_train_steps - cfg.warmup_steps, alpha=0.0,
-        warmup_target=cfg.learning_rate if cfg.warmup_steps else None,
-        warmup_steps=cfg.warmup_steps)
+        warmup_target=peak if cfg.warmup_steps else None, warmup_steps=cfg.warmup_steps)
+
+
+def _scaled(grad, factor):
+    import tensorflow as tf
+    if isinstance(grad, tf.IndexedSlices):
+        return tf.IndexedSlices(grad.values * factor, grad.indices, grad.dense_shape)
+    return grad * factor
 
 
 def _worker_dir(strategy):

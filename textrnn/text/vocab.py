@@ -14,7 +14,7 @@ evaluation and the exported model alike.
 import dataclasses
 import os
 
-from textrnn.errors import UserError, where
+from textrnn.util.errors import UserError, where
 
 PAD = "<PAD>"
 UNK = "<UNK>"
@@ -102,6 +102,10 @@ class Vocabulary:
         if UNK not in tokens:
             raise UserError(f"{path}: the token list has no {UNK}")
         return cls(tuple(tokens), tokens.index(UNK), 0 if tokens[0] == PAD else None)
+
+    def extended(self, tokens):
+        """This vocabulary with `tokens` (not yet in it) appended, ids after the current ones."""
+        return Vocabulary(self.tokens + tuple(tokens), self.unk_id, self.pad_id)
 
     def write_tokens(self, path):
         with open(path, "w", encoding="utf-8", newline="\n") as out:

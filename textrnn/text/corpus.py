@@ -7,10 +7,11 @@ way, naming the file and line. It streams: memory does not grow with the file.
 
 import dataclasses
 import io
+import math
 import os
 from typing import Iterator
 
-from textrnn.errors import UserError, where
+from textrnn.util.errors import UserError, where
 
 _BOM = "\ufeff"
 
@@ -161,3 +162,12 @@ def read_texts(path) -> Iterator[tuple[int, str]]:
     with open(path, "rb") as stream:
         for line_number, raw in enumerate(stream, start=1):
             yield line_number, _decode(raw, path, line_number)
+
+
+
+def sample_every(train_file, max_mb):
+    """k such that every k-th train line is at most `max_mb` MB (1: all of train;
+    max_mb 0: no bound). A uniform sample bounds the wide path's time and the
+    memory its cache of features takes on a corpus of any size."""
+    size_mb = os.path.getsize(train_file) / 2**20
+    return max(1, math.ceil(size_mb / max_mb)) if max_mb else 1

@@ -9,7 +9,7 @@ import os
 
 import tensorflow as tf
 
-from textrnn.errors import UserError
+from textrnn.util.errors import UserError
 
 AUTOTUNE = tf.data.AUTOTUNE
 

@@ -11,7 +11,7 @@ import os
 import keras
 import tensorflow as tf
 
-from textrnn.errors import UserError
+from textrnn.util.errors import UserError
 
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
 PRECISIONS = ("none", "auto", "float16", "bfloat16")
@@ -69,7 +69,7 @@ def set_precision(name):
     if name == "auto":
         name = "float16" if has_gpu else "none"
     if name == "float16" and not has_gpu:
-        from textrnn.console import say
+        from textrnn.util.console import say
         say("warning: --mixed_precision=float16 without a GPU is slow; bfloat16 suits CPUs")
     policy = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}[name]
     keras.mixed_precision.set_dtype_policy(policy)

@@ -11,9 +11,10 @@ import os
 
 import numpy as np
 
-from textrnn import artifacts, tokenize
-from textrnn.errors import UserError
-from textrnn.export import EXTRA_DIR, INFO_FILE
+from textrnn.serving.export import EXTRA_DIR, INFO_FILE
+from textrnn.text import tokenize
+from textrnn.training import artifacts
+from textrnn.util.errors import UserError
 
 
 def resolve_export(saved_model=None, model_dir=None):

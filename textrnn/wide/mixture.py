@@ -29,8 +29,9 @@ import time
 
 import numpy as np
 
-from textrnn import artifacts, vocab
-from textrnn.console import say
+from textrnn.text import corpus, vocab
+from textrnn.training import artifacts
+from textrnn.util.console import say
 
 WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
 INFO_FILE = "wide.json"
@@ -45,22 +46,14 @@ def has_wide_path(model_dir):
 
 
 def _texts(lines):
-    from textrnn import data
+    from textrnn.features import data
     return lines.batch(1024).map(lambda b: data.fields(b)[1])
-
-
-def sample_every(train_file, max_mb):
-    """k such that every k-th train line is at most `max_mb` MB (1: all of train;
-    max_mb 0: no bound). A uniform sample bounds the wide path's time and the
-    memory its cache of features takes on a corpus of any size."""
-    size_mb = os.path.getsize(train_file) / 2**20
-    return max(1, math.ceil(size_mb / max_mb)) if max_mb else 1
 
 
 def recurrent_probabilities(model_dir, path):
     """(probabilities, labels) of the model's best checkpoint over a prepared split."""
     import tensorflow as tf
-    from textrnn import data
+    from textrnn.features import data
     model, config, _ = artifacts.load_model(model_dir)
     token_encoder = artifacts.token_encoder(model_dir, config)
     label_encoder = artifacts.label_encoder(model_dir)
@@ -88,13 +81,25 @@ def choose_weight(recurrent, wide, labels):
     return best
 
 
+def weight_curve(val, test):
+    """The mixture at every weight of the grid: val accuracy and log-loss (what the
+    choice saw) and the exported model's test accuracy, to see how much the weight
+    matters."""
+    def at(split, metric):
+        recurrent, wide, labels = split
+        return [round(metric((1.0 - w) * recurrent + w * wide, labels), 6) for w in WEIGHTS]
+    return dict(weights=WEIGHTS.tolist(), val_accuracy=at(val, _accuracy),
+                val_log_loss=at(val, _log_loss), test_accuracy=at(test, _accuracy))
+
+
 def _accuracy(p, labels):
     return float((p.argmax(-1) == labels).mean())
 
 
 def _probabilities(model_dir, model, featurizer, label_encoder, files):
     """{split: (recurrent probabilities, wide scores, labels)} of val and test."""
-    from textrnn import data, wide
+    from textrnn.features import data
+    from textrnn.wide import linear as wide
     out = {}
     for split in ("val", "test"):
         scores, labels = wide.predict_scores(
@@ -114,8 +119,8 @@ def _split_lines(cfg, split):
 def _train_sample(cfg, train_file):
     """(every k-th train line as a dataset, k, their number): what the wide path
     learns from, all of train unless it is over --wide_max_train_mb."""
-    from textrnn import data
-    every = sample_every(train_file, cfg.wide_max_train_mb)
+    from textrnn.features import data
+    every = corpus.sample_every(train_file, cfg.wide_max_train_mb)
     lines = _split_lines(cfg, "train")
     if every > 1:
         say(f"wide path: train is over {cfg.wide_max_train_mb:g} MB: one line in {every} "
@@ -126,7 +131,7 @@ def _train_sample(cfg, train_file):
 def _fit_ngrams(cfg, out, train, num_train):
     """The featurizer fitted on the `num_train` lines of `train` (n-grams, words with
     --wide_words, IDF), saved into `out`."""
-    from textrnn import ngrams
+    from textrnn.wide import ngrams
     cut, words = ngrams.word_segmenter(out) if cfg.wide_words else (None, None)
     table, idf, _ = ngrams.fit(_texts(train), cfg.wide_max_ngrams, cfg.wide_min_df,
                                total=num_train, segmenter=cut)
@@ -140,7 +145,8 @@ def _fit_ngrams(cfg, out, train, num_train):
 
 def add_wide_path(cfg, metrics):
     """Train and save the wide path of cfg.model_dir; returns metrics of the mixture."""
-    from textrnn import data, wide
+    from textrnn.features import data
+    from textrnn.wide import linear as wide
     started = time.perf_counter()
     out = wide_dir(cfg.model_dir)
     os.makedirs(out, exist_ok=True)
@@ -170,6 +176,7 @@ def add_wide_path(cfg, metrics):
             (c, temperature, weight), p["test"], wide_cfg)
     wide.save(model, out)
     info.update(test_accuracy=_accuracies(p["test"], weight),
+                curve=weight_curve(p["val"], p["test"]),
                 seconds=round(time.perf_counter() - started, 3))
     artifacts.write_json(os.path.join(out, INFO_FILE), info)
     say(f"mixture: weight {weight:.2f} on the wide path (chosen on val): val accuracy "
@@ -202,7 +209,8 @@ def _refit(files, lines, featurizer, label_encoder, num_classes, num_texts, chos
     """The wide classifier trained again on train + val (`lines`, `num_texts` of them)
     with the choices made on val, `chosen` = (C, temperature, mixture weight).
     Returns (model, test split with its probabilities, what the refit did)."""
-    from textrnn import data, wide
+    from textrnn.features import data
+    from textrnn.wide import linear as wide
     c, temperature, weight = chosen
     say(f"wide path: training again on train + val ({num_texts:,} texts) at C={c:g}")
     model, epochs = wide.refit(lines, featurizer, label_encoder, num_classes, num_texts, c,

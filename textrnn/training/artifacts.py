@@ -18,8 +18,8 @@ import json
 import os
 import tempfile
 
-from textrnn import vocab
-from textrnn.errors import UserError
+from textrnn.text import vocab
+from textrnn.util.errors import UserError
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
@@ -63,13 +63,13 @@ def read_config(model_dir):
 
 
 def model_config(config):
-    from textrnn.model import ModelConfig
+    from textrnn.recurrent.model import ModelConfig
     return ModelConfig.from_dict(config["model"])
 
 
 def token_encoder(model_dir, config, segmenter=None):
     """The model's TokenEncoder; word models cut raw text with `segmenter` when given."""
-    from textrnn.encoding import TokenEncoder
+    from textrnn.features.encoding import TokenEncoder
     enc = config["encoder"]
     tokens = vocab.Vocabulary.from_tokens_file(path(model_dir, vocab.TOKENS_FILE))
     return TokenEncoder(path(model_dir, vocab.TOKENS_FILE), tokens.unk_id, enc["num_timesteps"],
@@ -78,7 +78,7 @@ def token_encoder(model_dir, config, segmenter=None):
 
 
 def label_encoder(model_dir):
-    from textrnn.encoding import LabelEncoder
+    from textrnn.features.encoding import LabelEncoder
     return LabelEncoder(path(model_dir, vocab.CATEGORIES_FILE))
 
 
@@ -88,7 +88,7 @@ def load_model(model_dir, which=BEST_DIR):
     `which` is BEST_DIR (default: the best validation checkpoint) or CKPT_DIR.
     """
     import tensorflow as tf
-    from textrnn.model import build_model
+    from textrnn.recurrent.model import build_model
     config = read_config(model_dir)
     model = build_model(model_config(config))
     checkpoint_path = tf.train.latest_checkpoint(path(model_dir, which))

@@ -29,8 +29,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from textrnn import data
-from textrnn.console import Progress, say
+from textrnn.features import data
+from textrnn.util.console import Progress, say
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)  # the grid the TF-IDF + SVM peer chooses from
 TEMPERATURES = tuple(np.geomspace(0.25, 64.0, 33))
@@ -238,7 +238,7 @@ def save(model, out_dir):
 
 def load(out_dir, num_classes):
     """(WideModel, NgramFeaturizer) saved in out_dir by `save` and ngrams.save."""
-    from textrnn import ngrams
+    from textrnn.wide import ngrams
     featurizer = ngrams.load(out_dir)
     model = WideModel(featurizer.num_features, num_classes)
     tf.train.Checkpoint(wide=model).read(os.path.join(out_dir, "wide")).assert_consumed()

@@ -1,0 +1,217 @@
+"""Pretrained vectors: the streaming loader, the vocabulary they extend, the rows they
+start the embedding from, the freeze and rate settings, and a run end to end."""
+
+import gzip
+import json
+import os
+import struct
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import DEMO, ROOT
+from textrnn.text import tokenize, vectors
+from textrnn.text.vocab import PAD, UNK, Vocabulary
+from textrnn.util.errors import UserError
+
+ROWS = {"新": [0.5, -1.0, 2.0], "闻": [1.5, 0.25, -0.5], "体": [0.0, 1.0, 1.0],
+        "育": [-2.0, 0.5, 0.0], "新闻": [3.0, 3.0, 3.0]}
+
+
+def write_text(path, rows=ROWS, header=True, opener=open):
+    lines = ([f"{len(rows)} {len(next(iter(rows.values())))}\n"] if header else []) + [
+        f"{token} {' '.join(map(str, values))}\n" for token, values in rows.items()]
+    with opener(path, "wt", encoding="utf-8") as out:
+        out.writelines(lines)
+    return str(path)
+
+
+def write_binary(path, rows=ROWS):
+    with open(path, "wb") as out:
+        out.write(f"{len(rows)} {len(next(iter(rows.values())))}\n".encode())
+        for token, values in rows.items():
+            out.write(token.encode("utf-8") + b" " + struct.pack(f"<{len(values)}f", *values)
+                      + b"\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("form", ["header", "no_header", "gzip", "binary"])
+def test_every_format_gives_the_files_vectors(tmp_path, form):
+    path = {"header": lambda: write_text(tmp_path / "v.vec"),
+            "no_header": lambda: write_text(tmp_path / "v.txt", header=False),
+            "gzip": lambda: write_text(tmp_path / "v.vec.gz", opener=gzip.open),
+            "binary": lambda: write_binary(tmp_path / "v.bin")}[form]()
+    found = vectors.load(path, wanted=["体", "新", "absent"])
+    assert found.dim == vectors.dimension(path) == 3 and found.rows_read == len(ROWS)
+    assert found.tokens == ["新", "体"]  # file order
+    np.testing.assert_array_equal(found.matrix, np.array([ROWS["新"], ROWS["体"]], np.float32))
+
+
+def test_tokens_the_vocabulary_lacks_are_added_in_file_order_up_to_the_cap(tmp_path):
+    path = write_text(tmp_path / "v.vec")
+    found = vectors.load(path, wanted=["育"], max_added=2,
+                         can_add=lambda t: tokenize.can_produce("char", t))
+    assert found.tokens == ["新", "闻", "育"]  # "体" is past the cap, "新闻" not a character
+    assert vectors.load(path, wanted=["育"], max_added=0).tokens == ["育"]
+
+
+def test_what_each_tokenizer_can_produce():
+    assert tokenize.can_produce("char", "新") and not tokenize.can_produce("char", "新闻")
+    assert tokenize.can_produce("bigram", "新闻") and not tokenize.can_produce("bigram", "新")
+    assert tokenize.can_produce("jieba", "新闻网") and not tokenize.can_produce("jieba", "a b")
+
+
+BAD = {
+    "wrong_count": ("3 3\nA 1 2 3\nB 1 2\nC 1 2 3\n", ":3: 2 values, the header's dimension is 3"),
+    "wrong_count_no_header": ("A 1 2 3\nB 1 2 3 4\n", ":2: 4 values, the first row's dimension"),
+    "not_a_number": ("2 3\nA 1 2 3\nB 1 x 3\n", ":3: 'x' is not a number"),
+    "not_finite": ("1 2\nA 1 nan\n", "the vector of 'A' has a value that is not finite"),
+    "header_rows": ("5 3\nA 1 2 3\nB 1 2 3\n", "the header says 5 rows, the file has 2"),
+    "empty": ("", "no vectors in the file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_files_are_user_errors_naming_the_place(tmp_path, case):
+    text, message = BAD[case]
+    path = tmp_path / "bad.vec"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError) as error:
+        vectors.load(str(path), wanted=["A", "B"])
+    assert str(path) in str(error.value) and message in str(error.value)
+
+
+def test_non_utf8_bytes_name_the_line(tmp_path):
+    path = tmp_path / "bad.vec"
+    path.write_bytes(b"2 2\nA 1 2\n\xff\xfe 1 2\n")
+    with pytest.raises(UserError, match=r"bad\.vec:3: the token is not UTF-8"):
+        vectors.load(str(path), wanted=["A"])
+
+
+def test_a_truncated_binary_file_names_the_row(tmp_path):
+    path = write_binary(tmp_path / "v.bin")
+    with open(path, "rb") as stream:
+        body = stream.read()
+    with open(path, "wb") as out:
+        out.write(body[:-8])
+    with pytest.raises(UserError, match=r"row 5: the file ends inside the row"):
+        vectors.load(path, wanted=["新"])
+
+
+def test_initial_rows_copy_the_file_compose_pairs_and_start_the_rest_at_its_scale(tmp_path):
+    found = vectors.load(write_text(tmp_path / "v.vec"), wanted=list(ROWS))
+    tokens = (PAD, UNK, "新", "体育", "新闻", "球")
+    matrix, covered = vectors.initial_embedding(tokens, found, pad_id=0, seed=1,
+                                                parts=lambda pair: list(pair))
+    np.testing.assert_array_equal(matrix[2], ROWS["新"])
+    np.testing.assert_allclose(matrix[3], np.mean([ROWS["体"], ROWS["育"]], axis=0))
+    np.testing.assert_array_equal(matrix[4], ROWS["新闻"])  # the pair's own vector wins
+    assert covered == [2, 3, 4] and not matrix[0].any()
+    unseen = np.concatenate([matrix[1], matrix[5]])
+    assert 0.2 < unseen.std() / found.matrix.std() < 5  # random, at the vectors' scale
+
+
+def test_an_extended_vocabulary_keeps_every_id_and_appends():
+    base = Vocabulary((PAD, UNK, "a"), 1, 0)
+    assert base.extended(["b", "c"]).tokens == (PAD, UNK, "a", "b", "c")
+
+
+# ---- training with vectors ------------------------------------------------------------
+
+def _char_vectors(tmp_path, prepared, dim=8, extra=("龘", "齉")):
+    """A vectors file over some of the prepared char vocabulary, plus characters train
+    lacks; rows are distinct, so a copied row is recognisable."""
+    tokens = [line.split("\t")[0] for line in
+              open(os.path.join(prepared, "vocab.txt"), encoding="utf-8")][2:60]
+    rng = np.random.default_rng(0)
+    rows = {t: np.round(rng.normal(0, 0.3, dim), 4).tolist() for t in tokens[::2] + list(extra)}
+    return write_text(tmp_path / "chars.vec", rows), rows
+
+
+def _train(prepared, model_dir, **kw):
+    from textrnn.train import TrainConfig, train
+    cfg = TrainConfig(data_dir=str(prepared), model_dir=str(model_dir), num_timesteps=20,
+                      num_lstm_nodes=(8,), num_fc_nodes=8, batch_size=32, export=False,
+                      log_every_steps=5, eval_every_steps=5, checkpoint_every_steps=5, **kw)
+    return cfg, train(cfg)
+
+
+@pytest.mark.slow
+def test_a_run_starts_from_the_vectors_and_a_frozen_embedding_does_not_move(
+        demo_prepared_char, tmp_path):
+    from textrnn.training import artifacts
+    path, rows = _char_vectors(tmp_path, demo_prepared_char)
+    cfg, metrics = _train(demo_prepared_char, tmp_path / "m", num_embedding_size=8,
+                          pretrained_embeddings=path, num_train_steps=5,
+                          freeze_embedding_steps=5, weight_decay=0.1)
+    tokens = Vocabulary.from_tokens_file(str(tmp_path / "m" / "tokens.txt")).tokens
+    assert tokens[-2:] == ("龘", "齉")  # unseen in train: added from the file
+    model, _, _ = artifacts.load_model(cfg.model_dir)
+    table = model.get_layer("embedding").embeddings.numpy()
+    for token, values in rows.items():  # frozen for every step, decay excluded
+        np.testing.assert_allclose(table[tokens.index(token)], values, rtol=1e-6)
+    record = metrics["pretrained"]
+    assert record["added"] == 2 and record["with_vector"] == len(rows)
+    assert 0 < record["val_coverage"] < 1 and 0 < record["train_coverage"] < 1
+
+
+@pytest.mark.slow
+def test_the_embedding_moves_once_unfrozen_and_slower_at_a_lower_rate(
+        demo_prepared_char, tmp_path):
+    from textrnn.training import artifacts
+    path, rows = _char_vectors(tmp_path, demo_prepared_char)
+    moved = {}
+    for name, kw in {"full": {}, "slow": dict(embedding_lr_scale=0.1),
+                     "thaw": dict(freeze_embedding_steps=3)}.items():
+        cfg, _ = _train(demo_prepared_char, tmp_path / name, num_embedding_size=8,
+                        pretrained_embeddings=path, num_train_steps=6, **kw)
+        tokens = Vocabulary.from_tokens_file(str(tmp_path / name / "tokens.txt")).tokens
+        table = artifacts.load_model(cfg.model_dir, artifacts.CKPT_DIR)[0].get_layer(
+            "embedding").embeddings.numpy()
+        moved[name] = np.mean([np.abs(table[tokens.index(t)] - v).max()
+                               for t, v in rows.items()])
+    assert moved["full"] > 3 * moved["slow"] > 0
+    assert 0 < moved["thaw"] < moved["full"]
+
+
+def test_a_width_that_contradicts_the_file_is_refused(demo_prepared_char, tmp_path):
+    from textrnn.train import TrainConfig
+    path, _ = _char_vectors(tmp_path, demo_prepared_char)
+    cfg = TrainConfig(data_dir=str(demo_prepared_char), model_dir=str(tmp_path / "m"),
+                      pretrained_embeddings=path, num_embedding_size=16)
+    with pytest.raises(UserError, match="--num_embedding_size=16 but the vectors .* have 8"):
+        cfg.validate()
+
+
+@pytest.mark.slow
+def test_make_train_with_vectors_exports_a_raw_text_model_that_reloads(tmp_path):
+    """`make train DATA=tiny VECTORS=file`: the auto recipe takes the vectors' width."""
+    data = tmp_path / "tiny"
+    data.mkdir()
+    for split, n in (("train", 300), ("val", 60), ("test", 60)):
+        lines = open(DEMO / f"{split}.txt", encoding="utf-8").readlines()[:n]
+        (data / f"{split}.txt").write_text("".join(lines), encoding="utf-8")
+    chars = sorted({c for line in open(data / "train.txt", encoding="utf-8")
+                    for c in line.split("\t", 1)[1].strip()})[:200]
+    rng = np.random.default_rng(1)
+    path = write_text(tmp_path / "v.vec.gz", {c: rng.normal(0, 0.2, 12).round(3).tolist()
+                                              for c in chars + ["龘"]}, opener=gzip.open)
+    run = tmp_path / "run"
+    done = subprocess.run(["make", "--no-print-directory", "train", f"DATA={data}",
+                           f"RUN={run}", f"VECTORS={path}",
+                           "TRAIN_ARGS=--num_train_steps=10 --nowide"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "MAKEFLAGS": ""})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "of val tokens have a vector" in done.stdout + done.stderr
+    assert "--num_embedding_size=12: the pretrained vectors' dimension" in done.stdout + done.stderr
+    config = json.loads((run / "model" / "config.json").read_text())
+    assert config["model"]["num_embedding_size"] == 12
+    assert config["vocabulary"]["pretrained"]["added"] >= 1
+    from textrnn.serving.inference import Predictor
+    predictor = Predictor(str(run / "model" / "export"))
+    texts = ["龘 新闻 体育 比赛", "今天 股市 大涨"]
+    probabilities = np.array([p for _, p, _ in predictor.predict(texts)])
+    assert probabilities.shape[0] == 2
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

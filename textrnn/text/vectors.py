@@ -1,0 +1,195 @@
+"""Pretrained token vectors, streamed from the files people download.
+
+Reads word2vec's text format (`token v1 ... vD` a line, with or without the
+`N D` header line; `.vec`, `.txt`), gzip-compressed or not (told by the
+file's first bytes, whatever its name), and word2vec's binary format
+(`.bin`, `.bin.gz`). Files of millions of rows are streamed: only the rows of
+the tokens asked for are parsed and kept, plus up to `max_added` further
+tokens in file order (such files list the most frequent first), which give
+meaning to tokens train never saw. Every row's number of values is checked;
+values are parsed for the rows kept.
+"""
+
+import dataclasses
+import gzip
+import os
+
+import numpy as np
+
+from textrnn.util.errors import UserError, where
+
+PROGRESS_ROWS = 1_000_000
+
+
+@dataclasses.dataclass
+class Vectors:
+    """The kept rows of a vectors file."""
+    path: str
+    dim: int
+    tokens: list      # kept tokens, in file order
+    matrix: np.ndarray  # [len(tokens), dim] float32
+    rows_read: int
+
+
+
+def load(path, wanted, max_added=0, can_add=None):
+    """The vectors of the tokens in `wanted`, and of up to `max_added` others for which
+    `can_add(token)` holds (default: any), in file order."""
+    if not os.path.isfile(path):
+        raise UserError(f"{path}: no such file")
+    with _open(path) as stream:
+        rows = (_binary_rows if _is_binary(path) else _text_rows)(path, stream)
+        return _keep(path, rows, set(wanted), max_added, can_add or (lambda token: True))
+
+
+def dimension(path):
+    """The vectors' dimension, from the header or the first row (read at once)."""
+    if not os.path.isfile(path):
+        raise UserError(f"{path}: no such file")
+    with _open(path) as stream:
+        first = stream.readline()
+    fields = first.rstrip(b"\r\n ").split(b" ") if not _is_binary(path) else first.split()
+    header = _header(fields)
+    if header:
+        return header[1]
+    if fields == [b""]:
+        raise UserError(f"{path}: no vectors in the file")
+    if _is_binary(path) or len(fields) < 2:
+        raise UserError(f"{where(path, 1)}: expected an 'N D' header or a row 'token v1 ... vD'")
+    return len(fields) - 1
+
+
+def _open(path):
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+def _is_binary(path):
+    name = os.path.basename(path).lower()
+    return name.endswith(".bin") or name.endswith(".bin.gz")
+
+
+def _keep(path, rows, wanted, max_added, can_add):
+    """Walk the rows, keeping the wanted ones and the first `max_added` others."""
+    from textrnn.util.console import Progress
+    progress = Progress(f"{os.path.basename(path)}", unit="rows", every=PROGRESS_ROWS,
+                        seconds=10)
+    tokens, values, added, found, dim, count = [], [], 0, 0, None, 0
+    for count, (token, parse, dim) in enumerate(rows, start=1):
+        progress.add(1)
+        if token in wanted:
+            found += 1
+        elif added < max_added and can_add(token):
+            added += 1
+        else:
+            continue
+        row = np.asarray(parse(), dtype=np.float32)
+        if not np.isfinite(row).all():
+            raise UserError(f"{path}: the vector of {token!r} has a value that is not finite")
+        tokens.append(token)
+        values.append(row)
+    if dim is None:
+        raise UserError(f"{path}: no vectors in the file")
+    matrix = np.array(values, dtype=np.float32).reshape(len(values), dim)
+    return Vectors(path, dim, tokens, matrix, count)
+
+
+def _header(fields):
+    """(rows, dim) when a first line is word2vec's `N D` header, else None."""
+    if len(fields) == 2 and all(f.isdigit() for f in fields):
+        return int(fields[0]), int(fields[1])
+    return None
+
+
+def _text_rows(path, stream):
+    """(token, parse, dim) for each row of a word2vec text file; `parse()` gives
+    the row's values. Rows are checked against the header or the first row."""
+    declared, dim, number = None, None, 0
+    for number, raw in enumerate(stream, start=1):
+        fields = raw.rstrip(b"\r\n ").split(b" ")
+        if number == 1 and (header := _header(fields)):
+            declared, dim = header
+            continue
+        if fields == [b""]:
+            continue
+        token = _token(path, number, fields[0])
+        if dim is None:
+            dim = len(fields) - 1
+            if dim < 1:
+                raise UserError(f"{where(path, number)}: a row needs a token and its values")
+        if len(fields) - 1 != dim:
+            source = "the header's" if declared is not None else "the first row's"
+            raise UserError(f"{where(path, number)}: {len(fields) - 1} values, "
+                            f"{source} dimension is {dim}")
+        yield token, lambda fields=fields, number=number: _numbers(path, number, fields[1:]), dim
+    rows = number - (declared is not None)
+    if declared is not None and rows != declared:
+        raise UserError(f"{path}: the header says {declared:,} rows, the file has {rows:,}")
+
+
+def _binary_rows(path, stream):
+    """(token, parse, dim) for each row of a word2vec binary file."""
+    header = _header(stream.readline().split())
+    if header is None:
+        raise UserError(f"{where(path, 1)}: a word2vec binary file starts with an 'N D' line")
+    declared, dim = header
+    for row in range(1, declared + 1):
+        name = bytearray()
+        while (byte := stream.read(1)) != b" ":
+            if not byte:
+                raise UserError(f"{path}: row {row:,}: the file ends inside the row "
+                                f"(the header says {declared:,} rows)")
+            if byte != b"\n" or name:
+                name += byte
+        body = stream.read(4 * dim)
+        if len(body) < 4 * dim:
+            raise UserError(f"{path}: row {row:,}: the file ends inside the row "
+                            f"(the header says {declared:,} rows)")
+        token = _token(path, f"row {row:,}", bytes(name))
+        yield token, lambda body=body: np.frombuffer(body, dtype="<f4"), dim
+
+
+def _token(path, place, raw):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        place = where(path, place) if isinstance(place, int) else f"{path}: {place}"
+        raise UserError(f"{place}: the token is not UTF-8 text") from None
+
+
+def _numbers(path, number, fields):
+    try:
+        return [float(f) for f in fields]
+    except ValueError:
+        bad = next(f for f in fields if not _is_number(f))
+        raise UserError(f"{where(path, number)}: {bad.decode('utf-8', 'replace')!r} is not "
+                        "a number") from None
+
+
+def _is_number(field):
+    try:
+        float(field)
+        return True
+    except ValueError:
+        return False
+
+
+def initial_embedding(tokens, vectors, pad_id, seed, parts=None):
+    """[len(tokens), dim] float32 rows for an embedding over `tokens`: a token's vector
+    where the file has one; else, when `parts(token)` names tokens that all have
+    vectors, their mean; else random normal at the vectors' scale (their standard
+    deviation). The padding row is zero. Returns (matrix, ids that got a vector)."""
+    found = {token: i for i, token in enumerate(vectors.tokens)}
+    rng = np.random.default_rng(seed)
+    scale = float(vectors.matrix.std()) if vectors.matrix.size else 1.0
+    matrix = rng.normal(0.0, scale, (len(tokens), vectors.dim)).astype(np.float32)
+    covered = []
+    for i, token in enumerate(tokens):
+        pieces = [token] if token in found else (parts(token) if parts else [])
+        if pieces and all(p in found for p in pieces):
+            matrix[i] = vectors.matrix[[found[p] for p in pieces]].mean(axis=0)
+            covered.append(i)
+    if pad_id is not None:
+        matrix[pad_id] = 0.0
+    return matrix, covered
