@@ -52,14 +52,6 @@ def training_tables(name, t, source):
     return out + [""]
 
 
-PEERS = [  # measured by the issue's author on exactly this data (train 33,456 / test 9,986)
-    ("Chinese-Text-Classification-Pytorch TextRNN (2-layer BiLSTM 128, random embeddings)",
-     "84.51%", "0.8447", "~1,250 s"),
-    ("Chinese-Text-Classification-Pytorch TextCNN (defaults)", "86.06%", "0.8614", "~510 s"),
-    ("fastText (characters, word bigrams, dim 100)", "88.58%", "0.8859", "8 s"),
-    ("TF-IDF char 1-3-grams + logistic regression", "89.49%", "0.8946", "68 s"),
-    ("TF-IDF char 1-3-grams + linear SVM (C=10)", "90.51%", "0.9048", "15 s"),
-]
 RECIPE_NAMES = {
     "original_defective": "textrnn, original recipe (`flags/original.flags --padding=original`: `<UNK>` padding, step 50)",
     "original_fixed": "textrnn, original recipe with the padding fixed (`flags/original.flags`)",
@@ -74,7 +66,8 @@ RECIPE_NAMES = {
     "thucnews_word_bigram": "ablation: the ensemble without its char member",
     "thucnews_char_bigram": "ablation: the ensemble without its word member",
 }
-CNEWS_PEERS = [("fastText", "88.8%", "–", "–"), ("TF-IDF + linear SVM", "94.9%", "–", "–")]
+# accuracy.py's corpora in peers.json, whose baselines the accuracy tables show beside textrnn
+PEER_CORPORA = {"headlines": "thucnews_titles", "cnews": "cnews"}
 
 
 def spread(summary, scale=100, digits=2):
@@ -164,13 +157,22 @@ def serving_table(files):
     return lines
 
 
-def accuracy_tables(a):
-    """THUCNews and cnews tables from accuracy.json."""
+def peer_rows(peers, corpus):
+    """The baselines peers.py measured on the same corpus: (name, accuracy, F1, seconds)."""
+    systems = (((peers or {}).get("corpora") or {}).get(PEER_CORPORA[corpus]) or {}).get(
+        "systems", {})
+    return [(f"{SYSTEM_NAMES[k]} (`benchmarks/peers.py`)", f"{100 * r['test_accuracy']:.2f}",
+             f"{r['macro_f1']:.4f}", f"{r['train_seconds']:,.0f}")
+            for k, r in systems.items() if k in ("tfidf_svm", "fasttext")]
+
+
+def accuracy_tables(a, peers=None):
+    """THUCNews and cnews tables from accuracy.json, with peers.json's baselines."""
     out = ["## Accuracy", "",
            f"`{a.get('command', 'python benchmarks/accuracy.py')}`; seeds {a['seeds']}; the "
            "best-validation checkpoint of each run is scored on test. Mean over seeds, with "
-           "the range. Peers' rows: measured on exactly this data by the issue's author (CPU, "
-           "2 threads, settings chosen on dev). textrnn's training seconds: the original "
+           "the range. Baselines' rows: benchmarks/peers.py on the same splits (settings "
+           "chosen on dev, mean of its seeds). textrnn's training seconds: the original "
            "recipes and the cnews runs were trained on a machine shared with other jobs (load "
            "6-12), the headline members on a quiet one; an ensemble's is the sum of its "
            "members'. Compare them loosely. An ensemble is scored through its exported "
@@ -191,8 +193,7 @@ def accuracy_tables(a):
         out += [f"### {title}", "",
                 "| system | test accuracy % | macro-F1 | train seconds | dev (val) accuracy % |",
                 "| --- | --- | --- | --- | --- |"]
-        peers = PEERS if corpus == "headlines" else CNEWS_PEERS
-        out += [f"| {n} | {acc} | {f1} | {t} | – |" for n, acc, f1, t in peers]
+        out += [f"| {n} | {acc} | {f1} | {t} | – |" for n, acc, f1, t in peer_rows(peers, corpus)]
         for key, recipe in rows:
             summary = recipe["summary"]
             f1 = summary.get("test_macro_f1")
@@ -426,7 +427,7 @@ def main():
         page += peers_table(peers)
     accuracy = load(os.path.join(r, "accuracy.json"))
     if accuracy:
-        page += accuracy_tables(accuracy)
+        page += accuracy_tables(accuracy, peers)
     page += ["## Speed", "", "How to read these tables and what each change bought: "
              "[benchmarks/results/speed.md](benchmarks/results/speed.md).", ""] + lines
     memory = load(os.path.join(r, "memory.json"))
