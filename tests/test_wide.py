@@ -100,13 +100,19 @@ def test_prepared_and_raw_text_give_the_same_words(word_featurizer):
     np.testing.assert_array_equal(prepared.numpy(), raw.numpy())
 
 
-def test_a_table_without_features_file_is_characters_only(table, tmp_path):
+def test_a_table_without_words_is_characters_only(table, tmp_path):
     path, grams, idf, _ = table
-    shutil.copy(path, tmp_path / ngrams.NGRAMS_FILE)  # as wide paths saved before words
+    shutil.copy(path, tmp_path / ngrams.NGRAMS_FILE)
+    (tmp_path / ngrams.FEATURES_FILE).write_text('{"orders": [1, 2, 3], "words": null}',
+                                                 encoding="utf-8")
     featurizer = ngrams.load(str(tmp_path))
     assert featurizer.segmenter is None
     got = tf.sparse.to_dense(featurizer(tf.constant(SAMPLE))).numpy()
     np.testing.assert_allclose(got, reference_features(SAMPLE, grams, idf), atol=1e-5)
+    (tmp_path / ngrams.FEATURES_FILE).unlink()
+    from textrnn.util.errors import UserError
+    with pytest.raises(UserError, match=r"features.json: missing"):
+        ngrams.load(str(tmp_path))
 
 
 def test_bad_features_file_names_the_file(table, tmp_path):
@@ -227,7 +233,7 @@ def test_export_of_raw_text_equals_the_in_memory_mixture(wide_deep, demo_prepare
         (model_dir / "wide" / "wide.json").write_text(json.dumps(info), encoding="utf-8")
         export.export_model(str(model_dir))
     test_file = data.split_file(str(demo_prepared_char), "test")
-    p_rnn, _ = mixture.recurrent_probabilities(str(model_dir), test_file)
+    (p_rnn, _), = mixture.recurrent_probabilities(str(model_dir), [test_file])
     wide_model, featurizer = wide.load(mixture.wide_dir(str(model_dir)), p_rnn.shape[1])
     scores, _ = wide.predict_scores(wide_model, wide.batches(
         data.lines(test_file), featurizer, artifacts.label_encoder(str(model_dir)), 64))

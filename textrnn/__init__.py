@@ -10,9 +10,8 @@ import os
 USER_LOG_LEVEL = os.environ.get("TF_CPP_MIN_LOG_LEVEL") or None  # empty: not set
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # oneDNN's kernels pay off for large matrices; textrnn's recurrent steps are
-# small, and with them on a CPU train step measured ~1.25x slower at the
-# original's sizes (neutral at 2x128 bidirectional). Set
-# TF_ENABLE_ONEDNN_OPTS=1 to have them back. Only effective when textrnn is
+# small, and on a CPU they slow its train step (benchmarks/results/speed.md).
+# Set TF_ENABLE_ONEDNN_OPTS=1 to have them back. Only effective when textrnn is
 # imported before TensorFlow, as its tools do.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 logging.getLogger("tensorflow").setLevel(logging.WARNING)

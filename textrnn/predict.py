@@ -63,7 +63,7 @@ def _table_row(text, best):
 
 
 def _warn_unknown(number, text, unknown, threshold):
-    if unknown > threshold:  # NaN (an older SavedModel) never warns
+    if unknown > threshold:
         shown = text if len(text) <= 20 else text[:19] + "…"
         say(f"warning: text {number} ({shown}): {unknown:.0%} of its tokens are unknown to "
             "the model, so its answer is mostly a guess")
@@ -84,8 +84,7 @@ def main(argv):
         if FLAGS.format == "json":
             line = json.dumps({"text": text, "label": best[0][0], "probability": best[0][1],
                                "top_k": [{"label": l, "probability": p} for l, p in best],
-                               "unknown_share": None if unknown != unknown else
-                               round(float(unknown), 4)},
+                               "unknown_share": round(float(unknown), 4)},
                               ensure_ascii=False)
         else:
             line = _table_row(text, best)

@@ -61,17 +61,14 @@ def define_flags():
 
 
 # Each worker reads, cuts, writes and counts a span of the file on its own,
-# so the parent only merges, and one pool serves all three splits: the
-# parent's share of the work and a pool started per split had held two
-# workers to ~1.75x one at 100 MB (2.0x now). Spans are small enough for
+# so the parent only merges, and one pool serves all three splits (a pool per
+# split, or work left to the parent, keeps two workers from doubling one). Spans are small enough for
 # steady progress lines and an even split between workers, large enough that
 # each task's overhead (a read, a pickled vocabulary count back) is small.
 _SPAN_MIN_BYTES, _SPAN_MAX_BYTES, _SPANS_PER_WORKER = 256 << 10, 4 << 20, 16
 # Below this much input (train + val + test), one process is as fast or faster
-# than two: starting the workers (and jieba in each) costs about a second.
-# Measured with two cores, two workers over one: 0.75x at 1.3 MB, 1.07x at
-# 1.7 MB, 1.13x at 2.9 MB, 1.56x at 9 MB, 2.0x at 100 MB
-# (benchmarks/prepare_speed.py --sizes_mb, BENCHMARKS.md).
+# than two: starting the workers (and jieba in each) costs about a second
+# (benchmarks/prepare_speed.py --sizes_mb measures where two overtake one).
 PARALLEL_MIN_MB = 2
 
 

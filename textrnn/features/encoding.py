@@ -88,9 +88,15 @@ class TokenEncoder(tf.Module):
         """
         return self._ids(self.tokens(texts))
 
+    def _lookup(self, tokens):
+        return tf.ragged.map_flat_values(self.table.lookup, tokens)
+
     def _ids(self, tokens):
-        ids = tf.cast(tf.ragged.map_flat_values(self.table.lookup,
-                                                tokens[:, :self.num_timesteps]), tf.int32)
+        return self._model_ids(self._lookup(tokens[:, :self.num_timesteps]))
+
+    def _model_ids(self, ids):
+        """Looked-up ids -> what the model reads: int32, the first num_timesteps."""
+        ids = tf.cast(ids[:, :self.num_timesteps], tf.int32)
         if self.padding == "mask":
             empty = tf.cast(tf.equal(ids.row_lengths(), 0), tf.int64)
             unk = tf.RaggedTensor.from_row_lengths(
@@ -104,7 +110,9 @@ class TokenEncoder(tf.Module):
         return self._unknown_share(self.tokens(texts))
 
     def _unknown_share(self, tokens):
-        ids = tf.ragged.map_flat_values(self.table.lookup, tokens)
+        return self._share(self._lookup(tokens))
+
+    def _share(self, ids):
         unknown = tf.reduce_sum(tf.cast(tf.equal(ids, self.unk_id), tf.float32), axis=1)
         return tf.math.divide_no_nan(unknown, tf.cast(ids.row_lengths(), tf.float32))
 
@@ -119,7 +127,8 @@ class TokenEncoder(tf.Module):
             tokens = segmented[key]
         else:
             tokens = self.tokens(texts)
-        return self.pad(self._ids(tokens)), self._unknown_share(tokens)
+        ids = self._lookup(tokens)  # every token once: the share counts past num_timesteps
+        return self.pad(self._model_ids(ids)), self._share(ids)
 
     def padded_length(self):
         """The padded width: fixed in original mode, the batch's longest otherwise."""

@@ -9,11 +9,10 @@ models cut the text in the graph with textrnn.text.segmenter, jieba's dictionary
 an asset; the token and label tables are assets too, looked up by the same
 TokenEncoder training used, so serving needs TensorFlow and nothing else.
 
-The exception: a model prepared with `--jieba_hmm` (or before the HMM was
-off by default, or imported from TF1) reads text already cut by jieba with
-the HMM on, tokens separated by spaces, which the graph cannot reproduce;
-assets.extra/textrnn.json says so (`"input": "segmented"`) and
-textrnn-predict cuts the text in Python for it.
+The exception: a model prepared with `--jieba_hmm` (or imported from TF1)
+reads text already cut by jieba with the HMM on, tokens separated by spaces,
+which the graph cannot reproduce; assets.extra/textrnn.json says so
+(`"input": "segmented"`) and textrnn-predict cuts the text in Python for it.
 
 A model trained with a wide path (`--wide`, part of `--recipe=auto`) exports
 the recurrent model and the character n-gram TF-IDF classifier together,
@@ -47,6 +46,7 @@ from textrnn.training import artifacts
 from textrnn.util import atomic
 from textrnn.util.console import say
 from textrnn.util.errors import UserError
+from textrnn.wide import mixture
 
 
 def build_archive(members, label_encoder, reader=None):
@@ -231,7 +231,7 @@ def _archive(model_dirs, loaded, num_classes, segmenter):
     for d, (model, config, _) in zip(model_dirs, loaded):
         encoder = artifacts.token_encoder(d, config, segmenter)
         readers.append(encoder)
-        scorers += _scorers(d, model, encoder, num_classes, 1.0 / len(model_dirs))
+        scorers += mixture.scorers(d, model, encoder, num_classes, 1.0 / len(model_dirs))
     reader = next((r for r in readers if r.split == "whitespace"), readers[0])
     return build_archive(scorers, artifacts.label_encoder(model_dirs[0]), reader)
 
@@ -239,7 +239,8 @@ def _archive(model_dirs, loaded, num_classes, segmenter):
 def _write(archive, model_dirs, export_dir, loaded, write_info):
     members = [dict(model_dir=os.path.abspath(d), checkpoint=checkpoint,
                     tokenizer=config["tokenizer"], jieba_hmm=tokenize.uses_hmm(config),
-                    encoder=config["encoder"], model=config["model"], wide=_wide_info(d))
+                    encoder=config["encoder"], model=config["model"],
+                    wide=mixture.read_info(d))
                for d, (_, config, checkpoint) in zip(model_dirs, loaded)]
     target = export_dir or artifacts.path(model_dirs[0], artifacts.EXPORT_DIR)
     say(f"exporting the SavedModel to {target} ...")  # a large model takes a while to write
@@ -247,28 +248,6 @@ def _write(archive, model_dirs, export_dir, loaded, write_info):
     for member in members:
         say(f"exported {member['checkpoint']} to {path}")
     return path
-
-
-def _wide_info(model_dir):
-    from textrnn.wide import mixture
-    if not mixture.has_wide_path(model_dir):
-        return None
-    return artifacts.read_json(os.path.join(mixture.wide_dir(model_dir), mixture.INFO_FILE))
-
-
-def _scorers(model_dir, model, encoder, num_classes, share):
-    """(weight, model, encoder) of one model directory: its recurrent model, and its
-    wide path when it has one, mixed by the weight chosen on val; `share` of the total."""
-    from textrnn.wide import mixture
-    from textrnn.wide import linear as wide
-    recurrent = (model, encoder)
-    info = _wide_info(model_dir)
-    if info is None:
-        return [(share, *recurrent)]
-    weight = info["weight"]
-    wide_model, featurizer = wide.load(mixture.wide_dir(model_dir), num_classes)
-    parts = [(share * (1.0 - weight), *recurrent), (share * weight, wide_model, featurizer)]
-    return [part for part in parts if part[0] > 0]
 
 
 def export_model(model_dir, export_dir=None):

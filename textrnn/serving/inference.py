@@ -36,9 +36,7 @@ class Predictor:
         info = artifacts.read_json(os.path.join(export_dir, EXTRA_DIR, INFO_FILE))
         self.labels = info["labels"]
         self.tokenizer_name = info["tokenizer"]
-        # SavedModels from before in-graph segmentation: only char input was raw
-        self.raw_input = info.get("input", "raw" if self.tokenizer_name != "jieba" else
-                                  "segmented") == "raw"
+        self.raw_input = info["input"] == "raw"
         self._cut = None
         if not self.raw_input:
             user_dict = info.get("user_dict")
@@ -64,14 +62,12 @@ class Predictor:
         """(probabilities [n, num_classes], unknown_share [n]) for a list of model inputs.
 
         unknown_share is the share of each text's tokens outside the model's
-        vocabulary; NaN for SavedModels exported before it was served.
+        vocabulary.
         """
         if not token_strings:
             return np.zeros((0, len(self.labels)), np.float32), np.zeros(0, np.float32)
         out = self._serve(text=self._tf.constant(token_strings, self._tf.string))
-        unknown = out["unknown_share"].numpy() if "unknown_share" in out else \
-            np.full(len(token_strings), np.nan, np.float32)
-        return out["probabilities"].numpy(), unknown
+        return out["probabilities"].numpy(), out["unknown_share"].numpy()
 
     def predict(self, texts, batch_size=256):
         """Yield (text, probabilities, unknown share) for raw texts, batch by batch."""

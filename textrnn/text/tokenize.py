@@ -73,9 +73,8 @@ def jieba_tokens(text, user_dict=None, hmm=False):
 
 def uses_hmm(record):
     """Whether a manifest, model config or export info records words cut with
-    jieba's HMM. Records from before textrnn cut with it off do not say: they
-    were cut with jieba's default, the HMM on."""
-    return bool(record.get("jieba_hmm", record.get("tokenizer") == "jieba"))
+    jieba's HMM (all three record `jieba_hmm`)."""
+    return bool(record.get("jieba_hmm"))
 
 
 def get_tokenizer(name, user_dict=None, hmm=False):

@@ -33,14 +33,12 @@ EVALS_PER_RUN = 12   # evaluations over a full run: early stopping's resolution
 SMALL_CORPUS = 2000  # below this many train texts: narrower network, smaller batches
 # The wide path's work per epoch grows with n-grams x classes x train texts (each
 # step updates the whole kernel): this bound keeps it to minutes on two cores
-# (50,000 texts of 18 classes: 270,000 n-grams, the wide path's five values of C
-# and its refit in 2 min 25 s, the whole run in 6 min 19 s).
+# (BENCHMARKS.md, memory and peers, has the times).
 WIDE_WORK = 2.5e11
 WIDE_NGRAMS = (100_000, 1_000_000)
-# Beyond this much prepared train, the wide path learns from every k-th line:
-# 132 MB of it (787,156 texts) took the wide path 25 min and the run 5.6 GB at
-# its peak (the cached features), and both grow with the texts read; with this
-# bound a 1,000 MB corpus trains end to end in 20 min, 2.1 GB at the peak
+# Beyond this much prepared train, the wide path learns from every k-th line: its
+# time and its peak memory (the cached features) grow with the texts it reads,
+# and this bound keeps a corpus of any size to minutes and a few GB
 # (BENCHMARKS.md, memory).
 WIDE_MAX_TRAIN_MB = 64
 

@@ -102,8 +102,7 @@ class _CosineAdam(tf.Module):
 
     The wide kernel is dense (n-grams x classes, millions of weights) and every
     step updates all of it; Keras' Adam does that in about ten elementwise
-    passes, the fused kernel in one, which makes a step 2.6 times faster
-    (thucnews_titles, 594,422 n-grams x 10 classes). Same update rule as
+    passes, the fused kernel in one. Same update rule as
     keras.optimizers.Adam with keras.optimizers.schedules.CosineDecay.
     """
 
@@ -219,12 +218,7 @@ def refit(lines, featurizer, label_encoder, num_classes, num_texts, c, temperatu
 
     Once val has chosen C, the temperature and the mixture weight, it has no
     more choices to make, and 10-30% more labelled texts make a better
-    classifier: measured with scikit-learn (TF-IDF fitted on train, LinearSVC
-    at the C chosen on val, then trained again on train + val), test accuracy
-    tnews 48.75 -> 49.95, cnews 94.90 -> 95.92, thucnews_titles 90.51 ->
-    90.74, waimai_10k 90.06 -> 89.97; textrnn's mixture (3 seeds, peers.py):
-    tnews 49.23 -> 49.85, cnews 94.90 -> 94.90, thucnews_titles 90.42 -> 90.67,
-    waimai_10k 90.31 -> 90.25.
+    classifier (BENCHMARKS.md's peers table has the SVM refit beside it).
     """
     texts = training_batches(lines, featurizer, label_encoder, num_texts, "train + val", cfg)
     model, epochs = _solve(c, texts, featurizer.num_features, num_classes, num_texts, cfg)

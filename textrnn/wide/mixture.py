@@ -20,9 +20,11 @@ After the recurrent model's training, `add_wide_path`:
 
 The two are trained separately so that each keeps its own stopping rule
 and regularisation (the recurrent path stops on val; the wide path's C is
-chosen on val), and the mixture needs no retraining; export then composes text -> both paths -> the weighted mixture in one SavedModel.
+chosen on val), and the mixture needs no retraining; export (`scorers`) then
+composes text -> both paths -> the weighted mixture in one SavedModel.
 """
 
+import dataclasses
 import math
 import os
 import time
@@ -45,13 +47,36 @@ def has_wide_path(model_dir):
     return os.path.isfile(os.path.join(wide_dir(model_dir), INFO_FILE))
 
 
+def read_info(model_dir):
+    """wide.json of model_dir's wide path, or None when it has none."""
+    if not has_wide_path(model_dir):
+        return None
+    return artifacts.read_json(os.path.join(wide_dir(model_dir), INFO_FILE))
+
+
+def scorers(model_dir, model, encoder, num_classes, share):
+    """(weight, model, encoder) of one model directory, what export serves: its
+    recurrent model, and its wide path when it has one, mixed by the weight chosen on
+    val; `share` of the total."""
+    from textrnn.wide import linear as wide
+    recurrent = (model, encoder)
+    info = read_info(model_dir)
+    if info is None:
+        return [(share, *recurrent)]
+    weight = info["weight"]
+    wide_model, featurizer = wide.load(wide_dir(model_dir), num_classes)
+    parts = [(share * (1.0 - weight), *recurrent), (share * weight, wide_model, featurizer)]
+    return [part for part in parts if part[0] > 0]
+
+
 def _texts(lines):
     from textrnn.features import data
     return lines.batch(1024).map(lambda b: data.fields(b)[1])
 
 
-def recurrent_probabilities(model_dir, path):
-    """(probabilities, labels) of the model's best checkpoint over a prepared split."""
+def recurrent_probabilities(model_dir, paths):
+    """[(probabilities, labels)] of the model's best checkpoint over prepared splits,
+    the model loaded once."""
     import tensorflow as tf
     from textrnn.features import data
     model, config, _ = artifacts.load_model(model_dir)
@@ -59,11 +84,14 @@ def recurrent_probabilities(model_dir, path):
     label_encoder = artifacts.label_encoder(model_dir)
     predict = tf.function(lambda ids: tf.nn.softmax(
         tf.cast(model(ids, training=False), tf.float32)), reduce_retracing=True)
-    probs, labels = [], []
-    for ids, batch_labels in data.eval_dataset(path, token_encoder, label_encoder, 512):
-        probs.append(predict(ids).numpy())
-        labels.append(batch_labels.numpy())
-    return np.concatenate(probs), np.concatenate(labels)
+    out = []
+    for path in paths:
+        probs, labels = [], []
+        for ids, batch_labels in data.eval_dataset(path, token_encoder, label_encoder, 512):
+            probs.append(predict(ids).numpy())
+            labels.append(batch_labels.numpy())
+        out.append((np.concatenate(probs), np.concatenate(labels)))
+    return out
 
 
 def _log_loss(p, labels):
@@ -96,15 +124,17 @@ def _accuracy(p, labels):
     return float((p.argmax(-1) == labels).mean())
 
 
-def _probabilities(model_dir, model, featurizer, label_encoder, files):
+def _probabilities(fit, model):
     """{split: (recurrent probabilities, wide scores, labels)} of val and test."""
     from textrnn.features import data
     from textrnn.wide import linear as wide
+    splits = ("val", "test")
+    recurrent = recurrent_probabilities(fit.model_dir, [fit.files[s] for s in splits])
     out = {}
-    for split in ("val", "test"):
+    for split, (p_rnn, rnn_labels) in zip(splits, recurrent):
         scores, labels = wide.predict_scores(
-            model, wide.batches(data.lines(files[split]), featurizer, label_encoder, 1024))
-        p_rnn, rnn_labels = recurrent_probabilities(model_dir, files[split])
+            model, wide.batches(data.lines(fit.files[split]), fit.featurizer,
+                                fit.label_encoder, 1024))
         assert (labels == rnn_labels).all(), "val/test streams out of order"
         out[split] = (p_rnn, scores, labels)
     return out
@@ -143,6 +173,25 @@ def _fit_ngrams(cfg, out, train, num_train):
     return ngrams.load(out)
 
 
+@dataclasses.dataclass
+class _Fit:
+    """What every step of fitting one wide path reads."""
+    model_dir: str
+    files: dict          # split -> prepared file
+    featurizer: object   # ngrams.NgramFeaturizer
+    label_encoder: object
+    num_classes: int
+    wide_cfg: object     # linear.WideConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class _Chosen:
+    """The choices val made: the wide classifier's C, its temperature, the weight."""
+    c: float
+    temperature: float
+    weight: float
+
+
 def add_wide_path(cfg, metrics):
     """Train and save the wide path of cfg.model_dir; returns metrics of the mixture."""
     from textrnn.features import data
@@ -152,28 +201,23 @@ def add_wide_path(cfg, metrics):
     os.makedirs(out, exist_ok=True)
     files = {s: data.split_file(cfg.data_dir, s) for s in ("train", "val", "test")}
     train, every, num_train = _train_sample(cfg, files["train"])
-    featurizer = _fit_ngrams(cfg, out, train, num_train)
-    label_encoder = artifacts.label_encoder(cfg.model_dir)
-    num_classes = len(vocab.Categories.load(artifacts.path(cfg.model_dir, vocab.CATEGORIES_FILE)))
-    wide_cfg = wide.WideConfig(seed=cfg.seed)
+    fit = _Fit(cfg.model_dir, files, _fit_ngrams(cfg, out, train, num_train),
+               artifacts.label_encoder(cfg.model_dir), _num_classes(cfg.model_dir),
+               wide.WideConfig(seed=cfg.seed))
     model, c, _, epochs = wide.train_wide(
-        dict(train=train, val=data.lines(files["val"])), featurizer, label_encoder,
-        num_classes, num_train, wide_cfg)
-    splits = _probabilities(cfg.model_dir, model, featurizer, label_encoder, files)
-    p_rnn, scores, labels = splits["val"]
-    temperature = wide.calibrate(model, scores, labels)
-    p = {split: (p_rnn, wide.softmax(scores, temperature), labels)
-         for split, (p_rnn, scores, labels) in splits.items()}
+        dict(train=train, val=data.lines(files["val"])), fit.featurizer, fit.label_encoder,
+        fit.num_classes, num_train, fit.wide_cfg)
+    p, temperature = _calibrated(fit, model)
     weight, val_accuracy, val_loss = choose_weight(*p["val"])
+    chosen = _Chosen(c=c, temperature=temperature, weight=weight)
     info = dict(weight=weight, c=c, epochs=epochs, temperature=temperature,
-                num_ngrams=featurizer.num_features, train_texts=num_train, train_every=every,
-                refit=None, val_accuracy=_accuracies(p["val"], weight))
+                num_ngrams=fit.featurizer.num_features, train_texts=num_train,
+                train_every=every, refit=None, val_accuracy=_accuracies(p["val"], weight))
     if cfg.wide_refit:
         lines = train.concatenate(data.lines(files["val"]))
-        num_texts = num_train + _split_lines(cfg, "val")
         model, p["test"], info["refit"] = _refit(
-            files, lines, featurizer, label_encoder, num_classes, num_texts,
-            (c, temperature, weight), p["test"], wide_cfg)
+            fit, chosen, lines=lines, num_texts=num_train + _split_lines(cfg, "val"),
+            test=p["test"])
     wide.save(model, out)
     info.update(test_accuracy=_accuracies(p["test"], weight),
                 curve=weight_curve(p["val"], p["test"]),
@@ -182,7 +226,29 @@ def add_wide_path(cfg, metrics):
     say(f"mixture: weight {weight:.2f} on the wide path (chosen on val): val accuracy "
         f"{val_accuracy:.4f} (recurrent {info['val_accuracy']['recurrent']:.4f}, wide "
         f"{info['val_accuracy']['wide']:.4f})")
-    p_rnn, p_wide, labels = p["test"]
+    return _mixture_metrics(metrics, info, p["test"], val_accuracy, val_loss)
+
+
+def _num_classes(model_dir):
+    return len(vocab.Categories.load(artifacts.path(model_dir, vocab.CATEGORIES_FILE)))
+
+
+def _calibrated(fit, model):
+    """Both paths' probabilities on val and test, the wide path's at the temperature
+    calibrated on val; and that temperature."""
+    from textrnn.wide import linear as wide
+    splits = _probabilities(fit, model)
+    p_rnn, scores, labels = splits["val"]
+    temperature = wide.calibrate(model, scores, labels)
+    p = {split: (p_rnn, wide.softmax(scores, temperature), labels)
+         for split, (p_rnn, scores, labels) in splits.items()}
+    return p, temperature
+
+
+def _mixture_metrics(metrics, info, test, val_accuracy, val_loss):
+    """metrics.json of a wide & deep run: the recurrent model's beside the mixture's."""
+    p_rnn, p_wide, labels = test
+    weight = info["weight"]
     return dict(metrics, recurrent=dict(val_accuracy=metrics["val_accuracy"],
                                         test_accuracy=metrics["test_accuracy"]),
                 wide=info, val_accuracy=val_accuracy,
@@ -204,21 +270,20 @@ def _accuracies(split, weight):
                 recurrent=_accuracy(p_rnn, labels), wide=_accuracy(p_wide, labels))
 
 
-def _refit(files, lines, featurizer, label_encoder, num_classes, num_texts, chosen, test,
-           wide_cfg):
+def _refit(fit, chosen, lines, num_texts, test):
     """The wide classifier trained again on train + val (`lines`, `num_texts` of them)
-    with the choices made on val, `chosen` = (C, temperature, mixture weight).
-    Returns (model, test split with its probabilities, what the refit did)."""
+    with the choices val made. Returns (model, test split with its probabilities,
+    what the refit did)."""
     from textrnn.features import data
     from textrnn.wide import linear as wide
-    c, temperature, weight = chosen
-    say(f"wide path: training again on train + val ({num_texts:,} texts) at C={c:g}")
-    model, epochs = wide.refit(lines, featurizer, label_encoder, num_classes, num_texts, c,
-                               temperature, wide_cfg)
+    say(f"wide path: training again on train + val ({num_texts:,} texts) at C={chosen.c:g}")
+    model, epochs = wide.refit(lines, fit.featurizer, fit.label_encoder, fit.num_classes,
+                               num_texts, chosen.c, chosen.temperature, fit.wide_cfg)
     scores, labels = wide.predict_scores(
-        model, wide.batches(data.lines(files["test"]), featurizer, label_encoder, 1024))
+        model, wide.batches(data.lines(fit.files["test"]), fit.featurizer, fit.label_encoder,
+                            1024))
     p_rnn, _, _ = test
     # recorded to measure what the refit does; nothing is chosen from it
-    before = _accuracies(test, weight)["mixture"]
-    return model, (p_rnn, wide.softmax(scores, temperature), labels), dict(
+    before = _accuracies(test, chosen.weight)["mixture"]
+    return model, (p_rnn, wide.softmax(scores, chosen.temperature), labels), dict(
         texts=num_texts, epochs=epochs, test_accuracy_before=before)

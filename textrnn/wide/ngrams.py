@@ -99,7 +99,9 @@ class NgramFeaturizer(tf.Module):
 
     def encode(self, texts, segmented=None):
         """(TF-IDF rows, unknown share) of `texts`, as TokenEncoder.encode."""
-        del segmented  # characters need no segmenter
+        # Its jieba segmenter (for --wide_words) is its own, loaded from its folder:
+        # no other member's cut text is its input.
+        del segmented
         return self(texts), self.unknown_share(texts)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
@@ -188,11 +190,10 @@ def save(directory, table, idf, words=None, orders=ORDERS):
 
 
 def load(directory):
-    """The NgramFeaturizer `save` wrote into `directory` (character n-grams alone
-    when it has no FEATURES_FILE, as wide paths trained before words were)."""
+    """The NgramFeaturizer `save` wrote into `directory`."""
     from textrnn.text import segmenter
-    path = os.path.join(directory, FEATURES_FILE)
-    spec = artifacts.read_json(path) if os.path.isfile(path) else dict(orders=ORDERS, words=None)
+    path, = _files(directory, FEATURES_FILE)
+    spec = artifacts.read_json(path)
     try:
         orders, words = [int(n) for n in spec["orders"]], spec["words"]
         cut = None if words is None else segmenter.JiebaSegmenter(
