@@ -164,8 +164,7 @@ def batches_dataset(batches):
 
 def use_batches(trainer, batches):
     """Point the Trainer's compiled loop at these batches (same element spec as its own)."""
-    trainer.iterator = iter(trainer.strategy.distribute_datasets_from_function(
-        lambda ctx: batches_dataset(batches)))
+    trainer.feed(lambda ctx: batches_dataset(batches))
 
 
 # --- contenders: each is a callable running one pass over the K batches ----------
@@ -176,12 +175,13 @@ def tf_runner(trainer, k, steps_per_call=None):
     def run():
         for _ in range(k // steps_per_call):
             trainer.run_steps(steps_per_call)
-        int(trainer.step)  # wait for the step counter: the work is done
+        _ = trainer.step  # reading the step counter waits for the work to be done
     return run
 
 
-def keras_fit_runner(data_dir, sizes, batches, k, threads_note=None):
-    """A plain Keras model.fit on the same model and batches (steps_per_execution=1)."""
+def keras_fit_runner(data_dir, sizes, batches, k, steps_per_execution=1):
+    """Keras' own model.fit on the same model and batches, `steps_per_execution` steps
+    per compiled call (k: as many as the Trainer's loop runs in one call)."""
     import keras
     from textrnn.recurrent.model import build_model
     from textrnn.training import artifacts
@@ -192,7 +192,8 @@ def keras_fit_runner(data_dir, sizes, batches, k, threads_note=None):
     model = build_model(artifacts.model_config(run_config))
     model.compile(optimizer=keras.optimizers.Adam(0.001, global_clipnorm=1.0),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"], jit_compile=False)
+                  metrics=["accuracy"], jit_compile=False,
+                  steps_per_execution=steps_per_execution)
     dataset = batches_dataset(batches)
 
     def run():
@@ -411,6 +412,7 @@ def section_ablations(args, torch, data_dir, sizes, k, log, workdir):
         "fixed_T_padding": tf_runner(trainer_fixed, k),
         "fixed_T_padding_jit": tf_runner(trainer_fixed_jit, k),
         "keras_fit_spe1": keras_fit_runner(data_dir, sizes, batches, k),
+        "keras_fit_speK": keras_fit_runner(data_dir, sizes, batches, k, steps_per_execution=k),
     }
     vocab_size, num_classes = vocab_and_classes(trainer)
     if torch is not None:

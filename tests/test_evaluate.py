@@ -23,6 +23,7 @@ def test_prepared_file_gives_the_same_report_as_raw(trained_model, demo_prepared
     model_dir, metrics = trained_model
     result = run_cli("evaluate", f"--model_dir={model_dir}",
                      f"--input_file={demo_prepared / 'test.txt'}", f"--report={tmp_path / 'r.json'}")
+    assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert report["input_format"] == "prepared"
     assert abs(report["accuracy"] - metrics["test_accuracy"]) < 1e-9

@@ -206,7 +206,6 @@ def test_sigkill_mid_run_leaves_out_dir_as_it_was(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
     from conftest import ROOT
     lines = (DEMO / "train.txt").read_text(encoding="utf-8")
     big = tmp_path / "big.txt"

@@ -21,7 +21,6 @@ import time
 from absl import flags
 
 from textrnn.training import artifacts
-from textrnn.training import checkpoints
 from textrnn.training import recipe
 from textrnn.training import reporting
 from textrnn.training.config import TrainConfig
@@ -55,13 +54,12 @@ def config_from_flags():
 def train(cfg: TrainConfig, flags_text=""):
     """Run (or resume) training; returns the metrics dict also written to metrics.json."""
     cfg.validate()
-    from textrnn.training import devices
+    import tensorflow as tf
     from textrnn.training.trainer import Trainer
     trainer = Trainer(cfg, flags_text)
-    tf = trainer.tf
-    say(devices.describe(trainer.strategy, trainer.policy, trainer.cudnn_reasons))
+    say(trainer.describe_devices())
     pretrained = _report_pretrained(trainer)
-    start_step = checkpoints.resume(trainer, cfg.model_dir)
+    start_step = trainer.resume()
     if start_step > cfg.num_train_steps:
         raise UserError(f"{cfg.model_dir} is already at step {start_step}, beyond "
                         f"--num_train_steps={cfg.num_train_steps}")
@@ -72,14 +70,14 @@ def train(cfg: TrainConfig, flags_text=""):
     reporter = reporting.Reporter(cfg.num_train_steps, start_step)
     with _stop_on_sigterm():
         try:
-            last_eval = _loop(trainer, writers, reporter, start_step)
+            last_eval, best_results = _loop(trainer, writers, reporter, start_step)
         except KeyboardInterrupt:
-            path = trainer.manager.save(checkpoint_number=trainer.step)
-            reporter.message(f"interrupted at step {int(trainer.step.numpy())}; checkpoint {path}. "
+            path = trainer.save()
+            reporter.message(f"interrupted at step {trainer.step}; checkpoint {path}. "
                              "Run the same command again to resume.")
             raise
-    trainer.manager.save(checkpoint_number=trainer.step)
-    metrics = reporting.final_metrics(trainer, _best_results(trainer), last_eval)
+    trainer.save()
+    metrics = reporting.final_metrics(trainer, _best_results(trainer, best_results), last_eval)
     if pretrained:
         metrics["pretrained"] = pretrained
     if trainer.chief and cfg.wide:
@@ -113,11 +111,11 @@ def _report_pretrained(trainer):
     return record
 
 
-def _best_results(trainer):
-    """Val and test results of the best-val checkpoint (scored again after a resume)."""
-    best = getattr(trainer, "best_results", None)
-    if best is None:  # resumed after the best was found
-        checkpoints.restore_best(trainer)
+def _best_results(trainer, best):
+    """Val and test results of the best-val checkpoint: `best`, the evaluation that
+    found it in this process, or scored again (a run resumed after it was found)."""
+    if best is None:
+        trainer.restore_best()
         best = {s: dict(zip(("loss", "accuracy", "examples"), trainer.evaluate(s)))
                 for s in ("val", "test")}
     return best
@@ -132,54 +130,59 @@ def _next_stop(step, cfg):
 
 
 def _loop(trainer, writers, reporter, step):
-    """Train from `step` to the end (or an early stop); returns the last evaluation."""
+    """Train from `step` to the end (or an early stop); returns (the last evaluation,
+    the evaluation of a new best checkpoint found here, or None)."""
     cfg = trainer.cfg
-    last_eval = None
+    last_eval = best = None
+
+    def evaluate(step):
+        nonlocal last_eval, best
+        last_eval = _evaluate(trainer, writers, reporter, step)
+        if trainer.record_eval(step, last_eval["val"]["accuracy"]):
+            best = last_eval
+
     if step == cfg.num_train_steps or _should_stop_early(trainer, step):
-        return _evaluate(trainer, writers, reporter, step)
+        evaluate(step)
+        return last_eval, best
     while step < cfg.num_train_steps:
         stop = _next_stop(step, cfg)
         started = time.perf_counter()
         trainer.run_steps(stop - step)
         elapsed = time.perf_counter() - started
-        trainer.train_seconds.assign_add(elapsed)
+        trainer.add_seconds(elapsed)
         rate = (stop - step) * cfg.batch_size / max(elapsed, 1e-9)
         step = stop
         end = step == cfg.num_train_steps
         if step % cfg.log_every_steps == 0 or end:
-            reporting.log_train(trainer, writers, reporter, step, rate)
+            reporting.log_train(writers, reporter, step, *trainer.take_train_metrics(), rate)
         if step % cfg.eval_every_steps == 0 or end:
-            last_eval = _evaluate(trainer, writers, reporter, step)
+            evaluate(step)
             if _should_stop_early(trainer, step):
                 reporter.message(f"early stop at step {step}: no better validation accuracy "
-                                 f"since step {int(trainer.best_step.numpy())}")
+                                 f"since step {trainer.best[0]}")
                 break
         if step % cfg.checkpoint_every_steps == 0:
-            trainer.manager.save(checkpoint_number=step)
+            trainer.save()
     if last_eval is None or last_eval["step"] != step:
-        last_eval = _evaluate(trainer, writers, reporter, step)
-    return last_eval
+        evaluate(step)
+    return last_eval, best
 
 
 def _should_stop_early(trainer, step):
     cfg = trainer.cfg
     patience = cfg.early_stopping_evals * cfg.eval_every_steps
-    return bool(patience) and int(trainer.best_step.numpy()) > 0 and step - int(trainer.best_step.numpy()) >= patience
+    best_step = trainer.best[0]
+    return bool(patience) and best_step > 0 and step - best_step >= patience
 
 
 def _evaluate(trainer, writers, reporter, step):
-    """Score val and test; keep the checkpoint when val accuracy is the best so far."""
+    """Val and test results at `step`, logged."""
     results = {"step": step}
     loss, accuracy, count, confusion = trainer.evaluate("val", confusion=True)
     results["val"] = dict(loss=loss, accuracy=accuracy, examples=count)
     loss, accuracy, count = trainer.evaluate("test")
     results["test"] = dict(loss=loss, accuracy=accuracy, examples=count)
-    reporting.log_eval(trainer, writers, reporter, results, confusion)
-    if results["val"]["accuracy"] > float(trainer.best_val_accuracy.numpy()):
-        trainer.best_val_accuracy.assign(results["val"]["accuracy"])
-        trainer.best_step.assign(step)
-        trainer.best_manager.save(checkpoint_number=step)
-        trainer.best_results = results
+    reporting.log_eval(writers, reporter, results, trainer.labels, confusion)
     return results
 
 

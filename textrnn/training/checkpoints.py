@@ -15,7 +15,6 @@ from textrnn.text import tokenize
 from textrnn.text import vocab
 from textrnn.training import artifacts
 from textrnn.training.config import SHAPE_FIELDS
-from textrnn.util.console import say
 from textrnn.util.errors import UserError
 
 
@@ -107,40 +106,16 @@ def _pretrained(cfg, tokenizer, tokens):
     return tokens, (embedding, covered), record
 
 
-def make_checkpoints(trainer):
-    """(checkpoint, latest manager, best-val manager) of a Trainer's state."""
+def make_checkpoints(out_dir, state, model, step):
+    """(checkpoint, latest manager, best-val manager) of a run: `state` (the
+    optimizers, counters and data position) with the model in the resumable
+    checkpoints, the model alone in the best-val one."""
     import tensorflow as tf
-    state = dict(data=trainer.iterator) if trainer.data_in_checkpoint else {}
-    if trainer.embedding_optimizer is not None:
-        state["embedding_optimizer"] = trainer.embedding_optimizer
-    checkpoint = tf.train.Checkpoint(
-        model=trainer.model, optimizer=trainer.optimizer, step=trainer.step,
-        best_val_accuracy=trainer.best_val_accuracy, best_step=trainer.best_step,
-        train_seconds=trainer.train_seconds, **state)
+    checkpoint = tf.train.Checkpoint(model=model, **state)
     manager = tf.train.CheckpointManager(
-        checkpoint, os.path.join(trainer.out_dir, artifacts.CKPT_DIR), max_to_keep=2,
-        step_counter=trainer.step)
+        checkpoint, os.path.join(out_dir, artifacts.CKPT_DIR), max_to_keep=2,
+        step_counter=step)
     best = tf.train.CheckpointManager(
-        tf.train.Checkpoint(model=trainer.model, step=trainer.step),
-        os.path.join(trainer.out_dir, artifacts.BEST_DIR), max_to_keep=1,
-        step_counter=trainer.step)
+        tf.train.Checkpoint(model=model, step=step),
+        os.path.join(out_dir, artifacts.BEST_DIR), max_to_keep=1, step_counter=step)
     return checkpoint, manager, best
-
-
-def resume(trainer, model_dir):
-    """Restore the latest checkpoint of model_dir, if any; returns the step to start from."""
-    import tensorflow as tf
-    # Every worker restores the chief's checkpoint (the model dir is shared storage).
-    latest = tf.train.latest_checkpoint(artifacts.path(model_dir, artifacts.CKPT_DIR))
-    if latest:
-        trainer.checkpoint.restore(latest).assert_existing_objects_matched()
-        say(f"resuming from step {int(trainer.step.numpy())} ({latest})")
-        trainer.reseed_data()
-    return int(trainer.step.numpy())
-
-
-def restore_best(trainer):
-    """Put the best-validation weights back into the trainer's model."""
-    import tensorflow as tf
-    tf.train.Checkpoint(model=trainer.model).read(
-        trainer.best_manager.latest_checkpoint).expect_partial()

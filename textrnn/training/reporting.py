@@ -35,24 +35,25 @@ class Reporter:
         say(text)
 
 
-def log_train(trainer, writers, reporter, step, rate):
-    loss, accuracy = trainer.read_sums()
+def log_train(writers, reporter, step, loss, accuracy, rate):
+    import tensorflow as tf
     reporter.train(step, loss, accuracy, rate)
     with writers["train"].as_default(step=step):
-        trainer.tf.summary.scalar("loss", loss)
-        trainer.tf.summary.scalar("accuracy", accuracy)
+        tf.summary.scalar("loss", loss)
+        tf.summary.scalar("accuracy", accuracy)
 
 
-def log_eval(trainer, writers, reporter, results, confusion=None):
-    """One line for people; scalars and the val confusion matrix for TensorBoard."""
-    tf = trainer.tf
+def log_eval(writers, reporter, results, labels, confusion=None):
+    """One line for people; scalars and the val confusion matrix (rows and columns
+    in the order of `labels`) for TensorBoard."""
+    import tensorflow as tf
     step = results["step"]
     with writers["eval"].as_default(step=step):
         for split in ("val", "test"):
             tf.summary.scalar(f"{split}_loss", results[split]["loss"])
             tf.summary.scalar(f"{split}_accuracy", results[split]["accuracy"])
         if confusion is not None:
-            _confusion_summary(tf, trainer.labels, confusion, step)
+            _confusion_summary(tf, labels, confusion, step)
     reporter.message(f"step {step}: val accuracy {results['val']['accuracy']:.4f} "
                      f"(loss {results['val']['loss']:.4f}), test accuracy "
                      f"{results['test']['accuracy']:.4f} (loss {results['test']['loss']:.4f})")
@@ -70,17 +71,18 @@ def _confusion_summary(tf, labels, confusion, step):
 def final_metrics(trainer, best, last_eval):
     """metrics.json: the exported (best-val) checkpoint's numbers, and the last step's."""
     cfg = trainer.cfg
-    seconds = float(trainer.train_seconds.numpy())
+    seconds = trainer.seconds
+    best_step, best_val_accuracy = trainer.best
     return dict(
-        global_step=int(trainer.step.numpy()),
+        global_step=trainer.step,
         val_accuracy=best["val"]["accuracy"], val_loss=best["val"]["loss"],
         test_accuracy=best["test"]["accuracy"], test_loss=best["test"]["loss"],
-        best_val_accuracy=float(trainer.best_val_accuracy.numpy()), best_step=int(trainer.best_step.numpy()),
+        best_val_accuracy=best_val_accuracy, best_step=best_step,
         val_examples=best["val"]["examples"], test_examples=best["test"]["examples"],
         final_step=dict(val_accuracy=last_eval["val"]["accuracy"], val_loss=last_eval["val"]["loss"],
                         test_accuracy=last_eval["test"]["accuracy"],
                         test_loss=last_eval["test"]["loss"]) if last_eval else None,
         train_seconds=round(seconds, 3),
-        examples_per_second=round(int(trainer.step.numpy()) * cfg.batch_size / max(seconds, 1e-9), 1),
+        examples_per_second=round(trainer.step * cfg.batch_size / max(seconds, 1e-9), 1),
         note="val_*/test_* are those of the best-validation checkpoint, the one exported",
     )

@@ -11,17 +11,17 @@ from textrnn.util.errors import UserError
 
 
 class Trainer:
-    """Owns the strategy, model, optimizer, datasets and checkpoint of one run."""
+    """One run's strategy, model, optimizers, input streams, compiled steps and state.
+
+    train.py's loop talks to it through methods: `run_steps`, `take_train_metrics`,
+    `evaluate`, `record_eval` (keeps the best-val checkpoint), `save`, `resume`,
+    `restore_best`, `add_seconds`; `step`, `best` and `seconds` read the state.
+    """
 
     def __init__(self, cfg, flags_text=""):
         import keras
-        import tensorflow as tf
-        from textrnn.features import data
-        from textrnn.recurrent import model as model_lib
-        from textrnn.text import vocab
         from textrnn.training import devices
-
-        self.cfg, self.tf = cfg, tf
+        self.cfg = cfg
         keras.utils.set_random_seed(cfg.seed)
         # The strategy first: multi-worker collectives must be configured
         # before anything else initialises TensorFlow's runtime.
@@ -33,61 +33,153 @@ class Trainer:
         self.chief = devices.is_chief(self.strategy)
         self.out_dir = cfg.model_dir if self.chief else _worker_dir(self.strategy)
         run_config, embedding = checkpoints.prepare_model_dir(cfg, self.out_dir, flags_text)
+        self._inputs(run_config)
+        with self.strategy.scope():
+            self._build(run_config, embedding)
+        self.iterator = self._make_iterator(cfg.seed)
+        self.checkpoint, self.manager, self.best_manager = checkpoints.make_checkpoints(
+            self.out_dir, self._state(), self.model, self._step)
+        self._compile()
+
+    def _inputs(self, run_config):
+        """The encoders, the prepared splits and the labels."""
+        from textrnn.features import data
+        from textrnn.text import vocab
+        replicas = self.strategy.num_replicas_in_sync
+        if self.cfg.batch_size % replicas:
+            raise UserError(f"--batch_size={self.cfg.batch_size} must be a multiple of the "
+                            f"{replicas} replicas")
         self.token_encoder = artifacts.token_encoder(self.out_dir, run_config)
         self.label_encoder = artifacts.label_encoder(self.out_dir)
-        self.files = {s: data.split_file(cfg.data_dir, s) for s in ("train", "val", "test")}
-        replicas = self.strategy.num_replicas_in_sync
-        if cfg.batch_size % replicas:
-            raise UserError(f"--batch_size={cfg.batch_size} must be a multiple of the "
-                            f"{replicas} replicas")
+        self.files = {s: data.split_file(self.cfg.data_dir, s) for s in ("train", "val", "test")}
         self.labels = vocab.Categories.load(artifacts.path(self.out_dir,
                                                            vocab.CATEGORIES_FILE)).labels
         self.num_classes = len(self.labels)
-        with self.strategy.scope():
-            self.model = model_lib.build_model(artifacts.model_config(run_config))
-            self.embedding = self.model.get_layer("embedding").embeddings
-            self.optimizer = _adam(cfg, self.policy)
-            # A second Adam at a scaled rate for the embedding alone, when asked for.
-            self.embedding_optimizer = (_adam(cfg, self.policy, cfg.embedding_lr_scale)
-                                        if cfg.embedding_lr_scale != 1.0 else None)
-            self.covered_ids = None  # embedding rows that came from a vectors file
-            if embedding is not None:
-                embedding, self.covered_ids = embedding
-                self.embedding.assign(embedding)
-                # Decay would pull the vectors toward zero: their prior is themselves.
-                for optimizer in filter(None, (self.optimizer, self.embedding_optimizer)):
-                    optimizer.exclude_from_weight_decay(var_list=[self.embedding])
-            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-            self.best_val_accuracy = tf.Variable(-1.0, dtype=tf.float64, trainable=False)
-            self.best_step = tf.Variable(0, dtype=tf.int64, trainable=False)
-            self.train_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False)
-            self.sums = [tf.Variable(0.0, trainable=False, dtype=tf.float32,
-                                     synchronization=tf.VariableSynchronization.ON_READ,
-                                     aggregation=tf.VariableAggregation.SUM) for _ in range(3)]
-            if self.embedding_optimizer is None:
-                self.optimizer.build(self.model.trainable_variables)
-            else:
-                self.optimizer.build([v for v in self.model.trainable_variables
-                                      if v is not self.embedding])
-                self.embedding_optimizer.build([self.embedding])
+
+    def _build(self, run_config, embedding):
+        """Model, optimizers and the run's state, inside the strategy's scope;
+        `embedding`: (initial rows, ids of the rows from a vectors file) or None."""
+        import tensorflow as tf
+        from textrnn.recurrent import model as model_lib
+        cfg = self.cfg
+        self.model = model_lib.build_model(artifacts.model_config(run_config))
+        self.embedding = self.model.get_layer("embedding").embeddings
+        self.optimizer = _adam(cfg, self.policy)
+        # A second Adam at a scaled rate for the embedding alone, when asked for.
+        self.embedding_optimizer = (_adam(cfg, self.policy, cfg.embedding_lr_scale)
+                                    if cfg.embedding_lr_scale != 1.0 else None)
+        self.covered_ids = None  # embedding rows that came from a vectors file
+        if embedding is not None:
+            rows, self.covered_ids = embedding
+            self.embedding.assign(rows)
+            # Decay would pull the vectors toward zero: their prior is themselves.
+            for optimizer in filter(None, (self.optimizer, self.embedding_optimizer)):
+                optimizer.exclude_from_weight_decay(var_list=[self.embedding])
+        variable = lambda value, dtype: tf.Variable(value, dtype=dtype, trainable=False)
+        self._step = variable(0, tf.int64)
+        self._best_val_accuracy = variable(-1.0, tf.float64)
+        self._best_step = variable(0, tf.int64)
+        self._train_seconds = variable(0.0, tf.float64)
+        # Sums since the last log line, added on every replica and summed when read
+        # (a variable the compiled multi-step loop can update in place).
+        self._sums = {name: tf.Variable(0.0, trainable=False, dtype=tf.float32,
+                                        synchronization=tf.VariableSynchronization.ON_READ,
+                                        aggregation=tf.VariableAggregation.SUM)
+                      for name in ("loss", "correct", "examples")}
+        if self.embedding_optimizer is None:
+            self.optimizer.build(self.model.trainable_variables)
+        else:
+            self.optimizer.build([v for v in self.model.trainable_variables
+                                  if v is not self.embedding])
+            self.embedding_optimizer.build([self.embedding])
+
+    def _state(self):
+        """What a resumable checkpoint holds besides the model."""
+        import tensorflow as tf
+        state = dict(optimizer=self.optimizer, step=self._step,
+                     best_val_accuracy=self._best_val_accuracy, best_step=self._best_step,
+                     train_seconds=self._train_seconds)
+        if self.embedding_optimizer is not None:
+            state["embedding_optimizer"] = self.embedding_optimizer
+        # A single-device iterator can be checkpointed, so a resumed run sees
+        # exactly the batches it would have seen; distributed iterators cannot
+        # (see resume).
+        self._data_in_checkpoint = isinstance(self.iterator, tf.__internal__.tracking.Trackable)
+        if self._data_in_checkpoint:
+            state["data"] = self.iterator
+        return state
+
+    def _compile(self):
+        import tensorflow as tf
+        from textrnn.recurrent import model as model_lib
         self.cudnn_reasons = [r for layer in model_lib.recurrent_layers(self.model)
                               for r in model_lib.cudnn_blockers(layer)]
         for layer in model_lib.recurrent_layers(self.model):
-            layer.allow_fused = not cfg.jit_compile
-        self.iterator = self.make_iterator(cfg.seed)
-        # A single-device iterator can be checkpointed, so a resumed run sees
-        # exactly the batches it would have seen; distributed iterators cannot
-        # (see reseed_data).
-        self.data_in_checkpoint = isinstance(self.iterator, tf.__internal__.tracking.Trackable)
-        self.checkpoint, self.manager, self.best_manager = checkpoints.make_checkpoints(self)
+            layer.allow_fused = not self.cfg.jit_compile
         # XLA compiles the per-replica step only: the loop around it pulls from
         # a tf.data iterator, which XLA cannot compile.
         self._step_fn = (tf.function(self._replica_train_step, jit_compile=True)
-                         if cfg.jit_compile else self._replica_train_step)
+                         if self.cfg.jit_compile else self._replica_train_step)
         self._train_loop = tf.function(self._train_loop_fn)
         self._eval_step = tf.function(self._eval_step_fn, reduce_retracing=True)
 
-    def make_iterator(self, seed):
+    # -- the run's state --
+    @property
+    def step(self):
+        return int(self._step.numpy())
+
+    @property
+    def best(self):
+        """(step, val accuracy) of the best evaluation so far; step 0: none yet."""
+        return int(self._best_step.numpy()), float(self._best_val_accuracy.numpy())
+
+    @property
+    def seconds(self):
+        return float(self._train_seconds.numpy())
+
+    def add_seconds(self, seconds):
+        self._train_seconds.assign_add(seconds)
+
+    def record_eval(self, step, val_accuracy):
+        """Keep the best-val checkpoint; True when `val_accuracy` is a new best."""
+        if val_accuracy <= self.best[1]:
+            return False
+        self._best_val_accuracy.assign(val_accuracy)
+        self._best_step.assign(step)
+        self.best_manager.save(checkpoint_number=step)
+        return True
+
+    def save(self):
+        """A resumable checkpoint of the current step; returns its path."""
+        return self.manager.save(checkpoint_number=self._step)
+
+    def resume(self):
+        """Restore the latest checkpoint of the model dir, if any; returns the step."""
+        import tensorflow as tf
+        from textrnn.util.console import say
+        # Every worker restores the chief's checkpoint (the model dir is shared storage).
+        latest = tf.train.latest_checkpoint(artifacts.path(self.cfg.model_dir,
+                                                           artifacts.CKPT_DIR))
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            say(f"resuming from step {self.step} ({latest})")
+            if not self._data_in_checkpoint and self.step:
+                # distributed: a fresh shuffle order, seeded by the step
+                self.iterator = self._make_iterator(self.cfg.seed + self.step)
+        return self.step
+
+    def restore_best(self):
+        """Put the best-validation weights back into the model."""
+        import tensorflow as tf
+        tf.train.Checkpoint(model=self.model).read(
+            self.best_manager.latest_checkpoint).expect_partial()
+
+    def feed(self, dataset_fn):
+        """Train on batches of `dataset_fn(input_context)` from now on (benchmarks feed
+        the same batches to every contender)."""
+        self.iterator = iter(self.strategy.distribute_datasets_from_function(dataset_fn))
+
+    def _make_iterator(self, seed):
         from textrnn.features import data
         cfg = self.cfg
         return iter(self.strategy.distribute_datasets_from_function(
@@ -96,14 +188,10 @@ class Trainer:
                 ctx.get_per_replica_batch_size(cfg.batch_size), cfg.shuffle_buffer,
                 seed=seed, cache=cfg.cache, input_context=ctx)))
 
-    def reseed_data(self):
-        """After a distributed resume: a fresh shuffle order, seeded by the step."""
-        if not self.data_in_checkpoint and int(self.step.numpy()):
-            self.iterator = self.make_iterator(self.cfg.seed + int(self.step.numpy()))
-
     # -- compiled pieces --
     def _replica_train_step(self, ids, labels):
-        tf, cfg = self.tf, self.cfg
+        import tensorflow as tf
+        cfg = self.cfg
         with tf.GradientTape() as tape:
             logits = self.model(ids, training=True)
             per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -129,15 +217,15 @@ class Trainer:
                                                       if v is self.embedding])
         correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels),
                           tf.float32)
-        for var, value in zip(self.sums, (tf.reduce_sum(per_example), tf.reduce_sum(correct),
-                                          tf.cast(tf.size(labels), tf.float32))):
-            var.assign_add(value)
+        self._sums["loss"].assign_add(tf.reduce_sum(per_example))
+        self._sums["correct"].assign_add(tf.reduce_sum(correct))
+        self._sums["examples"].assign_add(tf.cast(tf.size(labels), tf.float32))
 
     def _frozen_embedding(self, grads, variables):
         """Zero the embedding's gradient before step --freeze_embedding_steps: Adam's moments
         stay zero, so the vectors do not move until then."""
-        tf = self.tf
-        live = tf.cast(self.step >= self.cfg.freeze_embedding_steps, tf.float32)
+        import tensorflow as tf
+        live = tf.cast(self._step >= self.cfg.freeze_embedding_steps, tf.float32)
         return [_scaled(g, live) if v is self.embedding else g for g, v in zip(grads, variables)]
 
     def pretrained_coverage(self, split):
@@ -161,13 +249,14 @@ class Trainer:
         return None
 
     def _train_loop_fn(self, iterator, steps):
-        for _ in self.tf.range(steps):
+        import tensorflow as tf
+        for _ in tf.range(steps):
             ids, labels = next(iterator)
             self.strategy.run(self._step_fn, args=(ids, labels))
-            self.step.assign_add(1)
+            self._step.assign_add(1)
 
     def _eval_step_fn(self, ids, labels):
-        tf = self.tf
+        import tensorflow as tf
 
         def replica(ids, labels):
             logits = self.model(ids, training=False)
@@ -183,9 +272,11 @@ class Trainer:
         return [self.strategy.reduce("SUM", value, axis=None) for value in per_replica]
 
     # -- host-side pieces --
-    def read_sums(self):
-        loss, correct, count = (float(v.read_value()) for v in self.sums)
-        for v in self.sums:
+    def take_train_metrics(self):
+        """(loss, accuracy) of the training batches since the last call."""
+        loss, correct, count = (float(self._sums[k].read_value())
+                                for k in ("loss", "correct", "examples"))
+        for v in self._sums.values():
             v.assign(0.0)
         return loss / max(count, 1.0), correct / max(count, 1.0)
 
@@ -208,12 +299,18 @@ class Trainer:
 
     def barrier(self):
         """Wait for every worker, so none leaves while the chief still writes."""
-        tf = self.tf
+        import tensorflow as tf
         if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
             self.strategy.reduce("SUM", self.strategy.run(lambda: tf.constant(1.0)), axis=None)
 
     def run_steps(self, steps):
-        self._train_loop(self.iterator, self.tf.constant(steps, self.tf.int64))
+        """Train `steps` steps in one compiled call."""
+        import tensorflow as tf
+        self._train_loop(self.iterator, tf.constant(steps, tf.int64))
+
+    def describe_devices(self):
+        from textrnn.training import devices
+        return devices.describe(self.strategy, self.policy, self.cudnn_reasons)
 
 
 def _adam(cfg, policy, scale=1.0):
