@@ -7,6 +7,9 @@ and each seed, three systems learn from train, choose their settings on val
 - textrnn: `make train DATA=corpus` exactly as a user runs it (characters,
   --recipe=auto: the recurrent model and the wide n-gram path), scored
   through the exported SavedModel on the raw test text;
+- textrnn_vectors: the same with `VECTORS=` the shared pretrained character
+  vectors (vectors/tencent_char_200d.vec.gz), its recurrent member alone
+  reported beside it;
 - tfidf_svm: scikit-learn's TF-IDF of character 1-3-grams (sublinear TF) and
   LinearSVC, C chosen on val from 0.1-10;
 - tfidf_svm_refit: the same, then LinearSVC trained again on train + val at
@@ -43,6 +46,7 @@ CORPORA = ("thucnews_titles", "cnews", "waimai_10k", "tnews")
 SVM_C = (0.1, 0.3, 1.0, 3.0, 10.0)
 FASTTEXT_GRID = [(epochs, lr) for epochs in (5, 10, 25) for lr in (0.1, 0.5, 1.0)]
 QUICK_LINES = dict(train=400, val=100, test=100)
+VECTORS = os.path.join(common.SHARED_DATA, "vectors", "tencent_char_200d.vec.gz")
 
 
 def parse_args(argv=None):
@@ -52,7 +56,8 @@ def parse_args(argv=None):
     parser.add_argument("--corpora", default=",".join(CORPORA),
                         help="comma-separated subset of " + ", ".join(CORPORA))
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")
-    parser.add_argument("--systems", default="textrnn,tfidf_svm,tfidf_svm_refit,fasttext")
+    parser.add_argument("--systems", default="textrnn,textrnn_vectors,tfidf_svm,"
+                        "tfidf_svm_refit,fasttext")
     parser.add_argument("--work_dir", default=None, help="runs of make train (default: a "
                         "temporary folder)")
     parser.add_argument("--quick", action="store_true",
@@ -133,12 +138,14 @@ def fasttext(splits, names, seed, work_dir):
                 train_seconds=round(seconds, 2), chosen=best[2])
 
 
-def textrnn(raw_dir, names, seed, run_dir, quick):
-    """`make train DATA=raw_dir` with this seed; scored through the SavedModel on raw text."""
+def textrnn(raw_dir, names, seed, run_dir, quick, vectors=None):
+    """`make train DATA=raw_dir [VECTORS=file]` with this seed; scored through the
+    SavedModel on raw text."""
     import tensorflow as tf
     extra = f"--seed={seed}" + (" --num_train_steps=20" if quick else "")
     command = ["make", "--no-print-directory", "train", f"DATA={os.path.abspath(raw_dir)}",
-               f"RUN={run_dir}", f"TRAIN_ARGS={extra}"]
+               f"RUN={run_dir}", f"TRAIN_ARGS={extra}",
+               *([f"VECTORS={os.path.abspath(vectors)}"] if vectors else [])]
     shutil.rmtree(run_dir, ignore_errors=True)  # make train would resume a finished run
     started = time.perf_counter()
     log_path = run_dir + ".log"
@@ -166,7 +173,12 @@ def textrnn(raw_dir, names, seed, run_dir, quick):
                 wide_refit=wide.get("refit"),
                 val_accuracy=dict(recurrent=metrics.get("recurrent", metrics)["val_accuracy"],
                                   wide=(wide.get("val_accuracy") or {}).get("wide"),
-                                  exported=metrics["val_accuracy"]))
+                                  exported=metrics["val_accuracy"]),
+                recurrent_test_accuracy=metrics.get("recurrent", metrics)["test_accuracy"],
+                # the mixture at every weight: val's accuracy and log-loss, test's accuracy
+                weight_curve=wide.get("curve"),
+                pretrained={k: v for k, v in (metrics.get("pretrained") or {}).items()
+                            if k in ("train_coverage", "val_coverage", "added", "rows_read")})
 
 
 def saved_model_mb(path):
@@ -195,9 +207,10 @@ def run_corpus(name, raw_dir, seeds, systems, work_dir, quick):
     runs = {system: [] for system in systems}
     for seed in seeds:
         for system in systems:
-            if system == "textrnn":
-                run_dir = os.path.join(work_dir, f"{name}-seed{seed}")
-                result = textrnn(raw_dir, names, seed, run_dir, quick)
+            if system in ("textrnn", "textrnn_vectors"):
+                run_dir = os.path.join(work_dir, f"{name}-{system}-seed{seed}")
+                result = textrnn(raw_dir, names, seed, run_dir, quick,
+                                 VECTORS if system == "textrnn_vectors" else None)
             elif system in ("tfidf_svm", "tfidf_svm_refit"):
                 result = tfidf_svm(splits, names, seed, refit=system == "tfidf_svm_refit")
             else:

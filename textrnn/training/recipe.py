@@ -23,9 +23,12 @@ from textrnn.text import vocab
 from textrnn.util.errors import UserError
 
 RECIPES = ("none", "auto")
-# With pretrained vectors, the share of steps the embedding stays frozen (chosen on val).
+# With pretrained vectors, the share of steps the embedding stays frozen: of frozen,
+# frozen for a third of the steps, a tenth of the rate and trained as the rest, the
+# last has the best val accuracy (benchmarks/pretrained.py).
 FROZEN_SHARE = 0.0
-FROZEN_WHY = "pretrained vectors: the embedding trains from the first step"
+FROZEN_WHY = ("pretrained vectors: the embedding trains with the rest from the first step "
+              "(the best on val of frozen, thawed later, or slower)")
 EPOCHS = 6           # passes over train; early stopping usually ends sooner
 MIN_STEPS = 300      # a tiny corpus still gets this many updates
 MAX_STEPS = 8000     # bounds the time on a large corpus (~10 min of steps on 2 cores)
