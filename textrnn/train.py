@@ -247,12 +247,10 @@ def apply_auto_recipe(FLAGS):
                                     else choice.value)
         say(f"auto recipe: {choice.as_flag()}: {choice.why}")
     os.makedirs(FLAGS.model_dir, exist_ok=True)
-    path = os.path.join(FLAGS.model_dir, RECIPE_FILE)
+    path = artifacts.path(FLAGS.model_dir, artifacts.RECIPE_FILE)
     recipe.write_flagfile(path, choices, explicit)
     say(f"auto recipe written to {path}")
 
-
-RECIPE_FILE = "recipe.flags"
 
 
 def print_summary(metrics, model_dir, exported):

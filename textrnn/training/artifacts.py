@@ -2,16 +2,22 @@
 
     model_dir/
       vocab.txt categories.txt manifest.json   copied from the prepared data
-      tokens.txt        the kept vocabulary, line number == id (lookup table source)
+                        (their names: text/vocab.py, which prepare shares)
+      tokens.txt        the kept vocabulary, line number == id (lookup table source);
+                        with pretrained vectors, the file's added tokens at the end
       config.json       model shape + encoding (what a model needs to be rebuilt)
       flags.txt         the flags of the run, usable as --flagfile
+      recipe.flags      --recipe=auto's choices, usable as --flagfile
       ckpt/             latest checkpoints (model, optimizer, step, data position)
       best/             the checkpoint with the best validation accuracy
       logs/train logs/eval   TensorBoard event files
       metrics.json      final numbers
-      export/           the SavedModel (tokens in, labels out)
+      wide/             the wide path (--wide): wide.json, its n-gram table,
+                        features.json, checkpoint, jieba trie (wide/mixture.py)
+      export/           the SavedModel (raw text in, labels out)
 
 Training writes it; export, evaluate, predict and the TF1 importer read it.
+Every name under MODEL_DIR is defined here.
 """
 
 import json
@@ -28,6 +34,9 @@ CKPT_DIR = "ckpt"
 BEST_DIR = "best"
 LOGS_DIR = "logs"
 EXPORT_DIR = "export"
+RECIPE_FILE = "recipe.flags"
+WIDE_DIR = "wide"
+WIDE_INFO_FILE = "wide.json"
 
 
 def path(model_dir, name):

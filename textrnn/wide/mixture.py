@@ -36,22 +36,21 @@ from textrnn.training import artifacts
 from textrnn.util.console import say
 
 WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
-INFO_FILE = "wide.json"
 
 
 def wide_dir(model_dir):
-    return os.path.join(model_dir, "wide")
+    return artifacts.path(model_dir, artifacts.WIDE_DIR)
 
 
 def has_wide_path(model_dir):
-    return os.path.isfile(os.path.join(wide_dir(model_dir), INFO_FILE))
+    return os.path.isfile(os.path.join(wide_dir(model_dir), artifacts.WIDE_INFO_FILE))
 
 
 def read_info(model_dir):
     """wide.json of model_dir's wide path, or None when it has none."""
     if not has_wide_path(model_dir):
         return None
-    return artifacts.read_json(os.path.join(wide_dir(model_dir), INFO_FILE))
+    return artifacts.read_json(os.path.join(wide_dir(model_dir), artifacts.WIDE_INFO_FILE))
 
 
 def scorers(model_dir, model, encoder, num_classes, share):
@@ -222,7 +221,7 @@ def add_wide_path(cfg, metrics):
     info.update(test_accuracy=_accuracies(p["test"], weight),
                 curve=weight_curve(p["val"], p["test"]),
                 seconds=round(time.perf_counter() - started, 3))
-    artifacts.write_json(os.path.join(out, INFO_FILE), info)
+    artifacts.write_json(os.path.join(out, artifacts.WIDE_INFO_FILE), info)
     say(f"mixture: weight {weight:.2f} on the wide path (chosen on val): val accuracy "
         f"{val_accuracy:.4f} (recurrent {info['val_accuracy']['recurrent']:.4f}, wide "
         f"{info['val_accuracy']['wide']:.4f})")
