@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from textrnn.text.vocab import UNK
 
-PADDINGS = ("mask", "original")
+from textrnn.features import PADDINGS
 SPLITS = ("whitespace", "chars", "bigrams")
 # Exactly Python's str.isspace(), which the char tokenizer drops: Unicode
 # separators plus the ASCII and C1 controls Python counts as whitespace.

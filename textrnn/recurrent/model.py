@@ -24,9 +24,7 @@ import math
 import keras
 from keras import layers
 
-CELLS = ("lstm", "gru", "rnn")
-INITIALIZERS = ("original", "keras")
-POOLINGS = ("last", "max", "mean", "max_mean", "last_max")
+from textrnn.recurrent import CELLS, INITIALIZERS, POOLINGS
 
 
 @dataclasses.dataclass(frozen=True)

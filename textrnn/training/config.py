@@ -7,10 +7,14 @@ fill it; tests, benchmarks and the auto recipe build it directly.
 import dataclasses
 import os
 
+from textrnn.features import PADDINGS
+from textrnn.recurrent import CELLS, INITIALIZERS, POOLINGS
 from textrnn.text import vocab
 from textrnn.util.errors import UserError
 from textrnn.util.settings import setting
 
+STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
+PRECISIONS = ("none", "auto", "float16", "bfloat16")
 # Flags that decide the shape of the model or its input: a run cannot resume
 # under different values.
 SHAPE_FIELDS = ("num_word_threshold", "max_vocab_size", "pretrained_embeddings",
@@ -50,7 +54,7 @@ class TrainConfig:
         "below 1 to keep pretrained vectors close to where they start. 1: as the rest.")
     # --- model
     num_embedding_size: int = setting(16, "Embedding width.")
-    cell: str = setting("lstm", "Recurrent cell type.", choices=("lstm", "gru", "rnn"))
+    cell: str = setting("lstm", "Recurrent cell type.", choices=CELLS)
     num_lstm_nodes: tuple = setting(
         (32, 32), "Units of each recurrent layer, comma separated; the number of entries is the "
         "number of layers.")
@@ -61,17 +65,17 @@ class TrainConfig:
         "(the original's convention: dropout rate is 1 - keep_prob), in training only.")
     initializer: str = setting(
         "original", "original: the TF1 graph's initialisers; keras: Keras' defaults.",
-        choices=("original", "keras"))
+        choices=INITIALIZERS)
     pooling: str = setting(
         "last", "How the last recurrent layer's outputs become one vector: last (the original: the "
         "last valid step), or max / mean over the valid steps, or concatenations of two.",
-        choices=("last", "max", "mean", "max_mean", "last_max"))
+        choices=POOLINGS)
     embedding_dropout: float = setting(
         0.0, "Dropout rate on embedding channels (SpatialDropout1D), in training only.")
     padding: str = setting(
         "mask", "mask: pad with <PAD> and read the last valid step (textrnn); original: pad with "
         "<UNK> to --num_timesteps and read the last padded step, reproducing the original's "
-        "defect.", choices=("mask", "original"))
+        "defect.", choices=PADDINGS)
     # --- optimisation
     learning_rate: float = setting(0.001, "Adam learning rate.")
     lr_schedule: str = setting(
@@ -102,14 +106,14 @@ class TrainConfig:
     strategy: str = setting(
         "auto", "tf.distribute strategy. auto: mirrored over all GPUs when there are several, else "
         "the default; multi_worker reads TF_CONFIG.",
-        choices=("auto", "default", "one_device", "mirrored", "multi_worker"))
+        choices=STRATEGIES)
     num_cpu_devices: int = setting(
         1, "Split the CPU into this many logical devices, so --strategy=mirrored can be tried and "
         "tested without GPUs.")
     mixed_precision: str = setting(
         "none", "Compute dtype policy: float16 (GPU, with loss scaling), bfloat16, auto (float16 "
         "on GPU, else none). Variables, logits and loss stay float32.",
-        choices=("none", "auto", "float16", "bfloat16"))
+        choices=PRECISIONS)
     # --- the wide path
     wide: bool = setting(
         False, "Also train a linear SVM on character 1-3-gram (and word, see --wide_words) TF-IDF "

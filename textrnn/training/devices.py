@@ -13,8 +13,7 @@ import tensorflow as tf
 
 from textrnn.util.errors import UserError
 
-STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
-PRECISIONS = ("none", "auto", "float16", "bfloat16")
+from textrnn.training.config import STRATEGIES
 
 
 def make_strategy(name, num_cpu_devices=1):
