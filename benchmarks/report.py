@@ -205,6 +205,8 @@ def accuracy_tables(a, peers=None):
 
 
 SYSTEM_NAMES = {"textrnn": "textrnn (`make train DATA=...`: auto recipe, wide & deep)",
+                "textrnn_vectors": "textrnn with pretrained character vectors (`make train "
+                                   "DATA=... VECTORS=...`)",
                 "tfidf_svm": "TF-IDF char 1-3-grams + LinearSVC",
                 "tfidf_svm_refit": "the same SVM trained again on train + val at its C "
                                    "(reference: what textrnn's refit alone buys)",
@@ -238,12 +240,67 @@ def peers_table(p):
     if margins:
         out += ["", f"Mean margin of textrnn over TF-IDF + LinearSVC across the {len(margins)} "
                     f"corpora: {100 * sum(margins) / len(margins):+.2f} points."]
+    out += _vectors_lines(p["corpora"])
     if refit_margins:
         out += ["", f"Over the same SVM trained again on train + val (the reference row): "
                     f"{100 * sum(refit_margins) / len(refit_margins):+.2f} points."]
     if p.get("notes"):
         out += [""] + [f"- {note}" for note in p["notes"]]
     return out + [""]
+
+
+def _vectors_lines(corpora):
+    """textrnn_vectors against textrnn and the SVM, and the recurrent members alone."""
+    pairs = {name: c["systems"] for name, c in corpora.items()
+             if {"textrnn", "textrnn_vectors", "tfidf_svm"} <= set(c["systems"])}
+    if not pairs:
+        return []
+    mean = lambda runs: sum(r["recurrent_test_accuracy"] for r in runs) / len(runs)
+    out = ["", "With pretrained vectors (`textrnn_vectors`), per corpus: the default "
+           "model's test accuracy against textrnn's, and its recurrent member alone "
+           "(the model the vectors change) against textrnn's recurrent member:", "",
+           "| corpus | textrnn_vectors − textrnn | − TF-IDF + LinearSVC | recurrent member: "
+           "with vectors | without | vectors' coverage of val tokens |",
+           "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    margins = []
+    for name, s in pairs.items():
+        v, t, svm = s["textrnn_vectors"], s["textrnn"], s["tfidf_svm"]
+        margins.append(v["test_accuracy"] - svm["test_accuracy"])
+        have = all("recurrent_test_accuracy" in r for r in v["runs"] + t["runs"])
+        coverage = [r.get("pretrained", {}).get("val_coverage") for r in v["runs"]]
+        out.append(f"| {name} | {100 * (v['test_accuracy'] - t['test_accuracy']):+.2f} | "
+                   f"{100 * margins[-1]:+.2f} | "
+                   + (f"{100 * mean(v['runs']):.2f}% | {100 * mean(t['runs']):.2f}%"
+                      if have else "— | —")
+                   + f" | {fmt(100 * coverage[0], 1) + '%' if coverage and coverage[0] else '—'} |")
+    out += ["", f"Mean margin of textrnn_vectors over TF-IDF + LinearSVC: "
+                f"{100 * sum(margins) / len(margins):+.2f} points."]
+    return out
+
+
+def pretrained_table(r):
+    """benchmarks/pretrained.py: how the recurrent member treats the vectors, on val."""
+    options = list(r["mean"])
+    out = ["## Pretrained vectors: how the embedding trains", "",
+           f"`{r['command']}`: the auto recipe's recurrent member alone (`--nowide`), "
+           f"seed(s) {', '.join(map(str, r['seeds']))}, with `{r['vectors']}`; val accuracy "
+           "(test in brackets). The recipe takes the option with vectors that has the best "
+           f"mean val accuracy: **{r['chosen_by_val']}**."
+           + (f" {r['note']}." if r.get("note") else ""), "",
+           "| corpus | " + " | ".join(options) + " |", "| --- |" + " ---: |" * len(options)]
+    for name, runs in r["corpora"].items():
+        cells = []
+        for option in options:
+            done = runs.get(option) or []
+            cells.append(" / ".join(f"{100 * x['val_accuracy']:.2f} ({100 * x['test_accuracy']:.2f})"
+                                    for x in done) or "—")
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out.append("| mean | " + " | ".join(
+        f"{100 * r['mean'][o]['val_accuracy']:.2f} ({100 * r['mean'][o]['test_accuracy']:.2f})"
+        for o in options) + " |")
+    return out + ["", "random: no vectors; train: trained as the rest; thaw: frozen for the "
+                  "first third of the steps; slow: a tenth of the learning rate; frozen: "
+                  "never updated.", ""]
 
 
 def memory_table(m):
@@ -425,6 +482,9 @@ def main():
     peers = load(os.path.join(r, "peers.json"))
     if peers:
         page += peers_table(peers)
+    pretrained = load(os.path.join(r, "pretrained.json"))
+    if pretrained:
+        page += pretrained_table(pretrained)
     accuracy = load(os.path.join(r, "accuracy.json"))
     if accuracy:
         page += accuracy_tables(accuracy, peers)
