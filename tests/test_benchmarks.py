@@ -71,3 +71,19 @@ def test_gpu_check_without_a_gpu_says_so_and_reports_nothing(tmp_path):
                             env={**os.environ, "CUDA_VISIBLE_DEVICES": "-1"})
     assert result.returncode == 0, result.stderr[-3000:]
     assert "no GPU here" in result.stderr and not out.exists()
+
+
+def test_mixture_rules_pick_from_val_and_score_on_test():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import mixture_rules
+    curve = dict(weights=[0.0, 0.25, 0.5, 0.75, 1.0],
+                 val_accuracy=[0.80, 0.84, 0.83, 0.86, 0.70],   # a lone peak at 0.75
+                 val_log_loss=[0.60, 0.45, 0.40, 0.50, 0.90],
+                 test_accuracy=[0.79, 0.85, 0.86, 0.82, 0.71])
+    assert mixture_rules.accuracy(curve) == 3
+    assert mixture_rules.log_loss(curve) == 2
+    assert mixture_rules.smoothed(curve, half=1) == 2   # window means .820 .823 .843 .797 .780
+    peers = {"corpora": {"c": {"systems": {"textrnn": {"runs": [
+        dict(seed=1, weight_curve=curve), dict(seed=2, weight_curve=None)]}}}}}
+    row = mixture_rules.compare(peers)["c"]["textrnn"]
+    assert row["accuracy"] == 0.82 and row["log_loss"] == 0.86 and row["seeds"] == [1]
