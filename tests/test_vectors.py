@@ -157,12 +157,12 @@ def test_a_run_starts_from_the_vectors_and_a_frozen_embedding_does_not_move(
 
 
 @pytest.mark.slow
-def test_the_embedding_moves_once_unfrozen_and_slower_at_a_lower_rate(
+def test_the_embedding_moves_once_unfrozen_and_little_at_a_lower_rate(
         demo_prepared_char, tmp_path):
     from textrnn.training import artifacts
     path, rows = _char_vectors(tmp_path, demo_prepared_char)
-    moved = {}
-    for name, kw in {"full": {}, "slow": dict(embedding_lr_scale=0.1),
+    moved = {}  # Adam moves a weight by about the rate each step it trains
+    for name, kw in {"slow": dict(embedding_lr_scale=0.1),
                      "thaw": dict(freeze_embedding_steps=3)}.items():
         cfg, _ = _train(demo_prepared_char, tmp_path / name, num_embedding_size=8,
                         pretrained_embeddings=path, num_train_steps=6, **kw)
@@ -171,8 +171,8 @@ def test_the_embedding_moves_once_unfrozen_and_slower_at_a_lower_rate(
             "embedding").embeddings.numpy()
         moved[name] = np.mean([np.abs(table[tokens.index(t)] - v).max()
                                for t, v in rows.items()])
-    assert moved["full"] > 3 * moved["slow"] > 0
-    assert 0 < moved["thaw"] < moved["full"]
+    # thaw: 3 steps at the full rate; slow: 6 steps at a tenth of it
+    assert moved["thaw"] > 2 * moved["slow"] > 0
 
 
 def test_a_width_that_contradicts_the_file_is_refused(demo_prepared_char, tmp_path):
