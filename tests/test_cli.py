@@ -9,11 +9,14 @@ import sys
 import pytest
 
 from conftest import ROOT, run_cli
+from textrnn.serving.source import ModelSource
 from textrnn.training.config import TrainConfig
 
 TOOLS = ["prepare", "train", "export", "predict", "evaluate", "import_tf1", "serve"]
 # Flags generated from a settings dataclass (textrnn.util.settings), not written in the tool.
-GENERATED = {"train": [f.name for f in dataclasses.fields(TrainConfig)]}
+GENERATED = {"train": [f.name for f in dataclasses.fields(TrainConfig)],
+             **{tool: [f.name for f in dataclasses.fields(ModelSource)]
+                for tool in ("predict", "evaluate")}}
 
 
 def installed_help(tool):

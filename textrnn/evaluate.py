@@ -21,15 +21,16 @@ from absl import flags
 
 from textrnn.text import corpus
 from textrnn.text.vocab import MANIFEST_FILE
+from textrnn.serving.source import ModelSource
 from textrnn.training import artifacts
+from textrnn.util import settings
 from textrnn.util.console import say
 from textrnn.util.errors import UserError, run_app
 
 
 def define_flags():
     """Flags of textrnn-evaluate."""
-    flags.DEFINE_string("saved_model", None, "An exported SavedModel folder.")
-    flags.DEFINE_string("model_dir", None, "A textrnn model directory (uses MODEL_DIR/export).")
+    settings.define_flags(ModelSource)
     flags.DEFINE_string("input_file", None, "Labelled file, 'label<TAB>text' a line.")
     flags.DEFINE_enum("input_format", "auto", ["auto", "raw", "prepared"], "raw: tokenize the "
                       "text the model's way; prepared: already tokenized by textrnn-prepare; "
@@ -42,7 +43,6 @@ def define_flags():
                         "(class ids and a PATH.labels.txt legend when no font draws the labels).")
     flags.DEFINE_float("unknown_warning", 0.5, "A text counts as mostly unknown when more than "
                        "this share of its tokens is outside the model's vocabulary.")
-    flags.DEFINE_integer("batch_size", 256, "Texts run through the model at once.")
 
 
 def is_prepared(path):
@@ -156,11 +156,10 @@ def main(argv):
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.input_file:
         raise UserError("--input_file is required")
-    if FLAGS.batch_size < 1:
-        raise UserError("--batch_size must be at least 1")
-    from textrnn.serving.inference import Predictor, resolve_export
-    predictor = Predictor(resolve_export(FLAGS.saved_model, FLAGS.model_dir))
-    report = evaluate(predictor, FLAGS.input_file, FLAGS.input_format, FLAGS.batch_size,
+    source = ModelSource(**settings.values(ModelSource, FLAGS))
+    from textrnn.serving.inference import Predictor
+    predictor = Predictor(source.export_dir())
+    report = evaluate(predictor, FLAGS.input_file, FLAGS.input_format, source.batch_size,
                       FLAGS.unknown_warning)
     warn_unknown(report)
     if FLAGS.format == "json":

@@ -13,21 +13,21 @@ import sys
 
 from absl import flags
 
+from textrnn.serving.source import ModelSource
 from textrnn.text import corpus
+from textrnn.util import settings
 from textrnn.util.console import say
 from textrnn.util.errors import UserError, run_app
 
 
 def define_flags():
     """Flags of textrnn-predict."""
-    flags.DEFINE_string("saved_model", None, "An exported SavedModel folder.")
-    flags.DEFINE_string("model_dir", None, "A textrnn model directory (uses MODEL_DIR/export).")
+    settings.define_flags(ModelSource)
     flags.DEFINE_string("input_file", None, "Raw texts, one a line, UTF-8 (default: the "
                         "positional arguments, else standard input).")
     flags.DEFINE_integer("top_k", 1, "How many labels to show per text, most probable first.")
     flags.DEFINE_enum("format", "table", ["table", "json"], "table: aligned text for people; "
                       "json: one JSON object a line.")
-    flags.DEFINE_integer("batch_size", 256, "Texts run through the model at once.")
     flags.DEFINE_float("unknown_warning", 0.5, "Warn (on stderr) about a text when more than "
                        "this share of its tokens is outside the model's vocabulary: the model "
                        "has learned nothing about them and its answer is mostly a guess.")
@@ -71,14 +71,15 @@ def _warn_unknown(number, text, unknown, threshold):
 
 def main(argv):
     FLAGS = flags.FLAGS
-    if FLAGS.top_k < 1 or FLAGS.batch_size < 1:
-        raise UserError("--top_k and --batch_size must be at least 1")
-    from textrnn.serving.inference import Predictor, resolve_export
-    predictor = Predictor(resolve_export(FLAGS.saved_model, FLAGS.model_dir))
+    if FLAGS.top_k < 1:
+        raise UserError("--top_k must be at least 1")
+    source = ModelSource(**settings.values(ModelSource, FLAGS))
+    from textrnn.serving.inference import Predictor
+    predictor = Predictor(source.export_dir())
     k = min(FLAGS.top_k, len(predictor.labels))
     texts = input_texts(argv[1:], FLAGS.input_file)
     for number, (text, probabilities, unknown) in enumerate(
-            predictor.predict(texts, FLAGS.batch_size), start=1):
+            predictor.predict(texts, source.batch_size), start=1):
         best = top(probabilities, predictor.labels, k)
         _warn_unknown(number, text, unknown, FLAGS.unknown_warning)
         if FLAGS.format == "json":

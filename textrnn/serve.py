@@ -74,7 +74,7 @@ def main(argv):
     if sum(bool(x) for x in (FLAGS.model_dir, FLAGS.saved_model, FLAGS.model_base_path)) != 1:
         raise UserError("give exactly one of --model_dir, --saved_model and --model_base_path")
     settings = _settings(FLAGS)
-    from textrnn.serving.inference import resolve_export
+    from textrnn.serving.source import resolve_export
     folder = None
     if not FLAGS.model_base_path:
         folder = resolve_export(FLAGS.saved_model, FLAGS.model_dir)

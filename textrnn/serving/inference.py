@@ -14,18 +14,6 @@ import numpy as np
 from textrnn.serving.export import EXTRA_DIR, INFO_FILE
 from textrnn.text import tokenize
 from textrnn.training import artifacts
-from textrnn.util.errors import UserError
-
-
-def resolve_export(saved_model=None, model_dir=None):
-    """The SavedModel folder from --saved_model or --model_dir (then MODEL_DIR/export)."""
-    if bool(saved_model) == bool(model_dir):
-        raise UserError("give exactly one of --saved_model and --model_dir")
-    path = saved_model or artifacts.path(model_dir, artifacts.EXPORT_DIR)
-    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
-        hint = " (run textrnn-export first)" if model_dir else ""
-        raise UserError(f"{path}: no SavedModel there{hint}")
-    return path
 
 
 class Predictor:
