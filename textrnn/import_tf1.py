@@ -288,7 +288,7 @@ def _write_model_dir(out, model, config, tokens, categories, weights, sources, s
     # takes line number == class id, so stray blank lines must not shift it.
     vocab.write_categories(artifacts.path(out, vocab.CATEGORIES_FILE), categories.labels)
     shutil.copyfile(sources["vocab_file"], artifacts.path(out, vocab.VOCAB_FILE))
-    artifacts.write_json(artifacts.path(out, artifacts.CONFIG_FILE), dict(
+    artifacts.write_json(artifacts.path(out, artifacts.CONFIG_FILE), artifacts.config_record(
         model=config.to_dict(),
         encoder=dict(num_timesteps=settings["num_timesteps"], padding="original",
                      split="whitespace"),
@@ -298,8 +298,7 @@ def _write_model_dir(out, model, config, tokens, categories, weights, sources, s
         vocabulary=dict(num_word_threshold=settings["num_word_threshold"], max_vocab_size=0,
                         size=len(tokens)),
         train=dict(imported_from_tf1=True, **sources, **settings,
-                   global_step=weights["global_step"]),
-    ))
+                   global_step=weights["global_step"])))
     artifacts.write_json(artifacts.path(out, vocab.MANIFEST_FILE), dict(
         textrnn_version=textrnn.__version__, tokenizer="jieba", user_dict=None,
         user_dict_sha256=None, num_classes=len(categories),

@@ -63,6 +63,18 @@ def read_json(file_path):
             raise UserError(f"{file_path}:{error.lineno}: not valid JSON ({error.msg})") from None
 
 
+def config_record(model, encoder, tokenizer, user_dict, jieba_hmm, vocabulary, train):
+    """config.json's content: the one schema training and the TF1 importer write.
+
+    model: ModelConfig.to_dict(); encoder: num_timesteps, padding, split;
+    tokenizer, user_dict, jieba_hmm: how text became tokens; vocabulary: its
+    threshold, cap, size (and `pretrained`, the vectors' record); train: the
+    run's settings.
+    """
+    return dict(model=model, encoder=encoder, tokenizer=tokenizer, user_dict=user_dict,
+                jieba_hmm=jieba_hmm, vocabulary=vocabulary, train=train)
+
+
 def read_config(model_dir):
     """config.json of a model directory, with a clear error if it is not one."""
     if not os.path.isfile(path(model_dir, CONFIG_FILE)):

@@ -27,7 +27,7 @@ def run_config_of(cfg, manifest, tokens):
         num_fc_nodes=cfg.num_fc_nodes, dropout=round(1.0 - cfg.keep_prob, 6),
         initializer=cfg.initializer, padding=cfg.padding, pooling=cfg.pooling,
         embedding_dropout=cfg.embedding_dropout)
-    return dict(
+    return artifacts.config_record(
         model=model.to_dict(),
         encoder=dict(num_timesteps=cfg.num_timesteps, padding=cfg.padding,
                      split=tokenize.ENCODER_SPLIT.get(manifest["tokenizer"], "whitespace")),
@@ -35,8 +35,7 @@ def run_config_of(cfg, manifest, tokens):
         jieba_hmm=tokenize.uses_hmm(manifest),
         vocabulary=dict(num_word_threshold=cfg.num_word_threshold,
                         max_vocab_size=cfg.max_vocab_size, size=len(tokens)),
-        train=dataclasses.asdict(cfg),
-    )
+        train=dataclasses.asdict(cfg))
 
 
 def check_resumable(old, new, model_dir):
