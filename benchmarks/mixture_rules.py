@@ -10,7 +10,9 @@ with that weight (the wide path's refit does not depend on it). Rules:
   rule until this comparison);
 - log_loss: the lowest val log-loss;
 - smoothed: the best val accuracy averaged over the weight and its two
-  neighbours on each side (a window of 0.2), ties to the lower log-loss.
+  neighbours on each side (a window of 0.2), ties to the lower log-loss;
+- one_se: the middle of the weights whose val accuracy is within one standard
+  error (sqrt(p (1 - p) / n) over the n val texts) of the best.
 
     python benchmarks/mixture_rules.py [--peers benchmarks/results/peers.json]
 """
@@ -47,13 +49,28 @@ def smoothed(curve, half=2):
     return _best(window, curve["val_log_loss"])
 
 
-RULES = {"accuracy": accuracy, "log_loss": log_loss, "smoothed": smoothed}
+def one_se(curve, val_texts):
+    acc = np.asarray(curve["val_accuracy"])
+    best = acc.max()
+    near = np.flatnonzero(acc >= best - np.sqrt(best * (1 - best) / val_texts))
+    return int(near[len(near) // 2])
 
 
-def compare(peers):
-    """{corpus: {system: {rule: mean test accuracy, rule_weights: [...]}}}."""
+RULES = {"accuracy": accuracy, "log_loss": log_loss, "smoothed": smoothed, "one_se": one_se}
+
+
+def val_texts(name):
+    """Lines of a shared corpus's val split (what one_se's standard error needs)."""
+    with open(common.raw_paths(os.path.join(common.SHARED_DATA, name))["val"], "rb") as f:
+        return sum(1 for _ in f)
+
+
+def compare(peers, sizes=None):
+    """{corpus: {system: {rule: mean test accuracy, rule_weights: [...]}}}; `sizes`:
+    corpus -> val texts (default: counted in the shared data)."""
     out = {}
     for name, corpus in peers["corpora"].items():
+        n = (sizes or {}).get(name) or val_texts(name)
         for system in SYSTEMS:
             runs = [r for r in corpus["systems"].get(system, {}).get("runs", [])
                     if r.get("weight_curve")]
@@ -61,7 +78,8 @@ def compare(peers):
                 continue
             row = out.setdefault(name, {}).setdefault(system, {})
             for rule, pick in RULES.items():
-                picks = [pick(r["weight_curve"]) for r in runs]
+                picks = [pick(r["weight_curve"], n) if rule == "one_se" else
+                         pick(r["weight_curve"]) for r in runs]
                 row[rule] = round(float(np.mean([r["weight_curve"]["test_accuracy"][i]
                                                  for r, i in zip(runs, picks)])), 4)
                 row[f"{rule}_weights"] = [runs[0]["weight_curve"]["weights"][i] for i in picks]

@@ -83,7 +83,8 @@ def test_mixture_rules_pick_from_val_and_score_on_test():
     assert mixture_rules.accuracy(curve) == 3
     assert mixture_rules.log_loss(curve) == 2
     assert mixture_rules.smoothed(curve, half=1) == 2   # window means .820 .823 .843 .797 .780
+    assert mixture_rules.one_se(curve, val_texts=100) == 2  # .84, .83, .86 within 0.035 of .86
     peers = {"corpora": {"c": {"systems": {"textrnn": {"runs": [
         dict(seed=1, weight_curve=curve), dict(seed=2, weight_curve=None)]}}}}}
-    row = mixture_rules.compare(peers)["c"]["textrnn"]
+    row = mixture_rules.compare(peers, sizes={"c": 100})["c"]["textrnn"]
     assert row["accuracy"] == 0.82 and row["log_loss"] == 0.86 and row["seeds"] == [1]
