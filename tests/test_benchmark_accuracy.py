@@ -20,7 +20,9 @@ def test_accuracy_scores_each_ensemble_through_its_saved_model(tmp_path):
 
 
 def test_peers_runs_in_quick_mode(tmp_path):
-    report = run_quick("peers.py", tmp_path)
+    # textrnn_vectors is `make train VECTORS=...`, which test_vectors runs end to end
+    report = run_quick("peers.py", tmp_path,
+                       "--systems=textrnn,tfidf_svm,tfidf_svm_refit,fasttext")
     assert report is None or "corpora" in report
 
 
