@@ -12,6 +12,9 @@ STAMP := $(VENV)/.installed
 # make train DATA=path VECTORS=file
 #                             start the embedding from pretrained vectors (word2vec text
 #                             or binary, gzip or not), e.g. Tencent AI Lab's or fastText's
+# make train DATA=path MULTI_LABEL=1
+#                             several labels a text ('label1|label2<TAB>text'): sigmoid
+#                             outputs and thresholds chosen on val
 # TRAIN_ARGS adds flags to textrnn-train (they win over the recipe's choices).
 ifdef FLAGS
 RECIPE := --flagfile=$(FLAGS)
@@ -26,6 +29,8 @@ TOKENIZER ?= jieba
 TRAIN_ARGS ?=
 VECTORS ?=
 VECTOR_ARGS := $(if $(VECTORS),--pretrained_embeddings=$(VECTORS))
+MULTI_LABEL ?=
+PREPARE_ARGS := $(if $(filter-out 0 no false,$(MULTI_LABEL)),--multi_label)
 # val.txt, or dev.txt when the folder has no val.txt
 VAL ?= $(firstword $(wildcard $(DATA)/val.txt $(DATA)/dev.txt) $(DATA)/val.txt)
 RUN ?= runs/$(notdir $(abspath $(DATA)))
@@ -51,7 +56,7 @@ install: $(STAMP)
 
 train: $(STAMP)
 	$(BIN)/textrnn-prepare --train=$(DATA)/train.txt --val=$(VAL) \
-	  --test=$(DATA)/test.txt --tokenizer=$(TOKENIZER) --out_dir=$(PREPARED)
+	  --test=$(DATA)/test.txt --tokenizer=$(TOKENIZER) --out_dir=$(PREPARED) $(PREPARE_ARGS)
 	$(BIN)/textrnn-train $(RECIPE) --data_dir=$(PREPARED) --model_dir=$(MODEL_DIR) $(VECTOR_ARGS) $(TRAIN_ARGS)
 
 test: $(STAMP)

@@ -82,3 +82,46 @@ def hmm_model(tmp_path_factory):
     train(TrainConfig(data_dir=str(root / "data"), model_dir=str(root / "model"),
                       num_train_steps=10, **{**TINY_MODEL, "eval_every_steps": 10}))
     return root
+
+
+# Several labels a text: each label has a cue character; a text holds the cues of its
+# labels among filler characters, so a tiny model learns them in a few hundred steps.
+MULTI_LABEL_CUES = {"猫": "cat", "狗": "dog", "鱼": "fish", "鸟": "bird"}
+_FILLER = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研质"
+
+
+def write_multilabel_corpus(root, counts=(600, 120, 120), seed=0):
+    """train/val/test.txt of `label1|label2<TAB>text` lines under root; returns root."""
+    import random
+    rng = random.Random(seed)
+    cues = list(MULTI_LABEL_CUES)
+    filler = [c for c in _FILLER if c not in MULTI_LABEL_CUES]
+    root.mkdir(parents=True, exist_ok=True)
+    for split, count in zip(("train", "val", "test"), counts):
+        lines = []
+        for _ in range(count):
+            chosen = rng.sample(cues, rng.choice((1, 1, 2, 2, 3)))
+            text = [rng.choice(filler) for _ in range(rng.randint(8, 20))]
+            for cue in chosen:
+                text.insert(rng.randrange(len(text) + 1), cue)
+            labels = "|".join(sorted(MULTI_LABEL_CUES[c] for c in chosen))
+            lines.append(f"{labels}\t{''.join(text)}\n")
+        (root / f"{split}.txt").write_text("".join(lines), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def multilabel_model(tmp_path_factory):
+    """(raw data dir, model dir, metrics) of a tiny multi-label char model with its wide
+    path, exported."""
+    from textrnn.prepare import prepare
+    from textrnn.train import TrainConfig, train
+    root = tmp_path_factory.mktemp("multilabel")
+    raw = write_multilabel_corpus(root / "raw")
+    prepare({s: str(raw / f"{s}.txt") for s in ("train", "val", "test")}, root / "data",
+            tokenizer="char", num_workers=1, progress_every=0, multi_label=True)
+    metrics = train(TrainConfig(data_dir=str(root / "data"), model_dir=str(root / "model"),
+                                num_train_steps=150, wide=True, wide_words=False,
+                                **{**TINY_MODEL, "num_word_threshold": 1,
+                                   "eval_every_steps": 50}))
+    return raw, root / "model", metrics

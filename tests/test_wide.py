@@ -12,6 +12,7 @@ import tensorflow as tf
 from conftest import TINY_MODEL
 from textrnn.serving import export
 from textrnn.text import corpus
+from textrnn.training import predictions
 from textrnn.wide import mixture
 from textrnn.wide import ngrams
 from textrnn.wide import linear as wide
@@ -233,7 +234,7 @@ def test_export_of_raw_text_equals_the_in_memory_mixture(wide_deep, demo_prepare
         (model_dir / "wide" / "wide.json").write_text(json.dumps(info), encoding="utf-8")
         export.export_model(str(model_dir))
     test_file = data.split_file(str(demo_prepared_char), "test")
-    (p_rnn, _), = mixture.recurrent_probabilities(str(model_dir), [test_file])
+    (p_rnn, _), = predictions.probabilities(str(model_dir), [test_file])
     wide_model, featurizer = wide.load(mixture.wide_dir(str(model_dir)), p_rnn.shape[1])
     scores, _ = wide.predict_scores(wide_model, wide.batches(
         data.lines(test_file), featurizer, artifacts.label_encoder(str(model_dir)), 64))

@@ -1,7 +1,8 @@
 """`textrnn-evaluate`: score a trained model on a labelled file.
 
 Prints accuracy, macro-F1, per-class precision/recall/F1/support and the
-confusion matrix as aligned tables (or, with --format=json, the report as
+confusion matrix (for a multi-label model: micro- and macro-F1, exact match,
+Hamming loss and per-label precision/recall/F1/support) as aligned tables (or, with --format=json, the report as
 JSON on stdout), writes the report to --report as JSON and the confusion
 matrix to --plot as a picture. It warns when many texts are mostly outside
 the model's vocabulary: there its answers are guesses.
@@ -31,14 +32,16 @@ from textrnn.util.errors import UserError, run_app
 def define_flags():
     """Flags of textrnn-evaluate."""
     settings.define_flags(ModelSource)
-    flags.DEFINE_string("input_file", None, "Labelled file, 'label<TAB>text' a line.")
+    flags.DEFINE_string("input_file", None, "Labelled file, 'label<TAB>text' a line "
+                        "('label1|label2<TAB>text' for a multi-label model, its separator).")
     flags.DEFINE_enum("input_format", "auto", ["auto", "raw", "prepared"], "raw: tokenize the "
                       "text the model's way; prepared: already tokenized by textrnn-prepare; "
                       "auto: prepared when the file sits in a textrnn-prepare folder.")
     flags.DEFINE_string("report", None, "Write the report as JSON to this path.")
     flags.DEFINE_enum("format", "table", ["table", "json"], "table: aligned text for people; "
                       "json: the report as one JSON object on stdout.")
-    flags.DEFINE_string("plot", None, "Draw the confusion matrix to this file: SVG when it ends "
+    flags.DEFINE_string("plot", None, "Draw the confusion matrix (a multi-label model: each "
+                        "label's precision, recall and F1) to this file: SVG when it ends "
                         "in .svg (text stays text, so browsers draw any label), else PNG "
                         "(class ids and a PATH.labels.txt legend when no font draws the labels).")
     flags.DEFINE_float("unknown_warning", 0.5, "A text counts as mostly unknown when more than "
@@ -66,6 +69,25 @@ def read_examples(path, labels, prepared, predictor):
     return texts, np.array(ids, np.int64)
 
 
+def read_label_sets(path, labels, separator, prepared, predictor):
+    """(model inputs, true 0/1 rows) of a multi-label file; unknown labels are an error."""
+    index = {label: i for i, label in enumerate(labels)}
+    texts, rows, unknown = [], [], {}
+    for line_number, field, text in corpus.read_labelled(path):
+        row = np.zeros(len(labels), bool)
+        for label in corpus.split_labels(field, separator, path, line_number):
+            if label not in index:
+                unknown.setdefault(label, line_number)
+                continue
+            row[index[label]] = True
+        texts.append(text if prepared else predictor.model_input(text))
+        rows.append(row)
+    if unknown:
+        listed = "; ".join(f"{label!r} (first at {path}:{n})" for label, n in unknown.items())
+        raise UserError(f"{path}: labels the model does not know: {listed}")
+    return texts, np.array(rows, bool).reshape(-1, len(labels))
+
+
 def scores(true_ids, predicted_ids, num_classes):
     """Accuracy, macro-F1 and per-class figures from TensorFlow's confusion matrix."""
     import tensorflow as tf
@@ -91,6 +113,8 @@ def evaluate(predictor, path, input_format="auto", batch_size=256, unknown_warni
     """The report dict for one labelled file."""
     from textrnn.util.console import Progress
     prepared = is_prepared(path) if input_format == "auto" else input_format == "prepared"
+    if predictor.multi_label:
+        return _evaluate_label_sets(predictor, path, prepared, batch_size, unknown_warning)
     texts, true_ids = read_examples(path, predictor.labels, prepared, predictor)
     progress = Progress("evaluate", len(texts), "texts", seconds=10.0)
     predicted, unknown = [np.zeros(0, np.int64)], [np.zeros(0, np.float32)]
@@ -102,6 +126,28 @@ def evaluate(predictor, path, input_format="auto", batch_size=256, unknown_warni
     report = scores(true_ids, np.concatenate(predicted), len(predictor.labels))
     return dict(input_file=os.path.abspath(path), input_format="prepared" if prepared else "raw",
                 labels=list(predictor.labels), **report,
+                unknown_tokens=_unknown_summary(np.concatenate(unknown), unknown_warning))
+
+
+def _evaluate_label_sets(predictor, path, prepared, batch_size, unknown_warning):
+    """The report of a multi-label model: its decisions (the graph's `labels`) scored."""
+    from textrnn.training import multilabel
+    from textrnn.util.console import Progress
+    labels = predictor.labels
+    texts, truth = read_label_sets(path, labels, predictor.label_separator, prepared, predictor)
+    index = {label: i for i, label in enumerate(labels)}
+    predicted = np.zeros_like(truth)
+    unknown = [np.zeros(0, np.float32)]
+    progress = Progress("evaluate", len(texts), "texts", seconds=10.0)
+    for start in range(0, len(texts), batch_size):
+        out = predictor.run(texts[start:start + batch_size])
+        for row, chosen in enumerate(out["labels"], start=start):
+            predicted[row, [index[label] for label in chosen]] = True
+        unknown.append(out["unknown_share"])
+        progress.add(len(out["labels"]))
+    report = multilabel.scores(truth, predicted)
+    return dict(input_file=os.path.abspath(path), input_format="prepared" if prepared else "raw",
+                multi_label=True, labels=list(labels), **report,
                 unknown_tokens=_unknown_summary(np.concatenate(unknown), unknown_warning))
 
 
@@ -124,6 +170,8 @@ def warn_unknown(report):
 
 def format_report(report):
     """Aligned tables for the terminal."""
+    if report.get("multi_label"):
+        return _format_label_sets(report)
     labels = report["labels"]
     width = max(8, *(len(label) * 2 for label in labels))  # CJK characters are double width
     pad = lambda text: text + " " * (width - _display_width(text))
@@ -138,6 +186,25 @@ def format_report(report):
               pad("") + " " + " ".join(f"{_display_trim(l, 6):>6}" for l in labels)]
     for label, row in zip(labels, report["confusion_matrix"]):
         lines.append(pad(label) + " " + " ".join(f"{n:{6}d}" for n in row))
+    return "\n".join(lines)
+
+
+def _format_label_sets(report):
+    labels = report["labels"]
+    width = max(8, *(_display_width(label) for label in labels))
+    pad = lambda text: text + " " * (width - _display_width(text))
+    lines = [f"examples      {report['examples']}",
+             f"micro-F1      {report['micro_f1']:.4f}",
+             f"macro-F1      {report['macro_f1']:.4f}  (the {report['labels_present']} labels "
+             "with a positive in the file)",
+             f"macro-F1      {report['macro_f1_all_labels']:.4f}  (all {len(labels)} labels)",
+             f"exact match   {report['exact_match']:.4f}",
+             f"Hamming loss  {report['hamming_loss']:.4f}", "",
+             f"{pad('label')} precision  recall      F1  support  predicted"]
+    for i, label in enumerate(labels):
+        lines.append(f"{pad(label)} {report['precision'][i]:9.4f} {report['recall'][i]:7.4f} "
+                     f"{report['f1'][i]:7.4f} {report['support'][i]:8d} "
+                     f"{report['predicted'][i]:10d}")
     return "\n".join(lines)
 
 
@@ -169,12 +236,24 @@ def main(argv):
     if FLAGS.report:
         artifacts.write_json(FLAGS.report, report)
     if FLAGS.plot:
-        from textrnn.util import plots
-        legend = plots.save_confusion(FLAGS.plot, report["confusion_matrix"], report["labels"],
-                                      f"{os.path.basename(FLAGS.input_file)}: accuracy "
-                                      f"{report['accuracy']:.4f}")
-        say(f"confusion matrix drawn to {FLAGS.plot}"
-            + (f" (class ids; legend in {legend})" if legend else ""))
+        _plot(FLAGS.plot, report, os.path.basename(FLAGS.input_file))
+
+
+def _plot(path, report, name):
+    """The confusion matrix, or a multi-label model's per-label scores, drawn to `path`."""
+    from textrnn.util import plots
+    if report.get("multi_label"):
+        legend = plots.save_label_scores(
+            path, report["labels"], report["precision"], report["recall"], report["f1"],
+            report["support"], f"{name}: micro-F1 {report['micro_f1']:.4f}, macro-F1 "
+            f"{report['macro_f1']:.4f}")
+        say(f"per-label scores drawn to {path}"
+            + (f" (label ids; legend in {legend})" if legend else ""))
+        return
+    legend = plots.save_confusion(path, report["confusion_matrix"], report["labels"],
+                                  f"{name}: accuracy {report['accuracy']:.4f}")
+    say(f"confusion matrix drawn to {path}"
+        + (f" (class ids; legend in {legend})" if legend else ""))
 
 
 def run():

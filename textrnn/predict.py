@@ -25,7 +25,10 @@ def define_flags():
     settings.define_flags(ModelSource)
     flags.DEFINE_string("input_file", None, "Raw texts, one a line, UTF-8 (default: the "
                         "positional arguments, else standard input).")
-    flags.DEFINE_integer("top_k", 1, "How many labels to show per text, most probable first.")
+    flags.DEFINE_integer("top_k", 1, "How many labels to show per text, most probable first. "
+                         "A multi-label model shows every label it gives a text (those at or "
+                         "above their thresholds), and the --top_k most probable besides in "
+                         "JSON, or in the table when it gives none.")
     flags.DEFINE_enum("format", "table", ["table", "json"], "table: aligned text for people; "
                       "json: one JSON object a line.")
     flags.DEFINE_float("unknown_warning", 0.5, "Warn (on stderr) about a text when more than "
@@ -56,10 +59,13 @@ def top(probabilities, labels, k):
     return [(labels[i], float(probabilities[i])) for i in order]
 
 
+def _shown(text):
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def _table_row(text, best):
-    shown = text if len(text) <= 40 else text[:39] + "…"
     guesses = "  ".join(f"{label} {p:.4f}" for label, p in best)
-    return f"{guesses}\t{shown}"
+    return f"{guesses}\t{_shown(text)}"
 
 
 def _warn_unknown(number, text, unknown, threshold):
@@ -78,18 +84,37 @@ def main(argv):
     predictor = Predictor(source.export_dir())
     k = min(FLAGS.top_k, len(predictor.labels))
     texts = input_texts(argv[1:], FLAGS.input_file)
-    for number, (text, probabilities, unknown) in enumerate(
-            predictor.predict(texts, source.batch_size), start=1):
-        best = top(probabilities, predictor.labels, k)
-        _warn_unknown(number, text, unknown, FLAGS.unknown_warning)
-        if FLAGS.format == "json":
-            line = json.dumps({"text": text, "label": best[0][0], "probability": best[0][1],
-                               "top_k": [{"label": l, "probability": p} for l, p in best],
-                               "unknown_share": round(float(unknown), 4)},
-                              ensure_ascii=False)
-        else:
-            line = _table_row(text, best)
-        print(line, flush=True)
+    row = _multi_label_row if predictor.multi_label else _single_label_row
+    for number, (text, out) in enumerate(predictor.predict(texts, source.batch_size), start=1):
+        _warn_unknown(number, text, out["unknown_share"], FLAGS.unknown_warning)
+        print(row(text, out, predictor.labels, k, FLAGS.format), flush=True)
+
+
+def _single_label_row(text, out, labels, k, form):
+    best = top(out["probabilities"], labels, k)
+    if form == "table":
+        return _table_row(text, best)
+    return json.dumps({"text": text, "label": best[0][0], "probability": best[0][1],
+                       "top_k": [{"label": l, "probability": p} for l, p in best],
+                       "unknown_share": round(float(out["unknown_share"]), 4)},
+                      ensure_ascii=False)
+
+
+def _multi_label_row(text, out, labels, k, form):
+    """Every label the model gives the text, with its probability; --top_k shows that
+    many of the most probable labels besides (json) or when it gives none (table)."""
+    index = {label: i for i, label in enumerate(labels)}
+    chosen = [(label, float(out["probabilities"][index[label]])) for label in out["labels"]]
+    if form == "table":
+        if chosen:
+            return _table_row(text, chosen)
+        guesses = "  ".join(f"{l} {p:.4f}" for l, p in top(out["probabilities"], labels, k))
+        return f"(no label; most probable: {guesses})\t{_shown(text)}"
+    return json.dumps({"text": text, "labels": [{"label": l, "probability": p} for l, p in chosen],
+                       "top_k": [{"label": l, "probability": p}
+                                 for l, p in top(out["probabilities"], labels, k)],
+                       "unknown_share": round(float(out["unknown_share"]), 4)},
+                      ensure_ascii=False)
 
 
 def run():

@@ -3,7 +3,7 @@
 Output folder (written to a temporary sibling, renamed into place at the end,
 so an error or a kill never leaves a half-written `--out_dir`):
 
-    train.txt val.txt test.txt   label<TAB>tok tok tok
+    train.txt val.txt test.txt   label<TAB>tok tok tok (multi-label: label1|label2<TAB>...)
     vocab.txt                    token<TAB>count, train only, <PAD> and <UNK> first
     categories.txt               labels of train, one a line
     manifest.json                tokenizer, options, counts, input checksums
@@ -44,6 +44,12 @@ def define_flags():
     flags.DEFINE_enum("tokenizer", "jieba", tokenize.TOKENIZERS,
                       "jieba: word segmentation (as the original); char: one token per character; "
                       "bigram: characters, and the model embeds each pair of adjacent ones.")
+    flags.DEFINE_bool("multi_label", False, "Each text has one or more labels, separated by "
+                      "--label_separator ('law|contract<TAB>text'): the model gives every "
+                      "label its own probability and a text all labels above their "
+                      "thresholds. Recorded in the manifest; training and export follow it.")
+    flags.DEFINE_string("label_separator", "|", "What separates the labels of a text with "
+                        "--multi_label.")
     flags.DEFINE_string("user_dict", None, "Optional jieba user dictionary (jieba's format).")
     flags.DEFINE_bool("jieba_hmm", False, "Let jieba's HMM join characters it has no word for. "
                       "Off by default: the exported SavedModel then cuts raw text itself, "
@@ -97,6 +103,7 @@ class _SpanTask:
 
 @dataclasses.dataclass
 class _SpanResult:
+    texts: int
     labels: collections.Counter
     first_line: dict  # label -> the line it first appears on
     bad: corpus.BadLines | None
@@ -108,34 +115,46 @@ def _prepare_span(task):
     options = task.options
     cut = tokenize.get_tokenizer(options["tokenizer"], options["user_dict"], options["jieba_hmm"])
     bad = corpus.BadLines() if options["skip_bad_lines"] else None
-    result = _SpanResult(collections.Counter(), {}, bad,
+    result = _SpanResult(0, collections.Counter(), {}, bad,
                          collections.Counter() if task.split == "train" else None)
     with open(task.part_path, "w", encoding="utf-8", newline="\n") as out:
-        for line_number, label, text in corpus.read_labelled(task.path, bad, task.span):
-            result.first_line.setdefault(label, line_number)
-            tokens = cut(text)
-            joined = " ".join(tokens)
-            if not joined:
-                message = f"{task.path}:{line_number}: the text has no tokens"
+        for line_number, field, text in corpus.read_labelled(task.path, bad, task.span):
+            try:
+                labels = _labels(field, options, task.path, line_number)
+                tokens = cut(text)
+                joined = " ".join(tokens)
+                if not joined:
+                    raise UserError(f"{task.path}:{line_number}: the text has no tokens")
+            except UserError as error:
                 if bad is None:
-                    raise UserError(message)
-                bad.add(message)
+                    raise
+                bad.add(str(error))
                 continue
-            out.write(f"{label}\t{joined}\n")
-            result.labels[label] += 1
+            for label in labels:
+                result.first_line.setdefault(label, line_number)
+            out.write(f"{options['label_separator'].join(labels)}\t{joined}\n")
+            result.texts += 1
+            result.labels.update(labels)
             if result.counter is not None:
                 result.counter.update(tokenize.vocabulary_units(options["tokenizer"], tokens))
     return result
+
+
+def _labels(field, options, path, line_number):
+    """The labels of one line: all of them with --multi_label, else the field itself."""
+    if options["multi_label"]:
+        return corpus.split_labels(field, options["label_separator"], path, line_number)
+    return [field]
 
 
 class _Split:
     """One split's output, put together from its spans' results in input order."""
 
     def __init__(self, name, path, out_path, options, num_spans):
-        self.name, self.path, self.out_path = name, path, out_path
+        self.name, self.path, self.out_path, self.options = name, path, out_path, options
         self.out = open(out_path, "wb")
         self.bad = corpus.BadLines() if options["skip_bad_lines"] else None
-        self.labels, self.first_line = collections.Counter(), {}
+        self.texts, self.labels, self.first_line = 0, collections.Counter(), {}
         self.counter = collections.Counter() if name == "train" else None
         self.spans_left = num_spans
 
@@ -143,6 +162,7 @@ class _Split:
         with open(part_path, "rb") as stream:
             shutil.copyfileobj(stream, self.out)
         os.remove(part_path)
+        self.texts += part.texts
         self.labels.update(part.labels)
         for label, line_number in part.first_line.items():
             self.first_line.setdefault(label, line_number)
@@ -151,6 +171,13 @@ class _Split:
         if self.counter is not None:
             self.counter.update(part.counter)
         self.spans_left -= 1
+
+    def _separator_hint(self, labels):
+        separator = self.options["label_separator"]
+        if self.options["multi_label"] or not any(separator in label for label in labels):
+            return ""
+        return (f". These labels contain {separator!r}: if a text has several labels, "
+                "prepare with --multi_label")
 
     def finish(self, known_labels):
         """Close the output; raise UserError for labels not in `known_labels`
@@ -161,8 +188,10 @@ class _Split:
                    if known_labels is not None and label not in known_labels]
         if unknown:
             listed = "; ".join(f"{label!r} (first at {path}:{self.first_line[label]})"
-                               for label in unknown)
-            raise UserError(f"{path}: labels that the training file does not have: {listed}")
+                               for label in unknown[:10])
+            more = f"; and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+            raise UserError(f"{path}: labels that the training file does not have: "
+                            f"{listed}{more}{self._separator_hint(unknown + sorted(known_labels))}")
         if not self.labels:
             raise UserError(f"{path}: no usable lines")
         if self.bad is not None and self.bad.count:
@@ -209,7 +238,8 @@ def _prepare_splits(paths, tmp, options):
 
 
 def prepare(paths, out_dir, tokenizer="jieba", user_dict=None, num_workers=1,
-            skip_bad_lines=False, progress_every=20000, jieba_hmm=False):
+            skip_bad_lines=False, progress_every=20000, jieba_hmm=False, multi_label=False,
+            label_separator="|"):
     """Prepare `paths` ({'train': ..., 'val': ..., 'test': ...}) into out_dir.
 
     The result appears in out_dir only when everything succeeded.
@@ -220,7 +250,12 @@ def prepare(paths, out_dir, tokenizer="jieba", user_dict=None, num_workers=1,
     tokenize.get_tokenizer(tokenizer, user_dict)  # fail early on a bad --user_dict
     options = dict(tokenizer=tokenizer, user_dict=user_dict, num_workers=max(1, num_workers),
                    jieba_hmm=bool(jieba_hmm) and tokenizer == "jieba",
-                   skip_bad_lines=skip_bad_lines, progress_every=progress_every)
+                   skip_bad_lines=skip_bad_lines, progress_every=progress_every,
+                   multi_label=bool(multi_label), label_separator=label_separator)
+    if multi_label and (not label_separator or label_separator != label_separator.strip()
+                        or "\t" in label_separator):
+        raise UserError(f"--label_separator={label_separator!r}: it must be non-empty, "
+                        "without a TAB, and not begin or end with a space")
     with atomic.replacing_dir(out_dir) as tmp:
         return _prepare_into(paths, tmp, options)
 
@@ -233,11 +268,12 @@ def _prepare_into(paths, tmp, options):
     for name, split in prepared.items():
         bad = split.bad
         splits[name] = dict(source=os.path.abspath(paths[name]),
-                            lines=sum(split.labels.values()),
+                            lines=split.texts,
                             bad_lines=bad.count if bad else 0,
                             bad_line_examples=bad.first if bad else [],
                             bytes=os.path.getsize(paths[name]), sha256=_sha256(paths[name]),
                             labels=dict(sorted(split.labels.items())))
+    _note_separators(labels, options)
     vocab.write_counts(os.path.join(tmp, vocab.VOCAB_FILE), counter)
     vocab.write_categories(os.path.join(tmp, vocab.CATEGORIES_FILE), labels)
     manifest = dict(
@@ -247,6 +283,8 @@ def _prepare_into(paths, tmp, options):
         user_dict_sha256=_sha256(options["user_dict"]) if options["user_dict"] else None,
         jieba_hmm=options["jieba_hmm"],
         skip_bad_lines=options["skip_bad_lines"],
+        multi_label=options["multi_label"],
+        label_separator=options["label_separator"] if options["multi_label"] else None,
         splits=splits,
         num_classes=len(labels),
         distinct_tokens=len(counter),
@@ -257,6 +295,16 @@ def _prepare_into(paths, tmp, options):
         json.dump(manifest, out, ensure_ascii=False, indent=2)
         out.write("\n")
     return manifest
+
+
+def _note_separators(labels, options):
+    """One line when single-label data looks multi-label: labels that hold the separator."""
+    separator = options["label_separator"]
+    joined = [label for label in labels if separator in label]
+    if not options["multi_label"] and joined:
+        print(f"note: {len(joined)} of {len(labels)} labels contain {separator!r} (e.g. "
+              f"{joined[0]!r}); if those texts have several labels, prepare with "
+              "--multi_label", file=sys.stderr)
 
 
 def main(argv):
@@ -276,9 +324,14 @@ def main(argv):
                        jieba_hmm=FLAGS.jieba_hmm,
                        num_workers=FLAGS.num_workers or default_workers(paths),
                        skip_bad_lines=FLAGS.skip_bad_lines,
-                       progress_every=FLAGS.progress_every)
+                       progress_every=FLAGS.progress_every,
+                       multi_label=FLAGS.multi_label, label_separator=FLAGS.label_separator)
     counts = ", ".join(f"{n} {manifest['splits'][n]['lines']:,}" for n in SPLITS)
-    print(f"prepared {FLAGS.out_dir}: {counts} lines; {manifest['num_classes']} classes; "
+    train = manifest["splits"]["train"]
+    classes = (f"{manifest['num_classes']} labels, "
+               f"{sum(train['labels'].values()) / train['lines']:.2f} a train text"
+               if manifest["multi_label"] else f"{manifest['num_classes']} classes")
+    print(f"prepared {FLAGS.out_dir}: {counts} lines; {classes}; "
           f"{manifest['distinct_tokens']:,} distinct tokens ({manifest['tokenizer']}) "
           f"in {manifest['seconds']:.1f}s")
 

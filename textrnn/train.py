@@ -54,6 +54,7 @@ def config_from_flags():
 def train(cfg: TrainConfig, flags_text=""):
     """Run (or resume) training; returns the metrics dict also written to metrics.json."""
     cfg.validate()
+    multi_label = _multi_label(cfg)
     import tensorflow as tf
     from textrnn.training.trainer import Trainer
     trainer = Trainer(cfg, flags_text)
@@ -67,7 +68,7 @@ def train(cfg: TrainConfig, flags_text=""):
         f"{cfg.num_train_steps}, batch {cfg.batch_size}")
     writers = {name: tf.summary.create_file_writer(os.path.join(trainer.out_dir, artifacts.LOGS_DIR, name))
                for name in ("train", "eval")}
-    reporter = reporting.Reporter(cfg.num_train_steps, start_step)
+    reporter = reporting.Reporter(cfg.num_train_steps, start_step, trainer.metric)
     with _stop_on_sigterm():
         try:
             last_eval, best_results = _loop(trainer, writers, reporter, start_step)
@@ -82,6 +83,8 @@ def train(cfg: TrainConfig, flags_text=""):
         metrics["pretrained"] = pretrained
     if trainer.chief and cfg.wide:
         metrics = _add_wide_path(cfg, metrics)
+    if trainer.chief and multi_label and not cfg.wide:  # the wide path chooses its own
+        metrics = _add_thresholds(cfg, metrics)
     if trainer.chief:
         artifacts.write_json(artifacts.path(cfg.model_dir, artifacts.METRICS_FILE), metrics)
         if cfg.export:
@@ -91,6 +94,22 @@ def train(cfg: TrainConfig, flags_text=""):
         shutil.rmtree(trainer.out_dir, ignore_errors=True)
     trainer.barrier()
     return metrics if trainer.chief else None
+
+
+def _multi_label(cfg):
+    """Whether --data_dir's manifest says several labels a text."""
+    from textrnn.text import vocab
+    manifest = artifacts.read_json(os.path.join(cfg.data_dir, vocab.MANIFEST_FILE))
+    return bool(manifest.get("multi_label"))
+
+
+def _add_thresholds(cfg, metrics):
+    """A multi-label recurrent model's thresholds, chosen on val, and its scores at them."""
+    from textrnn.features import data
+    from textrnn.training import multilabel, predictions
+    val, test = predictions.probabilities(
+        cfg.model_dir, [data.split_file(cfg.data_dir, s) for s in ("val", "test")])
+    return multilabel.add_thresholds(cfg.model_dir, metrics, val, test)
 
 
 def _report_pretrained(trainer):
@@ -116,7 +135,7 @@ def _best_results(trainer, best):
     found it in this process, or scored again (a run resumed after it was found)."""
     if best is None:
         trainer.restore_best()
-        best = {s: dict(zip(("loss", "accuracy", "examples"), trainer.evaluate(s)))
+        best = {s: dict(zip(("loss", trainer.metric, "examples"), trainer.evaluate(s)))
                 for s in ("val", "test")}
     return best
 
@@ -138,7 +157,7 @@ def _loop(trainer, writers, reporter, step):
     def evaluate(step):
         nonlocal last_eval, best
         last_eval = _evaluate(trainer, writers, reporter, step)
-        if trainer.record_eval(step, last_eval["val"]["accuracy"]):
+        if trainer.record_eval(step, last_eval["val"][trainer.metric]):
             best = last_eval
 
     if step == cfg.num_train_steps or _should_stop_early(trainer, step):
@@ -158,8 +177,9 @@ def _loop(trainer, writers, reporter, step):
         if step % cfg.eval_every_steps == 0 or end:
             evaluate(step)
             if _should_stop_early(trainer, step):
-                reporter.message(f"early stop at step {step}: no better validation accuracy "
-                                 f"since step {trainer.best[0]}")
+                reporter.message(f"early stop at step {step}: no better validation "
+                                 f"{reporting.METRIC_NAMES[trainer.metric]} since step "
+                                 f"{trainer.best[0]}")
                 break
         if step % cfg.checkpoint_every_steps == 0:
             trainer.save()
@@ -178,11 +198,11 @@ def _should_stop_early(trainer, step):
 def _evaluate(trainer, writers, reporter, step):
     """Val and test results at `step`, logged."""
     results = {"step": step}
-    loss, accuracy, count, confusion = trainer.evaluate("val", confusion=True)
-    results["val"] = dict(loss=loss, accuracy=accuracy, examples=count)
-    loss, accuracy, count = trainer.evaluate("test")
-    results["test"] = dict(loss=loss, accuracy=accuracy, examples=count)
-    reporting.log_eval(writers, reporter, results, trainer.labels, confusion)
+    loss, score, count, confusion = trainer.evaluate("val", confusion=True)
+    results["val"] = {"loss": loss, trainer.metric: score, "examples": count}
+    loss, score, count = trainer.evaluate("test")
+    results["test"] = {"loss": loss, trainer.metric: score, "examples": count}
+    reporting.log_eval(writers, reporter, results, trainer.labels, confusion, trainer.metric)
     return results
 
 
@@ -261,6 +281,12 @@ def print_summary(metrics, model_dir, exported):
     print(f"TensorBoard logs: {logs}  (view: tensorboard --logdir {logs})")
     if exported:
         print(f"SavedModel: {artifacts.path(model_dir, artifacts.EXPORT_DIR)}")
+    if "thresholds" in metrics:
+        print(f"step {metrics['global_step']}: test micro-F1 {metrics['test_micro_f1']:.4f}, "
+              f"macro-F1 {metrics['test_macro_f1']:.4f}, exact match "
+              f"{metrics['test_exact_match']:.4f} (best at step {metrics['best_step']}; "
+              f"thresholds chosen on val: val micro-F1 {metrics['val_micro_f1']:.4f})")
+        return
     if "wide" in metrics:
         weight = metrics["wide"]["weight"]
         refit = " before the wide path's refit on train + val" if metrics["wide"]["refit"] else ""

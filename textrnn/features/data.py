@@ -1,4 +1,5 @@
-"""tf.data input pipelines over prepared files (`label<TAB>tok tok tok`).
+"""tf.data input pipelines over prepared files (`label<TAB>tok tok tok`; several labels:
+`label1|label2<TAB>...`, whose targets the label encoder makes 0/1 rows).
 
 Lines are read with TextLineDataset and batched before encoding, so the
 string splitting and table lookups run once per batch, vectorised, rather
@@ -88,8 +89,8 @@ def train_dataset(files, token_encoder, label_encoder, batch_size, shuffle_buffe
         if shuffle_buffer > 1:
             examples = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
         dataset = examples.repeat().padded_batch(
-            batch_size, padded_shapes=([token_encoder.padded_length()], []),
-            padding_values=(token_encoder.pad_id, tf.constant(0, tf.int64)), drop_remainder=True)
+            batch_size, padded_shapes=([token_encoder.padded_length()], label_encoder.padded_shape),
+            padding_values=(token_encoder.pad_id, label_encoder.padding), drop_remainder=True)
     else:
         if shuffle_buffer > 1:
             lines = lines.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)

@@ -1,4 +1,5 @@
-"""In-graph encoding: token strings -> padded id matrices, labels -> class ids.
+"""In-graph encoding: token strings -> padded id matrices, labels -> class ids
+(or, for several labels a text, 0/1 rows).
 
 These tf.Modules are the only place text becomes numbers. The training and
 evaluation pipelines call them inside tf.data, and the exported SavedModel
@@ -144,10 +145,18 @@ class TokenEncoder(tf.Module):
 
 
 class LabelEncoder(tf.Module):
-    """Labels <-> class ids through categories.txt (line number == id)."""
+    """Labels <-> class ids through categories.txt (line number == id).
+
+    `ids` gives int64 [batch] class ids; `padded_shape` and `padding` are what
+    a padded batch of them needs.
+    """
+
+    multi_label = False
+    padded_shape = []
 
     def __init__(self, categories_file, name="label_encoder"):
         super().__init__(name=name)
+        self.num_classes = _count_lines(categories_file)
         self.to_id = tf.lookup.StaticHashTable(
             tf.lookup.TextFileInitializer(
                 categories_file, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
@@ -168,5 +177,37 @@ class LabelEncoder(tf.Module):
     def labels(self, ids):
         return self.to_label.lookup(tf.cast(ids, tf.int64))
 
+    @property
+    def padding(self):
+        return tf.constant(0, tf.int64)
 
-__all__ = ["TokenEncoder", "LabelEncoder", "characters", "PADDINGS", "SPLITS", "UNK"]
+
+class MultiLabelEncoder(LabelEncoder):
+    """Label fields of several labels (`a|b`) -> float32 [batch, num_classes] 0/1 rows."""
+
+    multi_label = True
+
+    def __init__(self, categories_file, separator, name="label_encoder"):
+        super().__init__(categories_file, name=name)
+        self.separator = separator
+        self.padded_shape = [self.num_classes]
+
+    def ids(self, fields):
+        """The 0/1 target rows of a batch of label fields."""
+        labels = tf.strings.strip(tf.strings.split(fields, self.separator))
+        ids = super().ids(labels.flat_values)
+        rows = tf.RaggedTensor.from_row_splits(tf.one_hot(ids, self.num_classes),
+                                               labels.row_splits)
+        return tf.minimum(tf.reduce_sum(rows, axis=1), 1.0)
+
+    @property
+    def padding(self):
+        return tf.constant(0.0, tf.float32)
+
+
+def _count_lines(path):
+    with open(path, encoding="utf-8") as stream:
+        return sum(1 for _ in stream)
+
+
+__all__ = ["TokenEncoder", "LabelEncoder", "MultiLabelEncoder", "characters", "PADDINGS", "SPLITS", "UNK"]

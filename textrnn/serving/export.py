@@ -3,7 +3,8 @@
 The SavedModel takes raw text and gives labels: its `serving_default`
 signature maps `text` (a batch of strings) to `probabilities`, `class_id`,
 `label` and `unknown_share` (the share of the text's tokens the model has no
-embedding for); its `tokenize` signature maps `text` to `tokens` (a [batch, n]
+embedding for) -- for a multi-label model to `probabilities` (each label's),
+`labels`, `num_labels`, `thresholds` and `unknown_share` (see label_sets); its `tokenize` signature maps `text` to `tokens` (a [batch, n]
 string tensor padded with empty strings), what the model reads. Word (jieba)
 models cut the text in the graph with textrnn.text.segmenter, jieba's dictionary
 an asset; the token and label tables are assets too, looked up by the same
@@ -49,10 +50,11 @@ from textrnn.util.errors import UserError
 from textrnn.wide import mixture
 
 
-def build_archive(members, label_encoder, reader=None):
+def build_archive(members, label_encoder, reader=None, thresholds=None):
     """A keras.export.ExportArchive with the text-in, labels-out signature,
     and `tokenize`: the tokens of TokenEncoder `reader` (default: the first
-    member's encoder).
+    member's encoder). With `thresholds` (a multilabel.Thresholds) the model is
+    multi-label: sigmoid probabilities and the labels that reach their thresholds.
 
     `members` is a list of (weight, model, encoder): `model(encoder(text))`
     gives logits (a Keras model over a TokenEncoder's ids, or the wide
@@ -74,15 +76,20 @@ def build_archive(members, label_encoder, reader=None):
         probabilities, unknown = [], []
         for weight, model, encoder in members:
             features, share = encoder.encode(text, segmented)
-            probabilities.append(weight * tf.nn.softmax(
-                tf.cast(model(features, training=False), tf.float32), axis=-1))
+            probabilities.append(weight * squash(
+                tf.cast(model(features, training=False), tf.float32)))
             unknown.append(share)
         probabilities = tf.add_n(probabilities)
-        class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
         # how much of the text the members could not read (mean over them)
+        unknown = tf.add_n(unknown) / len(unknown)
+        if thresholds is not None:
+            return {**label_sets(probabilities, thresholds, label_encoder),
+                    "unknown_share": unknown}
+        class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
         return {"probabilities": probabilities, "class_id": class_id,
-                "label": label_encoder.labels(class_id),
-                "unknown_share": tf.add_n(unknown) / len(unknown)}
+                "label": label_encoder.labels(class_id), "unknown_share": unknown}
+
+    squash = tf.nn.sigmoid if thresholds is not None else tf.nn.softmax
 
     reader = reader or members[0][2]
 
@@ -93,6 +100,32 @@ def build_archive(members, label_encoder, reader=None):
     archive.add_endpoint("serving_default", serve, input_signature=text_spec)
     archive.add_endpoint("tokenize", tokens, input_signature=text_spec)
     return archive
+
+
+def label_sets(probabilities, thresholds, label_encoder):
+    """A multi-label model's outputs from its [batch, labels] probabilities.
+
+    `labels` is a dense [batch, labels] string tensor: each row's labels at or
+    above their thresholds, most probable first, then empty strings (a fixed
+    width, so a row reads the same whatever batch it was served in);
+    `num_labels` counts them; `thresholds` repeats the stored thresholds on
+    every row.
+    """
+    import tensorflow as tf
+    limits = tf.constant(thresholds.per_label, tf.float32)
+    chosen = probabilities >= limits
+    if thresholds.top_label:
+        top = tf.argmax(probabilities, axis=-1)
+        chosen = tf.logical_or(chosen, tf.cast(tf.one_hot(top, tf.shape(probabilities)[-1]),
+                                               tf.bool))
+    # chosen labels first (probabilities are at most 1), each group by probability
+    order = tf.argsort(probabilities + 2.0 * tf.cast(chosen, tf.float32), axis=-1,
+                       direction="DESCENDING", stable=True)
+    names = label_encoder.labels(tf.cast(order, tf.int64))
+    return {"probabilities": probabilities,
+            "labels": tf.where(tf.gather(chosen, order, batch_dims=1), names, ""),
+            "num_labels": tf.reduce_sum(tf.cast(chosen, tf.int32), axis=-1),
+            "thresholds": tf.broadcast_to(limits, tf.shape(probabilities))}
 
 
 EXTRA_DIR = "assets.extra"  # TF Serving's place for files the graph does not read
@@ -141,7 +174,7 @@ def _shared_labels(model_dirs):
     return list(labels[0])
 
 
-def _write_info(export_dir, tokenizer, user_dict, hmm, raw, labels, members):
+def _write_info(export_dir, tokenizer, user_dict, hmm, raw, labels, members, label_info):
     """assets.extra/textrnn.json: what the model reads, its labels and members.
 
     `input` is "raw" when the graph cuts raw text itself, "segmented" when
@@ -157,7 +190,8 @@ def _write_info(export_dir, tokenizer, user_dict, hmm, raw, labels, members):
         shutil.copyfile(user_dict, os.path.join(extra, "user_dict.txt"))
     artifacts.write_json(os.path.join(extra, INFO_FILE), dict(
         tokenizer=tokenizer, user_dict="user_dict.txt" if user_dict else None,
-        jieba_hmm=hmm, input="raw" if raw else "segmented", labels=labels, members=members, textrnn_version=textrnn.__version__))
+        jieba_hmm=hmm, input="raw" if raw else "segmented", labels=labels, **label_info,
+        members=members, textrnn_version=textrnn.__version__))
 
 
 def write_atomically(archive, export_dir, finish=None):
@@ -209,6 +243,7 @@ def export_models(model_dirs, export_dir=None, serving_base=None):
         loaded = [artifacts.load_model(d) for d in model_dirs]  # first: names a non-model dir
     labels = _shared_labels(model_dirs)
     configs = [config for _, config, _ in loaded]
+    thresholds = _thresholds(model_dirs, configs)
     tokenizer, user_dict, hmm = _serving_tokenizer(model_dirs, configs)
     raw = not (tokenizer == "jieba" and hmm)
     if not raw:
@@ -219,12 +254,42 @@ def export_models(model_dirs, export_dir=None, serving_base=None):
     with tempfile.TemporaryDirectory() as dictionary_dir, \
             portable_kernels([m for m, _, _ in loaded]), _float32():
         segmenter = _segmenter(tokenizer, user_dict, hmm, dictionary_dir)
-        archive = _archive(model_dirs, loaded, len(labels), segmenter)
+        archive = _archive(model_dirs, loaded, len(labels), segmenter, thresholds)
         return _write(archive, model_dirs, export_dir, loaded, lambda tmp, members: _write_info(
-            tmp, tokenizer, user_dict, hmm, raw, labels, members))
+            tmp, tokenizer, user_dict, hmm, raw, labels, members,
+            _label_info(configs[0], thresholds)))
 
 
-def _archive(model_dirs, loaded, num_classes, segmenter):
+def _thresholds(model_dirs, configs):
+    """A multi-label model's Thresholds (chosen on val by training); None for one label a
+    text. Ensembles are of single-label models: each multi-label model's thresholds were
+    chosen for its own probabilities, not for an average."""
+    multi = [d for d, c in zip(model_dirs, configs) if artifacts.label_separator(c) is not None]
+    if not multi:
+        return None
+    if len(model_dirs) > 1:
+        raise UserError(f"{multi[0]} is a multi-label model: its thresholds were chosen on "
+                        "val for its own probabilities, so it exports alone, not in an "
+                        "ensemble")
+    from textrnn.training.multilabel import Thresholds
+    path = artifacts.path(model_dirs[0], artifacts.THRESHOLDS_FILE)
+    if not os.path.isfile(path):
+        raise UserError(f"{path}: missing; training chooses a multi-label model's thresholds "
+                        "on val when it ends (run the same textrnn-train command again to "
+                        "finish it)")
+    return Thresholds.from_dict(artifacts.read_json(path))
+
+
+def _label_info(config, thresholds):
+    """textrnn.json's record of how labels are decided."""
+    if thresholds is None:
+        return dict(multi_label=False)
+    return dict(multi_label=True, label_separator=artifacts.label_separator(config),
+                thresholds=thresholds.per_label, top_label=thresholds.top_label,
+                thresholds_why=thresholds.why)
+
+
+def _archive(model_dirs, loaded, num_classes, segmenter, thresholds=None):
     """The ExportArchive of the members' scorers; `tokenize` shows a word member's tokens
     when there is one."""
     scorers, readers = [], []
@@ -233,7 +298,8 @@ def _archive(model_dirs, loaded, num_classes, segmenter):
         readers.append(encoder)
         scorers += mixture.scorers(d, model, encoder, num_classes, 1.0 / len(model_dirs))
     reader = next((r for r in readers if r.split == "whitespace"), readers[0])
-    return build_archive(scorers, artifacts.label_encoder(model_dirs[0]), reader)
+    return build_archive(scorers, artifacts.label_encoder(model_dirs[0], loaded[0][1]), reader,
+                         thresholds)
 
 
 def _write(archive, model_dirs, export_dir, loaded, write_info):

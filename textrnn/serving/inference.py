@@ -23,6 +23,9 @@ class Predictor:
         import tensorflow as tf
         info = artifacts.read_json(os.path.join(export_dir, EXTRA_DIR, INFO_FILE))
         self.labels = info["labels"]
+        # several labels a text: `labels` outputs, decided in the graph at its thresholds
+        self.multi_label = bool(info.get("multi_label"))
+        self.label_separator = info.get("label_separator")
         self.tokenizer_name = info["tokenizer"]
         self.raw_input = info["input"] == "raw"
         self._cut = None
@@ -52,18 +55,36 @@ class Predictor:
         unknown_share is the share of each text's tokens outside the model's
         vocabulary.
         """
+        out = self.run(token_strings)
+        return out["probabilities"], out["unknown_share"]
+
+    def run(self, token_strings):
+        """Every output of serving_default (numpy) for a list of model inputs; a
+        multi-label model's `labels` become lists of label strings."""
         if not token_strings:
-            return np.zeros((0, len(self.labels)), np.float32), np.zeros(0, np.float32)
-        out = self._serve(text=self._tf.constant(token_strings, self._tf.string))
-        return out["probabilities"].numpy(), out["unknown_share"].numpy()
+            out = dict(probabilities=np.zeros((0, len(self.labels)), np.float32),
+                       unknown_share=np.zeros(0, np.float32))
+            return {**out, "labels": []} if self.multi_label else out
+        out = {name: value.numpy() for name, value in
+               self._serve(text=self._tf.constant(token_strings, self._tf.string)).items()}
+        if self.multi_label:
+            out["labels"] = [[label.decode("utf-8") for label in row if label]
+                             for row in out["labels"]]
+        return out
 
     def predict(self, texts, batch_size=256):
-        """Yield (text, probabilities, unknown share) for raw texts, batch by batch."""
+        """Yield (text, outputs) for raw texts, batch by batch; `outputs` is the dict of
+        serving_default's outputs for that text."""
         batch = []
         for text in texts:
             batch.append(text)
             if len(batch) == batch_size:
-                yield from zip(batch, *self.outputs([self.model_input(t) for t in batch]))
+                yield from self._rows(batch)
                 batch = []
         if batch:
-            yield from zip(batch, *self.outputs([self.model_input(t) for t in batch]))
+            yield from self._rows(batch)
+
+    def _rows(self, batch):
+        out = self.run([self.model_input(t) for t in batch])
+        for i, text in enumerate(batch):
+            yield text, {name: value[i] for name, value in out.items()}

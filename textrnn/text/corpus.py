@@ -1,4 +1,5 @@
-"""Reading labelled text files (`label<TAB>text`, one example a line).
+"""Reading labelled text files (`label<TAB>text`, one example a line; with several
+labels a text, `label1|label2<TAB>text`).
 
 This is the one reader of user-supplied raw files: preparation, evaluation
 and prediction all go through it, so every tool reports bad input the same
@@ -121,6 +122,25 @@ def _parse(line, path, line_number):
     if not text.strip():
         raise UserError(f"{where(path, line_number)}: empty text for label {label!r}")
     return label, text
+
+
+def split_labels(field, separator, path, line_number):
+    """The labels of one multi-label line's label field (`a|b|c`), in file order.
+
+    An empty label between separators and a label given twice are errors that
+    name the line: both are typing slips a silent fix would hide.
+    """
+    labels = [label.strip() for label in field.split(separator)]
+    if not all(labels):
+        raise UserError(f"{where(path, line_number)}: an empty label in {field!r} (labels are "
+                        f"separated by {separator!r}, with a label on each side)")
+    seen = set()
+    for label in labels:
+        if label in seen:
+            raise UserError(f"{where(path, line_number)}: the label {label!r} is given twice "
+                            f"in {field!r}")
+        seen.add(label)
+    return labels
 
 
 def _raw_lines(path, span):

@@ -9,7 +9,9 @@
       flags.txt         the flags of the run, usable as --flagfile
       recipe.flags      --recipe=auto's choices, usable as --flagfile
       ckpt/             latest checkpoints (model, optimizer, step, data position)
-      best/             the checkpoint with the best validation accuracy
+      best/             the checkpoint with the best validation accuracy (micro-F1
+                        for a multi-label model)
+      thresholds.json   a multi-label model's thresholds, chosen on val
       logs/train logs/eval   TensorBoard event files
       metrics.json      final numbers
       wide/             the wide path (--wide): wide.json, its n-gram table,
@@ -37,6 +39,7 @@ EXPORT_DIR = "export"
 RECIPE_FILE = "recipe.flags"
 WIDE_DIR = "wide"
 WIDE_INFO_FILE = "wide.json"
+THRESHOLDS_FILE = "thresholds.json"
 
 
 def path(model_dir, name):
@@ -63,16 +66,27 @@ def read_json(file_path):
             raise UserError(f"{file_path}:{error.lineno}: not valid JSON ({error.msg})") from None
 
 
-def config_record(model, encoder, tokenizer, user_dict, jieba_hmm, vocabulary, train):
+def config_record(model, encoder, tokenizer, user_dict, jieba_hmm, vocabulary, train,
+                  label_separator=None):
     """config.json's content: the one schema training and the TF1 importer write.
 
     model: ModelConfig.to_dict(); encoder: num_timesteps, padding, split;
     tokenizer, user_dict, jieba_hmm: how text became tokens; vocabulary: its
     threshold, cap, size (and `pretrained`, the vectors' record); train: the
-    run's settings.
+    run's settings; label_separator: what separates a text's labels in a multi-label
+    model (None: one label a text).
     """
     return dict(model=model, encoder=encoder, tokenizer=tokenizer, user_dict=user_dict,
-                jieba_hmm=jieba_hmm, vocabulary=vocabulary, train=train)
+                jieba_hmm=jieba_hmm, vocabulary=vocabulary, train=train,
+                labels=dict(multi_label=label_separator is not None,
+                            separator=label_separator))
+
+
+def label_separator(config):
+    """What separates a text's labels in a multi-label model's config; None: single-label
+    (also for model directories written before multi-label models existed)."""
+    labels = config.get("labels") or {}
+    return labels.get("separator") if labels.get("multi_label") else None
 
 
 def read_config(model_dir):
@@ -98,9 +112,14 @@ def token_encoder(model_dir, config, segmenter=None):
                         segmenter=segmenter if enc["split"] == "whitespace" else None)
 
 
-def label_encoder(model_dir):
-    from textrnn.features.encoding import LabelEncoder
-    return LabelEncoder(path(model_dir, vocab.CATEGORIES_FILE))
+def label_encoder(model_dir, config=None):
+    """The model's label encoder: class ids, or 0/1 rows for a multi-label model."""
+    from textrnn.features.encoding import LabelEncoder, MultiLabelEncoder
+    separator = label_separator(config or read_config(model_dir))
+    categories = path(model_dir, vocab.CATEGORIES_FILE)
+    if separator is None:
+        return LabelEncoder(categories)
+    return MultiLabelEncoder(categories, separator)
 
 
 def load_model(model_dir, which=BEST_DIR):

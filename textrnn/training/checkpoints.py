@@ -35,7 +35,8 @@ def run_config_of(cfg, manifest, tokens):
         jieba_hmm=tokenize.uses_hmm(manifest),
         vocabulary=dict(num_word_threshold=cfg.num_word_threshold,
                         max_vocab_size=cfg.max_vocab_size, size=len(tokens)),
-        train=dataclasses.asdict(cfg))
+        train=dataclasses.asdict(cfg),
+        label_separator=manifest.get("label_separator") if manifest.get("multi_label") else None)
 
 
 def check_resumable(old, new, model_dir):

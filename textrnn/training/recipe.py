@@ -13,6 +13,7 @@ the number of steps, and how often to evaluate for early stopping.
 """
 
 import dataclasses
+import json
 import math
 import os
 
@@ -79,8 +80,12 @@ def choose(data_dir, steps=None, vectors_file=None):
     if not os.path.isfile(manifest_path):
         raise UserError(f"--data_dir={data_dir} is not a textrnn-prepare output folder "
                         f"(no {vocab.MANIFEST_FILE}); run textrnn-prepare first")
+    with open(manifest_path, encoding="utf-8") as stream:
+        multi_label = bool(json.load(stream).get("multi_label"))
     train_file = os.path.join(data_dir, "train.txt")
     lengths, classes = token_lengths(train_file)
+    if multi_label:  # label fields are sets of labels; the wide path has one SVM a label
+        classes = len(vocab.Categories.load(os.path.join(data_dir, vocab.CATEGORIES_FILE)))
     train_size = _size_text(os.path.getsize(train_file))
     n = len(lengths)
     # the texts the wide path reads: every k-th beyond WIDE_MAX_TRAIN_MB
@@ -94,7 +99,7 @@ def choose(data_dir, steps=None, vectors_file=None):
     auto_steps = int(min(MAX_STEPS, max(MIN_STEPS, EPOCHS * epoch_steps)))
     steps = steps or auto_steps
     every = max(min(25, steps), steps // EVALS_PER_RUN)
-    return [
+    choices = [
         Choice("num_timesteps", timesteps, f"95% of train texts have at most {p95:.0f} tokens "
                "(rounded up to a multiple of 8, between 8 and 400)"),
         Choice("num_word_threshold", 2, "tokens seen once in train map to <UNK>, so <UNK> "
@@ -140,6 +145,31 @@ def choose(data_dir, steps=None, vectors_file=None):
                f"path learns from at most {WIDE_MAX_TRAIN_MB} MB of it (beyond, every k-th "
                "line), which bounds its time and memory on a large corpus"),
     ]
+    return _for_several_labels(choices) if multi_label else choices
+
+
+# Several labels a text: each label's sigmoid is read against a threshold, so what the
+# model outputs must mean the same in training and in serving. Dropout before max
+# pooling does not (the max of dropped-and-rescaled steps is larger than the max of the
+# steps), which a softmax's argmax tolerates and a threshold does not; without dropout
+# the model also wants the larger rate (benchmarks/results/multilabel_recipe.md).
+MULTI_LABEL = {
+    "keep_prob": (1.0, "several labels a text: no dropout, so each label's probability "
+                       "means the same in training and serving (dropout before max pooling "
+                       "shifts it, and thresholds read it)"),
+    "embedding_dropout": (0.0, "several labels a text: no embedding dropout (as --keep_prob)"),
+    "label_smoothing": (0.0, "several labels a text: 0/1 targets for each label's sigmoid"),
+    "weight_decay": (0.0, "several labels a text: no weight decay (better on val without "
+                          "dropout and smoothing too)"),
+    "learning_rate": (0.005, "several labels a text: Adam at 0.005 (better on val than "
+                             "0.002)"),
+}
+
+
+def _for_several_labels(choices):
+    """The choices of a multi-label corpus: MULTI_LABEL's in place of the single-label ones."""
+    return [Choice(c.flag, *MULTI_LABEL[c.flag]) if c.flag in MULTI_LABEL else c
+            for c in choices]
 
 
 def _embedding_width(width, n, small, vectors_file):

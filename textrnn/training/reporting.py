@@ -5,15 +5,18 @@ import time
 
 from textrnn.util.console import eta, say
 
+METRIC_NAMES = {"accuracy": "accuracy", "micro_f1": "micro-F1"}  # Trainer.metric -> words
+
 
 class Reporter:
     """A progress bar on a terminal; one log line per interval elsewhere, with the time left."""
 
-    def __init__(self, total, start):
+    def __init__(self, total, start, metric="accuracy"):
         import keras
         self.total, self.start_step, self.started = total, start, time.monotonic()
+        self.metric = metric
         self.tty = sys.stderr.isatty()
-        self.bar = keras.utils.Progbar(total, stateful_metrics=["loss", "accuracy"]) if self.tty else None
+        self.bar = keras.utils.Progbar(total, stateful_metrics=["loss", metric]) if self.tty else None
         if self.bar and start:
             self.bar.update(start)
 
@@ -22,11 +25,12 @@ class Reporter:
         elapsed = time.monotonic() - self.started
         return elapsed / done * (self.total - step) if done > 0 else 0.0
 
-    def train(self, step, loss, accuracy, rate):
+    def train(self, step, loss, score, rate):
         if self.bar:
-            self.bar.update(step, [("loss", loss), ("accuracy", accuracy)])
+            self.bar.update(step, [("loss", loss), (self.metric, score)])
         else:
-            say(f"step {step}/{self.total}: loss {loss:.4f}, accuracy {accuracy:.4f}, "
+            say(f"step {step}/{self.total}: loss {loss:.4f}, {METRIC_NAMES[self.metric]} "
+                f"{score:.4f}, "
                 f"{rate:,.0f} examples/s, about {eta(self.time_left(step))} left")
 
     def message(self, text):
@@ -35,28 +39,28 @@ class Reporter:
         say(text)
 
 
-def log_train(writers, reporter, step, loss, accuracy, rate):
+def log_train(writers, reporter, step, loss, score, rate):
     import tensorflow as tf
-    reporter.train(step, loss, accuracy, rate)
+    reporter.train(step, loss, score, rate)
     with writers["train"].as_default(step=step):
         tf.summary.scalar("loss", loss)
-        tf.summary.scalar("accuracy", accuracy)
+        tf.summary.scalar(reporter.metric, score)
 
 
-def log_eval(writers, reporter, results, labels, confusion=None):
+def log_eval(writers, reporter, results, labels, confusion=None, metric="accuracy"):
     """One line for people; scalars and the val confusion matrix (rows and columns
     in the order of `labels`) for TensorBoard."""
     import tensorflow as tf
-    step = results["step"]
+    step, name = results["step"], METRIC_NAMES[metric]
     with writers["eval"].as_default(step=step):
         for split in ("val", "test"):
             tf.summary.scalar(f"{split}_loss", results[split]["loss"])
-            tf.summary.scalar(f"{split}_accuracy", results[split]["accuracy"])
+            tf.summary.scalar(f"{split}_{metric}", results[split][metric])
         if confusion is not None:
             _confusion_summary(tf, labels, confusion, step)
-    reporter.message(f"step {step}: val accuracy {results['val']['accuracy']:.4f} "
-                     f"(loss {results['val']['loss']:.4f}), test accuracy "
-                     f"{results['test']['accuracy']:.4f} (loss {results['test']['loss']:.4f})")
+    reporter.message(f"step {step}: val {name} {results['val'][metric]:.4f} "
+                     f"(loss {results['val']['loss']:.4f}), test {name} "
+                     f"{results['test'][metric]:.4f} (loss {results['test']['loss']:.4f})")
 
 
 def _confusion_summary(tf, labels, confusion, step):
@@ -70,19 +74,19 @@ def _confusion_summary(tf, labels, confusion, step):
 
 def final_metrics(trainer, best, last_eval):
     """metrics.json: the exported (best-val) checkpoint's numbers, and the last step's."""
-    cfg = trainer.cfg
+    cfg, m = trainer.cfg, trainer.metric  # m: accuracy, or micro_f1 (at 0.5) for several labels
     seconds = trainer.seconds
-    best_step, best_val_accuracy = trainer.best
-    return dict(
-        global_step=trainer.step,
-        val_accuracy=best["val"]["accuracy"], val_loss=best["val"]["loss"],
-        test_accuracy=best["test"]["accuracy"], test_loss=best["test"]["loss"],
-        best_val_accuracy=best_val_accuracy, best_step=best_step,
-        val_examples=best["val"]["examples"], test_examples=best["test"]["examples"],
-        final_step=dict(val_accuracy=last_eval["val"]["accuracy"], val_loss=last_eval["val"]["loss"],
-                        test_accuracy=last_eval["test"]["accuracy"],
-                        test_loss=last_eval["test"]["loss"]) if last_eval else None,
-        train_seconds=round(seconds, 3),
-        examples_per_second=round(trainer.step * cfg.batch_size / max(seconds, 1e-9), 1),
-        note="val_*/test_* are those of the best-validation checkpoint, the one exported",
-    )
+    best_step, best_val = trainer.best
+    return {
+        "global_step": trainer.step,
+        f"val_{m}": best["val"][m], "val_loss": best["val"]["loss"],
+        f"test_{m}": best["test"][m], "test_loss": best["test"]["loss"],
+        f"best_val_{m}": best_val, "best_step": best_step,
+        "val_examples": best["val"]["examples"], "test_examples": best["test"]["examples"],
+        "final_step": {f"val_{m}": last_eval["val"][m], "val_loss": last_eval["val"]["loss"],
+                       f"test_{m}": last_eval["test"][m],
+                       "test_loss": last_eval["test"]["loss"]} if last_eval else None,
+        "train_seconds": round(seconds, 3),
+        "examples_per_second": round(trainer.step * cfg.batch_size / max(seconds, 1e-9), 1),
+        "note": "val_*/test_* are those of the best-validation checkpoint, the one exported",
+    }

@@ -50,7 +50,10 @@ class Trainer:
             raise UserError(f"--batch_size={self.cfg.batch_size} must be a multiple of the "
                             f"{replicas} replicas")
         self.token_encoder = artifacts.token_encoder(self.out_dir, run_config)
-        self.label_encoder = artifacts.label_encoder(self.out_dir)
+        self.label_encoder = artifacts.label_encoder(self.out_dir, run_config)
+        from textrnn.training.objectives import objective
+        self.objective = objective(self.label_encoder, self.cfg.label_smoothing)
+        self.metric = self.objective.metric  # accuracy, or micro_f1 for several labels
         self.files = {s: data.split_file(self.cfg.data_dir, s) for s in ("train", "val", "test")}
         self.labels = vocab.Categories.load(artifacts.path(self.out_dir,
                                                            vocab.CATEGORIES_FILE)).labels
@@ -69,6 +72,8 @@ class Trainer:
         self.embedding_optimizer = (_adam(cfg, self.policy, cfg.embedding_lr_scale)
                                     if cfg.embedding_lr_scale != 1.0 else None)
         self.covered_ids = None  # embedding rows that came from a vectors file
+        if self.label_encoder.multi_label:
+            self.model.get_layer("fc2").bias.assign(self._prior_logits())
         if embedding is not None:
             rows, self.covered_ids = embedding
             self.embedding.assign(rows)
@@ -85,13 +90,25 @@ class Trainer:
         self._sums = {name: tf.Variable(0.0, trainable=False, dtype=tf.float32,
                                         synchronization=tf.VariableSynchronization.ON_READ,
                                         aggregation=tf.VariableAggregation.SUM)
-                      for name in ("loss", "correct", "examples")}
+                      for name in self.objective.sums}
         if self.embedding_optimizer is None:
             self.optimizer.build(self.model.trainable_variables)
         else:
             self.optimizer.build([v for v in self.model.trainable_variables
                                   if v is not self.embedding])
             self.embedding_optimizer.build([self.embedding])
+
+    def _prior_logits(self):
+        """Each label's log-odds in train: a multi-label head starts at the labels' base
+        rates, not at probability 0.5 for every label (which the first hundreds of steps
+        would otherwise spend unlearning, most labels being rare)."""
+        import numpy as np
+        from textrnn.text import vocab
+        manifest = artifacts.read_json(artifacts.path(self.out_dir, vocab.MANIFEST_FILE))
+        train = manifest["splits"]["train"]
+        rates = np.array([train["labels"].get(label, 0) for label in self.labels], np.float64)
+        rates = np.clip(rates / max(train["lines"], 1), 1e-4, 1 - 1e-4)
+        return np.log(rates / (1 - rates)).astype(np.float32)
 
     def _state(self):
         """What a resumable checkpoint holds besides the model."""
@@ -130,7 +147,8 @@ class Trainer:
 
     @property
     def best(self):
-        """(step, val accuracy) of the best evaluation so far; step 0: none yet."""
+        """(step, val score) of the best evaluation so far (the score: `self.metric`);
+        step 0: none yet."""
         return int(self._best_step.numpy()), float(self._best_val_accuracy.numpy())
 
     @property
@@ -140,11 +158,11 @@ class Trainer:
     def add_seconds(self, seconds):
         self._train_seconds.assign_add(seconds)
 
-    def record_eval(self, step, val_accuracy):
-        """Keep the best-val checkpoint; True when `val_accuracy` is a new best."""
-        if val_accuracy <= self.best[1]:
+    def record_eval(self, step, val_score):
+        """Keep the best-val checkpoint; True when `val_score` is a new best."""
+        if val_score <= self.best[1]:
             return False
-        self._best_val_accuracy.assign(val_accuracy)
+        self._best_val_accuracy.assign(val_score)
         self._best_step.assign(step)
         self.best_manager.save(checkpoint_number=step)
         return True
@@ -194,13 +212,7 @@ class Trainer:
         cfg = self.cfg
         with tf.GradientTape() as tape:
             logits = self.model(ids, training=True)
-            per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=labels, logits=logits)
-            objective = per_example
-            if cfg.label_smoothing:
-                smooth = tf.one_hot(labels, tf.shape(logits)[-1]) * (1 - cfg.label_smoothing) \
-                    + cfg.label_smoothing / tf.cast(tf.shape(logits)[-1], tf.float32)
-                objective = tf.nn.softmax_cross_entropy_with_logits(labels=smooth, logits=logits)
+            objective, per_example = self.objective.loss(logits, labels)
             loss = tf.nn.compute_average_loss(objective, global_batch_size=cfg.batch_size)
             scaled = self.optimizer.scale_loss(loss) if self.policy == "mixed_float16" else loss
         variables = self.model.trainable_variables
@@ -215,11 +227,8 @@ class Trainer:
             self.optimizer.apply_gradients([(g, v) for g, v in pairs if v is not self.embedding])
             self.embedding_optimizer.apply_gradients([(g, v) for g, v in pairs
                                                       if v is self.embedding])
-        correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels),
-                          tf.float32)
-        self._sums["loss"].assign_add(tf.reduce_sum(per_example))
-        self._sums["correct"].assign_add(tf.reduce_sum(correct))
-        self._sums["examples"].assign_add(tf.cast(tf.size(labels), tf.float32))
+        for name, value in self.objective.counts(logits, labels, per_example).items():
+            self._sums[name].assign_add(value)
 
     def _frozen_embedding(self, grads, variables):
         """Zero the embedding's gradient before step --freeze_embedding_steps: Adam's moments
@@ -260,42 +269,43 @@ class Trainer:
 
         def replica(ids, labels):
             logits = self.model(ids, training=False)
-            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-            predicted = tf.argmax(logits, -1, output_type=labels.dtype)
-            correct = tf.equal(predicted, labels)
-            confusion = tf.math.confusion_matrix(labels, predicted, self.num_classes,
-                                                 dtype=tf.float32)
-            return (tf.reduce_sum(loss), tf.reduce_sum(tf.cast(correct, tf.float32)),
-                    tf.cast(tf.size(labels), tf.float32), confusion)
+            _, per_example = self.objective.loss(logits, labels)
+            counts = self.objective.counts(logits, labels, per_example)
+            if not self.label_encoder.multi_label:
+                predicted = tf.argmax(logits, -1, output_type=labels.dtype)
+                counts["confusion"] = tf.math.confusion_matrix(
+                    labels, predicted, self.num_classes, dtype=tf.float32)
+            return counts
 
         per_replica = self.strategy.run(replica, args=(ids, labels))
-        return [self.strategy.reduce("SUM", value, axis=None) for value in per_replica]
+        return {name: self.strategy.reduce("SUM", value, axis=None)
+                for name, value in per_replica.items()}
 
     # -- host-side pieces --
     def take_train_metrics(self):
-        """(loss, accuracy) of the training batches since the last call."""
-        loss, correct, count = (float(self._sums[k].read_value())
-                                for k in ("loss", "correct", "examples"))
+        """(loss, score) of the training batches since the last call; the score is
+        `self.metric`."""
+        sums = {name: float(v.read_value()) for name, v in self._sums.items()}
         for v in self._sums.values():
             v.assign(0.0)
-        return loss / max(count, 1.0), correct / max(count, 1.0)
+        return self.objective.summary(sums)
 
     def evaluate(self, split, confusion=False):
-        """(loss, accuracy, examples) over every example of `split`; with `confusion`,
-        also its confusion matrix (rows: true class, columns: predicted)."""
+        """(loss, score, examples) over every example of `split`, the score `self.metric`;
+        with `confusion` (one label a text), also its confusion matrix (rows: true class,
+        columns: predicted)."""
         from textrnn.features import data
         dataset = self.strategy.distribute_datasets_from_function(
             lambda ctx: data.eval_dataset(self.files[split], self.token_encoder, self.label_encoder,
                                           ctx.get_per_replica_batch_size(self.cfg.batch_size),
                                           input_context=ctx))
-        loss = correct = count = 0.0
-        matrix = 0
+        sums = {}
         for ids, labels in dataset:
-            batch_loss, batch_correct, batch_count, batch_matrix = self._eval_step(ids, labels)
-            loss, correct, count = loss + float(batch_loss), correct + float(batch_correct), count + float(batch_count)
-            matrix = matrix + batch_matrix.numpy()
-        results = (loss / max(count, 1.0), correct / max(count, 1.0), int(count))
-        return results + (matrix,) if confusion else results
+            for name, value in self._eval_step(ids, labels).items():
+                sums[name] = sums.get(name, 0.0) + value.numpy().astype("float64")
+        loss, score = self.objective.summary(sums)
+        results = (float(loss), float(score), int(sums["examples"]))
+        return results + (sums.get("confusion"),) if confusion else results
 
     def barrier(self):
         """Wait for every worker, so none leaves while the chief still writes."""

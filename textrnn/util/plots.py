@@ -1,4 +1,5 @@
-"""Confusion matrices as pictures: a PNG or SVG file, and a TensorBoard image.
+"""Confusion matrices (and a multi-label model's per-label scores) as pictures: a PNG or
+SVG file, and a TensorBoard image.
 
 Each cell shows the count and its share of the row (the true class), and is
 shaded by that share, so a class's errors read along its row whatever its
@@ -67,6 +68,41 @@ def confusion_figure(matrix, labels, title, tick_labels=None):
 def save_confusion(path, matrix, labels, title="confusion matrix"):
     """Write the picture to path: SVG when it ends in .svg, else PNG. Returns the
     legend file written beside a PNG drawn with class ids, or None."""
+    return _save(path, labels, title,
+                 lambda ticks, title: confusion_figure(matrix, labels, title, ticks))
+
+
+def label_scores_figure(labels, precision, recall, f1, support, title, tick_labels=None):
+    """A matplotlib Figure of each label's precision, recall and F1 (a multi-label
+    model's report), its support beside its bars."""
+    plt = _pyplot()
+    n = len(labels)
+    rows = np.arange(n)
+    figure, axes = plt.subplots(figsize=(8.0, max(3.0, 0.32 * n + 1.5)))
+    for offset, values, name in ((-0.27, precision, "precision"), (0.0, recall, "recall"),
+                                 (0.27, f1, "F1")):
+        axes.barh(rows + offset, values, height=0.27, label=name)
+    for row, count in zip(rows, support):
+        axes.text(1.01, row, f"{count}", va="center", fontsize=7)
+    axes.set_yticks(rows, tick_labels or labels, fontsize=7 if n > 20 else 9)
+    axes.invert_yaxis()
+    axes.set_xlim(0.0, 1.08)
+    axes.set_xlabel("score (numbers: the label's support in the file)")
+    axes.set_title(title)
+    axes.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def save_label_scores(path, labels, precision, recall, f1, support, title):
+    """Like save_confusion, for label_scores_figure."""
+    return _save(path, labels, title, lambda ticks, title: label_scores_figure(
+        labels, precision, recall, f1, support, title, ticks))
+
+
+def _save(path, labels, title, draw):
+    """`draw(tick_labels, title)`'s figure to path (SVG or PNG by the suffix); class ids
+    and a legend file when a PNG's labels need a font the machine lacks."""
     plt = _pyplot()
     svg = path.lower().endswith(".svg")
     legend = None
@@ -81,7 +117,7 @@ def save_confusion(path, matrix, labels, title="confusion matrix"):
         title += f" (class ids: {os.path.basename(legend)})"
     elif font:
         plt.rcParams["font.sans-serif"] = [font] + plt.rcParams["font.sans-serif"]
-    figure = confusion_figure(matrix, labels, title, tick_labels)
+    figure = draw(tick_labels, title)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with warnings.catch_warnings():
         # SVG text is drawn by the viewer's fonts: matplotlib's missing glyphs do not matter

@@ -140,12 +140,20 @@ def _make_step(model, peak, total, l2):
     def step(features, labels):
         with tf.GradientTape() as tape:
             scores = model.scores(features)
-            signs = 2.0 * tf.one_hot(labels, tf.shape(scores)[1]) - 1.0
+            signs = 2.0 * _targets(labels, tf.shape(scores)[1]) - 1.0
             hinge = tf.reduce_sum(tf.square(tf.nn.relu(1.0 - signs * scores)), axis=1)
             loss = tf.reduce_mean(hinge)
         kernel_grad, bias_grad = tape.gradient(loss, [model.kernel, model.bias])
         optimizer.apply([kernel_grad + l2 * model.kernel, bias_grad])
     return step
+
+
+def _targets(labels, num_classes):
+    """0/1 [batch, classes] rows: one-hot class ids, or a multi-label model's rows as they
+    are (each label its own binary SVM either way)."""
+    if labels.shape.rank == 2:
+        return labels
+    return tf.one_hot(labels, num_classes)
 
 
 def predict_scores(model, batches):
@@ -163,11 +171,30 @@ def softmax(scores, temperature):
     return z / z.sum(axis=1, keepdims=True)
 
 
+def sigmoid(scores, temperature):
+    return 1.0 / (1.0 + np.exp(-temperature * scores))
+
+
+def probabilities(scores, temperature, multi_label):
+    """The scores as probabilities: a softmax over the classes, or each label's sigmoid."""
+    return (sigmoid if multi_label else softmax)(scores, temperature)
+
+
+def log_loss(p, labels):
+    """Mean cross-entropy of probabilities `p`: of the true class (class ids), or of every
+    label's binary decision (0/1 rows)."""
+    if labels.ndim == 2:
+        p = np.clip(p, 1e-12, 1 - 1e-12)
+        return float(-(labels * np.log(p) + (1 - labels) * np.log(1 - p)).mean())
+    return float(-np.log(np.maximum(p[np.arange(len(labels)), labels], 1e-12)).mean())
+
+
 def calibrate(model, scores, labels):
-    """Set the model's softmax temperature to the one with the lowest val log-loss."""
-    rows = np.arange(len(labels))
-    losses = [-np.log(np.maximum(softmax(scores, t)[rows, labels], 1e-12)).mean()
-              for t in TEMPERATURES]
+    """Set the model's temperature to the one with the lowest val log-loss: of a softmax
+    over the classes, or (0/1 label rows) of each label's sigmoid, one temperature for
+    all labels."""
+    multi = labels.ndim == 2
+    losses = [log_loss(probabilities(scores, t, multi), labels) for t in TEMPERATURES]
     model.temperature.assign(float(TEMPERATURES[int(np.argmin(losses))]))
     return float(model.temperature.numpy())
 
@@ -191,7 +218,16 @@ def _fit_one(c, train, val, num_features, num_classes, num_train, cfg):
     """Solve the objective with penalty 1/(c*n); returns (model, val accuracy, epochs)."""
     model, epochs = _solve(c, train, num_features, num_classes, num_train, cfg)
     scores, labels = predict_scores(model, val)
-    return model, float((scores.argmax(-1) == labels).mean()), epochs
+    return model, decision_score(scores, labels), epochs
+
+
+def decision_score(scores, labels):
+    """Val's score of the SVM's own decisions: accuracy of the top class, or micro-F1 of
+    every label with a positive score."""
+    if labels.ndim == 2:
+        from textrnn.training.multilabel import micro_f1
+        return micro_f1(labels, scores > 0)
+    return float((scores.argmax(-1) == labels).mean())
 
 
 def train_wide(splits, featurizer, label_encoder, num_classes, num_train, cfg):
@@ -206,7 +242,8 @@ def train_wide(splits, featurizer, label_encoder, num_classes, num_train, cfg):
     for c in cfg.c_grid:
         model, accuracy, epochs = _fit_one(c, train, val, featurizer.num_features, num_classes,
                                            num_train, cfg)
-        say(f"wide path: C={c:g}: val accuracy {accuracy:.4f} after {epochs} epochs")
+        name = "micro-F1" if label_encoder.multi_label else "accuracy"
+        say(f"wide path: C={c:g}: val {name} {accuracy:.4f} after {epochs} epochs")
         if best is None or accuracy > best[2]:
             best = (model, c, accuracy, epochs)
     return best

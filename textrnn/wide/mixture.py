@@ -33,6 +33,7 @@ import numpy as np
 
 from textrnn.text import corpus, vocab
 from textrnn.training import artifacts
+from textrnn.training import predictions
 from textrnn.util.console import say
 
 WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
@@ -73,54 +74,51 @@ def _texts(lines):
     return lines.batch(1024).map(lambda b: data.fields(b)[1])
 
 
-def recurrent_probabilities(model_dir, paths):
-    """[(probabilities, labels)] of the model's best checkpoint over prepared splits,
-    the model loaded once."""
-    import tensorflow as tf
-    from textrnn.features import data
-    model, config, _ = artifacts.load_model(model_dir)
-    token_encoder = artifacts.token_encoder(model_dir, config)
-    label_encoder = artifacts.label_encoder(model_dir)
-    predict = tf.function(lambda ids: tf.nn.softmax(
-        tf.cast(model(ids, training=False), tf.float32)), reduce_retracing=True)
-    out = []
-    for path in paths:
-        probs, labels = [], []
-        for ids, batch_labels in data.eval_dataset(path, token_encoder, label_encoder, 512):
-            probs.append(predict(ids).numpy())
-            labels.append(batch_labels.numpy())
-        out.append((np.concatenate(probs), np.concatenate(labels)))
-    return out
-
-
 def _log_loss(p, labels):
-    return float(-np.log(np.maximum(p[np.arange(len(labels)), labels], 1e-12)).mean())
+    from textrnn.wide import linear as wide
+    return wide.log_loss(p, labels)
+
+
+def _threshold(p, labels):
+    """Multi-label: the global threshold of the best micro-F1 (val's, for test)."""
+    from textrnn.training import multilabel
+    return multilabel.choose_global(p, labels)
+
+
+def _score(p, labels, threshold=None):
+    """Accuracy of the top class; for 0/1 label rows, micro-F1 at `threshold` (default:
+    the best global one on these rows)."""
+    if labels.ndim == 2:
+        from textrnn.training import multilabel
+        threshold = _threshold(p, labels) if threshold is None else threshold
+        return multilabel.micro_f1(labels, p >= threshold)
+    return float((p.argmax(-1) == labels).mean())
 
 
 def choose_weight(recurrent, wide, labels):
-    """(w, val accuracy, val log-loss) of the best mixture weight on val."""
+    """(w, val score, val log-loss) of the best mixture weight on val: by accuracy, or by
+    micro-F1 (each weight at its best global threshold) for several labels a text."""
     best = None
     for w in WEIGHTS:
         p = (1.0 - w) * recurrent + w * wide
-        accuracy, log_loss = _accuracy(p, labels), _log_loss(p, labels)
-        if best is None or (accuracy, -log_loss) > (best[1], -best[2]):
-            best = (float(w), accuracy, log_loss)
+        score, log_loss = _score(p, labels), _log_loss(p, labels)
+        if best is None or (score, -log_loss) > (best[1], -best[2]):
+            best = (float(w), score, log_loss)
     return best
 
 
-def weight_curve(val, test):
-    """The mixture at every weight of the grid: val accuracy and log-loss (what the
-    choice saw) and the exported model's test accuracy, to see how much the weight
-    matters."""
-    def at(split, metric):
-        recurrent, wide, labels = split
-        return [round(metric((1.0 - w) * recurrent + w * wide, labels), 6) for w in WEIGHTS]
-    return dict(weights=WEIGHTS.tolist(), val_accuracy=at(val, _accuracy),
-                val_log_loss=at(val, _log_loss), test_accuracy=at(test, _accuracy))
-
-
-def _accuracy(p, labels):
-    return float((p.argmax(-1) == labels).mean())
+def weight_curve(val, test, metric="accuracy"):
+    """The mixture at every weight of the grid: val score and log-loss (what the choice
+    saw) and the exported model's test score (multi-label: at val's best global
+    threshold for that weight), to see how much the weight matters."""
+    mixed = lambda split, w: ((1.0 - w) * split[0] + w * split[1], split[2])
+    curve = dict(weights=WEIGHTS.tolist())
+    curve[f"val_{metric}"] = [round(_score(*mixed(val, w)), 6) for w in WEIGHTS]
+    curve["val_log_loss"] = [round(_log_loss(*mixed(val, w)), 6) for w in WEIGHTS]
+    curve[f"test_{metric}"] = [
+        round(_score(*mixed(test, w), _threshold(*mixed(val, w))
+                     if val[2].ndim == 2 else None), 6) for w in WEIGHTS]
+    return curve
 
 
 def _probabilities(fit, model):
@@ -128,7 +126,7 @@ def _probabilities(fit, model):
     from textrnn.features import data
     from textrnn.wide import linear as wide
     splits = ("val", "test")
-    recurrent = recurrent_probabilities(fit.model_dir, [fit.files[s] for s in splits])
+    recurrent = predictions.probabilities(fit.model_dir, [fit.files[s] for s in splits])
     out = {}
     for split, (p_rnn, rnn_labels) in zip(splits, recurrent):
         scores, labels = wide.predict_scores(
@@ -207,25 +205,37 @@ def add_wide_path(cfg, metrics):
         dict(train=train, val=data.lines(files["val"])), fit.featurizer, fit.label_encoder,
         fit.num_classes, num_train, fit.wide_cfg)
     p, temperature = _calibrated(fit, model)
-    weight, val_accuracy, val_loss = choose_weight(*p["val"])
+    weight, val_score, val_loss = choose_weight(*p["val"])
     chosen = _Chosen(c=c, temperature=temperature, weight=weight)
-    info = dict(weight=weight, c=c, epochs=epochs, temperature=temperature,
-                num_ngrams=fit.featurizer.num_features, train_texts=num_train,
-                train_every=every, refit=None, val_accuracy=_accuracies(p["val"], weight))
+    m = _metric(fit)
+    info = {"weight": weight, "c": c, "epochs": epochs, "temperature": temperature,
+            "num_ngrams": fit.featurizer.num_features, "train_texts": num_train,
+            "train_every": every, "refit": None, f"val_{m}": _scores(p["val"], weight)}
     if cfg.wide_refit:
         lines = train.concatenate(data.lines(files["val"]))
         model, p["test"], info["refit"] = _refit(
             fit, chosen, lines=lines, num_texts=num_train + _split_lines(cfg, "val"),
             test=p["test"])
     wide.save(model, out)
-    info.update(test_accuracy=_accuracies(p["test"], weight),
-                curve=weight_curve(p["val"], p["test"]),
-                seconds=round(time.perf_counter() - started, 3))
+    info.update({f"test_{m}": _scores(p["test"], weight, p["val"]),
+                 "curve": weight_curve(p["val"], p["test"], m),
+                 "seconds": round(time.perf_counter() - started, 3)})
     artifacts.write_json(os.path.join(out, artifacts.WIDE_INFO_FILE), info)
-    say(f"mixture: weight {weight:.2f} on the wide path (chosen on val): val accuracy "
-        f"{val_accuracy:.4f} (recurrent {info['val_accuracy']['recurrent']:.4f}, wide "
-        f"{info['val_accuracy']['wide']:.4f})")
-    return _mixture_metrics(metrics, info, p["test"], val_accuracy, val_loss)
+    name = "micro-F1" if m == "micro_f1" else m
+    say(f"mixture: weight {weight:.2f} on the wide path (chosen on val): val {name} "
+        f"{val_score:.4f} (recurrent {info[f'val_{m}']['recurrent']:.4f}, wide "
+        f"{info[f'val_{m}']['wide']:.4f})")
+    metrics = _mixture_metrics(metrics, info, p["test"], val_score, val_loss, m)
+    if m == "micro_f1":
+        from textrnn.training import multilabel
+        mix = lambda split: ((1 - weight) * split[0] + weight * split[1], split[2])
+        metrics = multilabel.add_thresholds(cfg.model_dir, metrics, mix(p["val"]),
+                                            mix(p["test"]))
+    return metrics
+
+
+def _metric(fit):
+    return "micro_f1" if fit.label_encoder.multi_label else "accuracy"
 
 
 def _num_classes(model_dir):
@@ -239,34 +249,46 @@ def _calibrated(fit, model):
     splits = _probabilities(fit, model)
     p_rnn, scores, labels = splits["val"]
     temperature = wide.calibrate(model, scores, labels)
-    p = {split: (p_rnn, wide.softmax(scores, temperature), labels)
+    multi = fit.label_encoder.multi_label
+    p = {split: (p_rnn, wide.probabilities(scores, temperature, multi), labels)
          for split, (p_rnn, scores, labels) in splits.items()}
     return p, temperature
 
 
-def _mixture_metrics(metrics, info, test, val_accuracy, val_loss):
-    """metrics.json of a wide & deep run: the recurrent model's beside the mixture's."""
+def _mixture_metrics(metrics, info, test, val_score, val_loss, m):
+    """metrics.json of a wide & deep run: the recurrent model's beside the mixture's
+    (m: the score, accuracy or micro_f1)."""
     p_rnn, p_wide, labels = test
     weight = info["weight"]
-    return dict(metrics, recurrent=dict(val_accuracy=metrics["val_accuracy"],
-                                        test_accuracy=metrics["test_accuracy"]),
-                wide=info, val_accuracy=val_accuracy,
-                test_accuracy=info["test_accuracy"]["mixture"],
-                val_loss=val_loss, test_loss=_log_loss((1 - weight) * p_rnn + weight * p_wide,
-                                                       labels),
-                train_seconds=round(metrics["train_seconds"] + info["seconds"], 3),
-                note="test_* are those of the exported model: the best-val recurrent "
-                     "checkpoint mixed with the wide path; val_* those of the models that "
-                     "made the choices on val (before the wide path's refit on train + val, "
-                     "when there is one)")
+    return {**metrics, "recurrent": {f"val_{m}": metrics[f"val_{m}"],
+                                     f"test_{m}": metrics[f"test_{m}"]},
+            "wide": info, f"val_{m}": val_score,
+            f"test_{m}": info[f"test_{m}"]["mixture"],
+            "val_loss": val_loss,
+            "test_loss": _log_loss((1 - weight) * p_rnn + weight * p_wide, labels),
+            "train_seconds": round(metrics["train_seconds"] + info["seconds"], 3),
+            "note": "test_* are those of the exported model: the best-val recurrent "
+                    "checkpoint mixed with the wide path; val_* those of the models that "
+                    "made the choices on val (before the wide path's refit on train + val, "
+                    "when there is one)"}
 
 
-def _accuracies(split, weight):
-    """Accuracy of the mixture at `weight` and of each path, on one split's
-    (recurrent probabilities, wide probabilities, labels)."""
+def _scores(split, weight, val=None):
+    """The score of the mixture at `weight` and of each path on one split's (recurrent
+    probabilities, wide probabilities, labels): accuracy, or micro-F1 at the best global
+    threshold of `val` (of the split itself when None)."""
     p_rnn, p_wide, labels = split
-    return dict(mixture=_accuracy((1 - weight) * p_rnn + weight * p_wide, labels),
-                recurrent=_accuracy(p_rnn, labels), wide=_accuracy(p_wide, labels))
+    parts = dict(mixture=(1 - weight) * p_rnn + weight * p_wide, recurrent=p_rnn, wide=p_wide)
+    out = {}
+    for name, p in parts.items():
+        threshold = None
+        if val is not None and labels.ndim == 2:
+            v_rnn, v_wide, v_labels = val
+            v = dict(mixture=(1 - weight) * v_rnn + weight * v_wide, recurrent=v_rnn,
+                     wide=v_wide)[name]
+            threshold = _threshold(v, v_labels)
+        out[name] = _score(p, labels, threshold)
+    return out
 
 
 def _refit(fit, chosen, lines, num_texts, test):
@@ -283,6 +305,8 @@ def _refit(fit, chosen, lines, num_texts, test):
                             1024))
     p_rnn, _, _ = test
     # recorded to measure what the refit does; nothing is chosen from it
-    before = _accuracies(test, chosen.weight)["mixture"]
-    return model, (p_rnn, wide.softmax(scores, chosen.temperature), labels), dict(
-        texts=num_texts, epochs=epochs, test_accuracy_before=before)
+    m = _metric(fit)
+    before = _scores(test, chosen.weight)["mixture"]
+    p_wide = wide.probabilities(scores, chosen.temperature, fit.label_encoder.multi_label)
+    return model, (p_rnn, p_wide, labels), {"texts": num_texts, "epochs": epochs,
+                                            f"test_{m}_before": before}
