@@ -482,6 +482,13 @@ def main():
     peers = load(os.path.join(r, "peers.json"))
     if peers:
         page += peers_table(peers)
+    import multilabel_tables
+    multilabel = load(os.path.join(r, "peers_multilabel.json"))
+    if multilabel:
+        page += multilabel_tables.peers_table(multilabel)
+    thresholds = load(os.path.join(r, "thresholds.json"))
+    if thresholds:
+        page += multilabel_tables.thresholds_table(thresholds)
     pretrained = load(os.path.join(r, "pretrained.json"))
     if pretrained:
         page += pretrained_table(pretrained)

@@ -89,6 +89,23 @@ def test_binary_cross_entropy_matches_numpy(smoothing):
                                rtol=1e-5)
 
 
+def test_positive_weights_scale_each_labels_positive_term():
+    from textrnn.training.objectives import objective, prior_logits
+    rates = np.array([0.5, 0.2, 0.01])
+    encoder = type("Encoder", (), {"multi_label": True})()
+    weighted = objective(encoder, 0.0, "sqrt", rates)
+    np.testing.assert_allclose(weighted.positive_weights, [1.0, 2.0, np.sqrt(99)], rtol=1e-6)
+    logits = np.array([[0.3, -1.0, 2.0]], np.float32)
+    targets = np.array([[1.0, 1.0, 0.0]], np.float32)
+    got, plain = weighted.loss(tf.constant(logits), tf.constant(targets))
+    p = 1 / (1 + np.exp(-logits.astype(np.float64)))
+    terms = -(weighted.positive_weights * targets * np.log(p) + (1 - targets) * np.log(1 - p))
+    np.testing.assert_allclose(got.numpy(), terms.mean(-1), rtol=1e-5)
+    assert objective(encoder, 0.0, "none", rates).positive_weights is None
+    # the head's biases start at the base rates
+    np.testing.assert_allclose(1 / (1 + np.exp(-prior_logits(rates))), rates, rtol=1e-6)
+
+
 def test_scores_match_a_hand_count():
     truth = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 0]], bool)
     predicted = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0]], bool)
@@ -230,3 +247,49 @@ def test_the_service_serves_a_multi_label_model(multilabel_model):
         assert status == 200 and len(body["outputs"]["labels"]) == 2
     finally:
         service.stop()
+
+
+def test_make_train_multi_label_runs_the_auto_recipe_end_to_end(tmp_path):
+    """`make train DATA=tiny MULTI_LABEL=1`: prepared as several labels a text, the auto
+    recipe's multi-label choices, a SavedModel that gives label sets."""
+    import os
+    import subprocess
+    from conftest import ROOT
+    data = write_multilabel_corpus(tmp_path / "tiny", counts=(200, 60, 60))
+    run = tmp_path / "run"
+    done = subprocess.run(["make", "--no-print-directory", "train", f"DATA={data}",
+                           f"RUN={run}", "MULTI_LABEL=1",
+                           "TRAIN_ARGS=--num_train_steps=20 --nowide_words"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "MAKEFLAGS": ""})
+    said = done.stdout + done.stderr
+    assert done.returncode == 0, said[-3000:]
+    assert "4 labels, " in said and "--keep_prob=1.0: several labels a text" in said
+    assert "thresholds: global threshold" in said
+    assert said.strip().splitlines()[-1].startswith("step 20: test micro-F1 ")
+    manifest = json.loads((run / "prepared" / "manifest.json").read_text())
+    assert manifest["multi_label"]
+    serve = tf.saved_model.load(str(run / "model" / "export")).signatures["serving_default"]
+    assert {"labels", "num_labels", "thresholds", "probabilities"} <= set(
+        serve.structured_outputs)
+
+
+def test_the_wide_path_scores_and_calibrates_label_rows():
+    from textrnn.wide import linear
+    scores = np.array([[2.0, -1.0, 0.5], [-0.5, 1.5, -2.0]], np.float32)
+    rows = np.array([[1, 0, 0], [0, 1, 1]], np.float32)
+    # one binary SVM a label: the hinge's signs are the rows themselves
+    np.testing.assert_array_equal(linear._targets(tf.constant(rows), 3).numpy(), rows)
+    np.testing.assert_array_equal(linear._targets(tf.constant([2, 0]), 3).numpy(),
+                                  [[0, 0, 1], [1, 0, 0]])
+    # its own decisions (score > 0): tp 2, fp 1, fn 1
+    assert linear.decision_score(scores, rows) == pytest.approx(4 / 6)
+    p = linear.probabilities(scores, 2.0, multi_label=True)
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-2.0 * scores)), rtol=1e-6)
+    expected = -(rows * np.log(p) + (1 - rows) * np.log(1 - p)).mean()
+    assert linear.log_loss(p, rows) == pytest.approx(expected, rel=1e-6)
+    model = linear.WideModel(4, 3)
+    temperature = linear.calibrate(model, scores, rows)
+    losses = [linear.log_loss(linear.probabilities(scores, t, True), rows)
+              for t in linear.TEMPERATURES]
+    assert temperature == pytest.approx(linear.TEMPERATURES[int(np.argmin(losses))])

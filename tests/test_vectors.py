@@ -212,6 +212,6 @@ def test_make_train_with_vectors_exports_a_raw_text_model_that_reloads(tmp_path)
     from textrnn.serving.inference import Predictor
     predictor = Predictor(str(run / "model" / "export"))
     texts = ["龘 新闻 体育 比赛", "今天 股市 大涨"]
-    probabilities = np.array([p for _, p, _ in predictor.predict(texts)])
+    probabilities = np.array([out["probabilities"] for _, out in predictor.predict(texts)])
     assert probabilities.shape[0] == 2
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

@@ -86,6 +86,11 @@ class TrainConfig:
     label_smoothing: float = setting(
         0.0, "Label smoothing of the training loss (0: none). Reported losses are always plain "
         "cross-entropy.")
+    positive_weight: str = setting(
+        "none", "Several labels a text (data prepared with --multi_label): none: every "
+        "decision weighs the same in the loss; sqrt: a label's positives weigh "
+        "sqrt(negatives / positives) of train, so rare labels are not learned as 'never'.",
+        choices=("none", "sqrt"))
     early_stopping_evals: int = setting(
         0, "Stop when validation accuracy has not improved for this many evaluations (0: never).")
     clip_lstm_grads: float = setting(

@@ -9,6 +9,7 @@ targets (class ids, or 0/1 rows for several labels) and give
 - `summary`: (loss, score) from those sums, the score named by `metric`.
 """
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -53,17 +54,23 @@ class MultiLabel:
     metric = "micro_f1"
     sums = ("loss", "tp", "fp", "fn", "examples")
 
-    def __init__(self, label_smoothing=0.0):
+    def __init__(self, label_smoothing=0.0, positive_weights=None):
         self.label_smoothing = label_smoothing
+        # one a label: what a positive decision weighs in the objective (None: 1)
+        self.positive_weights = positive_weights
 
     def loss(self, logits, targets):
         per_example = tf.reduce_mean(
             tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits), axis=-1)
-        if not self.label_smoothing:
+        if not self.label_smoothing and self.positive_weights is None:
             return per_example, per_example
         smooth = targets * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
-        return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-            labels=smooth, logits=logits), axis=-1), per_example
+        if self.positive_weights is None:
+            return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+                labels=smooth, logits=logits), axis=-1), per_example
+        weights = tf.constant(self.positive_weights, tf.float32)
+        return tf.reduce_mean(tf.nn.weighted_cross_entropy_with_logits(
+            labels=smooth, logits=logits, pos_weight=weights), axis=-1), per_example
 
     def counts(self, logits, targets, per_example):
         predicted = tf.cast(logits >= 0.0, tf.float32)  # probability >= 0.5
@@ -80,7 +87,30 @@ class MultiLabel:
                 2 * sums["tp"] / decided if decided else 0.0)
 
 
-def objective(label_encoder, label_smoothing):
-    """The objective of a model whose targets come from `label_encoder`."""
-    kind = MultiLabel if label_encoder.multi_label else SingleLabel
-    return kind(label_smoothing)
+def objective(label_encoder, label_smoothing, positive_weight="none", label_rates=None):
+    """The objective of a model whose targets come from `label_encoder`; several labels a
+    text with positive_weight "sqrt": a label's positives weigh sqrt(negatives /
+    positives) of train (`label_rates`, each label's share of the train texts)."""
+    if not label_encoder.multi_label:
+        return SingleLabel(label_smoothing)
+    weights = None
+    if positive_weight == "sqrt":
+        weights = np.sqrt((1 - label_rates) / label_rates).astype(np.float32)
+    return MultiLabel(label_smoothing, weights)
+
+
+def label_rates(model_dir, labels):
+    """Each label's share of the train texts (from the manifest), kept off 0 and 1."""
+    from textrnn.text import vocab
+    from textrnn.training import artifacts
+    manifest = artifacts.read_json(artifacts.path(model_dir, vocab.MANIFEST_FILE))
+    train = manifest["splits"]["train"]
+    rates = np.array([train["labels"].get(label, 0) for label in labels], np.float64)
+    return np.clip(rates / max(train["lines"], 1), 1e-4, 1 - 1e-4)
+
+
+def prior_logits(rates):
+    """The labels' log-odds: where a multi-label head's biases start, so that it starts at
+    the labels' base rates rather than at probability 0.5 for every label (which the first
+    hundreds of steps would otherwise spend unlearning, most labels being rare)."""
+    return np.log(rates / (1 - rates)).astype(np.float32)

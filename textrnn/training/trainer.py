@@ -51,12 +51,16 @@ class Trainer:
                             f"{replicas} replicas")
         self.token_encoder = artifacts.token_encoder(self.out_dir, run_config)
         self.label_encoder = artifacts.label_encoder(self.out_dir, run_config)
-        from textrnn.training.objectives import objective
-        self.objective = objective(self.label_encoder, self.cfg.label_smoothing)
-        self.metric = self.objective.metric  # accuracy, or micro_f1 for several labels
-        self.files = {s: data.split_file(self.cfg.data_dir, s) for s in ("train", "val", "test")}
         self.labels = vocab.Categories.load(artifacts.path(self.out_dir,
                                                            vocab.CATEGORIES_FILE)).labels
+        from textrnn.training import objectives
+        # each label's share of train: the multi-label head's starting point and weights
+        self.label_rates = (objectives.label_rates(self.out_dir, self.labels)
+                            if self.label_encoder.multi_label else None)
+        self.objective = objectives.objective(self.label_encoder, self.cfg.label_smoothing,
+                                              self.cfg.positive_weight, self.label_rates)
+        self.metric = self.objective.metric  # accuracy, or micro_f1 for several labels
+        self.files = {s: data.split_file(self.cfg.data_dir, s) for s in ("train", "val", "test")}
         self.num_classes = len(self.labels)
 
     def _build(self, run_config, embedding):
@@ -73,7 +77,8 @@ class Trainer:
                                     if cfg.embedding_lr_scale != 1.0 else None)
         self.covered_ids = None  # embedding rows that came from a vectors file
         if self.label_encoder.multi_label:
-            self.model.get_layer("fc2").bias.assign(self._prior_logits())
+            from textrnn.training.objectives import prior_logits
+            self.model.get_layer("fc2").bias.assign(prior_logits(self.label_rates))
         if embedding is not None:
             rows, self.covered_ids = embedding
             self.embedding.assign(rows)
@@ -97,18 +102,6 @@ class Trainer:
             self.optimizer.build([v for v in self.model.trainable_variables
                                   if v is not self.embedding])
             self.embedding_optimizer.build([self.embedding])
-
-    def _prior_logits(self):
-        """Each label's log-odds in train: a multi-label head starts at the labels' base
-        rates, not at probability 0.5 for every label (which the first hundreds of steps
-        would otherwise spend unlearning, most labels being rare)."""
-        import numpy as np
-        from textrnn.text import vocab
-        manifest = artifacts.read_json(artifacts.path(self.out_dir, vocab.MANIFEST_FILE))
-        train = manifest["splits"]["train"]
-        rates = np.array([train["labels"].get(label, 0) for label in self.labels], np.float64)
-        rates = np.clip(rates / max(train["lines"], 1), 1e-4, 1 - 1e-4)
-        return np.log(rates / (1 - rates)).astype(np.float32)
 
     def _state(self):
         """What a resumable checkpoint holds besides the model."""
