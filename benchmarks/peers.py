@@ -142,19 +142,8 @@ def textrnn(raw_dir, names, seed, run_dir, quick, vectors=None):
     """`make train DATA=raw_dir [VECTORS=file]` with this seed; scored through the
     SavedModel on raw text."""
     import tensorflow as tf
-    extra = f"--seed={seed}" + (" --num_train_steps=20" if quick else "")
-    command = ["make", "--no-print-directory", "train", f"DATA={os.path.abspath(raw_dir)}",
-               f"RUN={run_dir}", f"TRAIN_ARGS={extra}",
-               *([f"VECTORS={os.path.abspath(vectors)}"] if vectors else [])]
-    shutil.rmtree(run_dir, ignore_errors=True)  # make train would resume a finished run
-    started = time.perf_counter()
-    log_path = run_dir + ".log"
-    with open(log_path, "w", encoding="utf-8") as log:
-        done = subprocess.run(command, cwd=common.ROOT, stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "MAKEFLAGS": ""})
-    seconds = time.perf_counter() - started
-    if done.returncode:
-        raise SystemExit(f"{' '.join(command)} failed; see {log_path}")
+    seconds = make_train(raw_dir, seed, run_dir, quick,
+                         *([f"VECTORS={os.path.abspath(vectors)}"] if vectors else []))
     texts, labels = read_split(common.raw_paths(raw_dir)["test"])
     served = tf.saved_model.load(os.path.join(run_dir, "model", "export"))
     signature = served.signatures["serving_default"]
@@ -179,6 +168,23 @@ def textrnn(raw_dir, names, seed, run_dir, quick, vectors=None):
                 weight_curve=wide.get("curve"),
                 pretrained={k: v for k, v in (metrics.get("pretrained") or {}).items()
                             if k in ("train_coverage", "val_coverage", "added", "rows_read")})
+
+
+def make_train(raw_dir, seed, run_dir, quick, *make_args):
+    """`make train DATA=raw_dir RUN=run_dir` with this seed (and `make_args`), from a fresh
+    run folder, its output in run_dir.log; returns its wall-clock seconds."""
+    extra = f"--seed={seed}" + (" --num_train_steps=20" if quick else "")
+    command = ["make", "--no-print-directory", "train", f"DATA={os.path.abspath(raw_dir)}",
+               f"RUN={run_dir}", f"TRAIN_ARGS={extra}", *make_args]
+    shutil.rmtree(run_dir, ignore_errors=True)  # make train would resume a finished run
+    started = time.perf_counter()
+    log_path = run_dir + ".log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        done = subprocess.run(command, cwd=common.ROOT, stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "MAKEFLAGS": ""})
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed; see {log_path}")
+    return time.perf_counter() - started
 
 
 def saved_model_mb(path):

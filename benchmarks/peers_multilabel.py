@@ -22,8 +22,6 @@ test by micro-F1, macro-F1 (over the labels with a test positive) and exact matc
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,11 +30,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
-from peers import SVM_C, FASTTEXT_GRID, available, saved_model_mb, _fasttext_line  # noqa: E402
+from peers import (SVM_C, FASTTEXT_GRID, available, make_train, saved_model_mb,  # noqa: E402
+                   _fasttext_line)
 
 CORPUS = "cail2019_elements"
 SEPARATOR = "|"
-THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.05), 2)
 QUICK_LINES = dict(train=400, val=100, test=100)
 
 
@@ -131,7 +129,7 @@ def fasttext(splits, names, seed, work_dir):
         model = ft.train_supervised(train_file, epoch=epochs, lr=lr, wordNgrams=2, dim=100,
                                     minCount=1, seed=seed, thread=2, verbose=0, loss="ova")
         p_val = probabilities(model, splits["val"][0])
-        for threshold in THRESHOLDS:
+        for threshold in multilabel.GRID:
             f1 = multilabel.micro_f1(y_val, p_val >= threshold)
             if best is None or f1 > best[0]:
                 best = (f1, model, dict(epoch=epochs, lr=lr, threshold=float(threshold)))
@@ -145,18 +143,7 @@ def textrnn(raw_dir, names, seed, run_dir, quick):
     """`make train DATA=raw_dir MULTI_LABEL=1` with this seed; scored through the
     SavedModel's `labels` on raw text."""
     import tensorflow as tf
-    extra = f"--seed={seed}" + (" --num_train_steps=20" if quick else "")
-    command = ["make", "--no-print-directory", "train", f"DATA={os.path.abspath(raw_dir)}",
-               "MULTI_LABEL=1", f"RUN={run_dir}", f"TRAIN_ARGS={extra}"]
-    shutil.rmtree(run_dir, ignore_errors=True)  # make train would resume a finished run
-    started = time.perf_counter()
-    log_path = run_dir + ".log"
-    with open(log_path, "w", encoding="utf-8") as log:
-        done = subprocess.run(command, cwd=common.ROOT, stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "MAKEFLAGS": ""})
-    seconds = time.perf_counter() - started
-    if done.returncode:
-        raise SystemExit(f"{' '.join(command)} failed; see {log_path}")
+    seconds = make_train(raw_dir, seed, run_dir, quick, "MULTI_LABEL=1")
     texts, labels = read_split(common.raw_paths(raw_dir)["test"])
     export = os.path.join(run_dir, "model", "export")
     signature = tf.saved_model.load(export).signatures["serving_default"]

@@ -42,3 +42,14 @@ def test_peers_update_keeps_what_it_does_not_rerun(tmp_path):
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["corpora"]["elsewhere"] == elsewhere and "tnews" in report["corpora"]
     assert report["command"] == "python benchmarks/peers.py" and report["notes"] == ["by hand"]
+
+
+def test_peers_multilabel_runs_in_quick_mode(tmp_path):
+    # textrnn's side is `make train MULTI_LABEL=1`, which test_multilabel runs end to end
+    report = run_quick("peers_multilabel.py", tmp_path,
+                       "--systems=tfidf_svm,tfidf_svm_top,fasttext")
+    if report is None:
+        return
+    systems = report["cail2019_elements"]["systems"]
+    assert set(systems) == {"tfidf_svm", "tfidf_svm_top", "fasttext"}
+    assert all(0 <= s["micro_f1"] <= 1 for s in systems.values())
