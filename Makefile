@@ -103,6 +103,10 @@ $(VENV)/.bench: $(STAMP)
 # Every benchmark of BENCHMARKS.md, regenerated (hours on two CPU cores).
 bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/peers.py --out $(BENCH_OUT)/peers.json
+	$(BIN)/python benchmarks/peers_multilabel.py --work_dir=runs/peers_multilabel \
+	  --out $(BENCH_OUT)/peers_multilabel.json
+	$(BIN)/python benchmarks/thresholds.py --runs=runs/peers_multilabel \
+	  --out $(BENCH_OUT)/thresholds.json
 	$(BIN)/python benchmarks/accuracy.py --out $(BENCH_OUT)/accuracy.json
 	$(BIN)/python benchmarks/speed.py --out $(BENCH_OUT)/speed.json
 	$(BIN)/python benchmarks/prepare_speed.py --sizes_mb 8,16,32,64 --out $(BENCH_OUT)/prepare_speed.json

@@ -40,7 +40,8 @@ def peers_table(p):
 def thresholds_table(r):
     """Where per-label thresholds start to carry (benchmarks/thresholds.py)."""
     out = ["## Several labels a text: per-label thresholds and the val positives they need",
-           "", f"`{r['command']}`: the exported models' probabilities on val and test; "
+           "", f"`{r['command']}`: the recurrent models' probabilities on val and test "
+           "(the served mixture's wide path has seen val in its refit); "
            "per-label thresholds fitted on val for the labels with at least m val positives "
            "(the others at the global threshold), scored on test; mean over the models. "
            "`rule` is what training chose (training/multilabel.py).", "",

@@ -1,18 +1,20 @@
 """Where per-label thresholds start to carry: the minimum of val positives a label needs.
 
-For each exported multi-label SavedModel given (e.g. the seeds of
-peers_multilabel.py), the served probabilities of the raw val and test files;
-then, for each minimum m, per-label thresholds fitted on val for the labels
-with at least m val positives (the others at the global threshold), scored on
-test, beside the global threshold alone and the rule of
-textrnn/training/multilabel.py (which also checks on held-out val whether the
-per-label thresholds carry).
+For each multi-label run given (peers_multilabel.py's `make train` runs: RUN/
+prepared and RUN/model), the recurrent model's probabilities on the prepared
+val and test splits -- the recurrent model's, not the served mixture's, whose
+wide path was trained again on train + val and so has seen val; then, for each
+minimum m, per-label thresholds fitted on val for the labels with at least m
+val positives (the others at the global threshold), scored on test, beside the
+global threshold alone and the rule of textrnn/training/multilabel.py (which
+also checks on held-out val whether per-label thresholds carry).
 
-    python benchmarks/thresholds.py --saved_models=A/export,B/export \
-        --data=../shared/data/cail2019_elements
+    python benchmarks/thresholds.py --runs=runs/peers_multilabel   # peers_multilabel's runs
+    python benchmarks/thresholds.py --run_dirs=A,B
 """
 
 import argparse
+import glob
 import os
 import sys
 
@@ -21,44 +23,26 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
-MINIMUMS = (1, 5, 10, 20, 40, 80)
+MINIMUMS = (1, 5, 10, 20, 40, 80, 120, 160)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--saved_models", required=True, help="comma-separated SavedModels")
-    parser.add_argument("--data", default=os.path.join(common.SHARED_DATA, "cail2019_elements"))
+    parser.add_argument("--run_dirs", default=None, help="comma-separated RUN folders of "
+                        "make train (default: textrnn's runs in --runs)")
+    parser.add_argument("--runs", default=os.path.join(common.ROOT, "runs", "peers_multilabel"),
+                        help="peers_multilabel.py's --work_dir")
     parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
                                                       "thresholds.json"))
     return parser.parse_args(argv)
 
 
-def served(export_dir, path):
-    """(probabilities, true 0/1 rows, labels) of a raw multi-label file."""
-    import tensorflow as tf
-    info = common.read_json(os.path.join(export_dir, "assets.extra", "textrnn.json"))
-    labels, separator = info["labels"], info["label_separator"]
-    index = {label: i for i, label in enumerate(labels)}
-    texts, truth = [], []
-    with open(path, encoding="utf-8") as stream:
-        for line in stream:
-            field, _, text = line.rstrip("\n").partition("\t")
-            row = np.zeros(len(labels), bool)
-            row[[index[l] for l in field.split(separator) if l in index]] = True
-            texts.append(text)
-            truth.append(row)
-    signature = tf.saved_model.load(export_dir).signatures["serving_default"]
-    probabilities = np.concatenate([
-        signature(text=tf.constant(texts[i:i + 256]))["probabilities"].numpy()
-        for i in range(0, len(texts), 256)])
-    return probabilities, np.array(truth), labels
-
-
-def measure(export_dir, data):
-    from textrnn.training import multilabel
-    paths = common.raw_paths(data)
-    p_val, y_val, _ = served(export_dir, paths["val"])
-    p_test, y_test, _ = served(export_dir, paths["test"])
+def measure(run_dir):
+    from textrnn.training import multilabel, predictions
+    splits = [os.path.join(run_dir, "prepared", f"{s}.txt") for s in ("val", "test")]
+    (p_val, y_val), (p_test, y_test) = predictions.probabilities(
+        os.path.join(run_dir, "model"), splits)
+    y_val, y_test = y_val.astype(bool), y_test.astype(bool)
     best = multilabel.choose_global(p_val, y_val)
     base = np.full(y_val.shape[1], best)
 
@@ -66,7 +50,7 @@ def measure(export_dir, data):
         s = multilabel.scores(y_test, multilabel.decide(p_test, thresholds, top))
         return dict(micro_f1=round(s["micro_f1"], 4), macro_f1=round(s["macro_f1"], 4))
 
-    row = dict(export=export_dir, global_threshold=best, global_only=on_test(base))
+    row = dict(run=run_dir, global_threshold=best, global_only=on_test(base))
     positives = y_val.sum(0)
     for m in MINIMUMS:
         labels = np.flatnonzero(positives >= m)
@@ -80,11 +64,16 @@ def measure(export_dir, data):
 
 def main(argv=None):
     args = parse_args(argv)
-    rows = [measure(e, args.data) for e in args.saved_models.split(",")]
+    runs = (args.run_dirs.split(",") if args.run_dirs else
+            sorted(glob.glob(os.path.join(args.runs, "*-textrnn-seed[0-9]"))))
+    if not runs:
+        raise SystemExit(f"no run given and none in {args.runs}; run "
+                         "benchmarks/peers_multilabel.py --work_dir=... first")
+    rows = [measure(run) for run in runs]
     keys = ["global_only", *[f"per_label_min_{m}" for m in MINIMUMS], "rule"]
     mean = {k: {metric: round(float(np.mean([r[k][metric] for r in rows])), 4)
                 for metric in ("micro_f1", "macro_f1")} for k in keys}
-    report = dict(machine=common.machine_info(), data=os.path.abspath(args.data),
+    report = dict(machine=common.machine_info(),
                   command="python benchmarks/thresholds.py " + " ".join(
                       argv if argv is not None else sys.argv[1:]),
                   mean_test=mean, runs=rows)

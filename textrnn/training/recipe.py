@@ -167,9 +167,12 @@ MULTI_LABEL = {
 
 
 def _for_several_labels(choices):
-    """The choices of a multi-label corpus: MULTI_LABEL's in place of the single-label ones."""
+    """The choices of a multi-label corpus: MULTI_LABEL's in place of the single-label ones,
+    and how positives weigh."""
     return [Choice(c.flag, *MULTI_LABEL[c.flag]) if c.flag in MULTI_LABEL else c
-            for c in choices]
+            for c in choices] + [
+        Choice("positive_weight", "none", "several labels a text: every decision weighs the "
+               "same (weighting a rare label's positives up was worse on val)")]
 
 
 def _embedding_width(width, n, small, vectors_file):
