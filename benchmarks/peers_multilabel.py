@@ -220,6 +220,9 @@ def main(argv=None):
     seeds = [int(s) for s in args.seeds.split(",")]
     systems = [s for s in args.systems.split(",")
                if available({"tfidf_svm_top": "tfidf_svm"}.get(s, s))]
+    if not systems:
+        print("skipped: none of the systems can run here", file=sys.stderr)
+        return
     raw_dir = os.path.join(common.SHARED_DATA, CORPUS)
     if not common.have_raw(raw_dir):
         print(f"skipped: {raw_dir} is absent", file=sys.stderr)

@@ -50,6 +50,6 @@ def test_peers_multilabel_runs_in_quick_mode(tmp_path):
                        "--systems=tfidf_svm,tfidf_svm_top,fasttext")
     if report is None:
         return
-    systems = report["cail2019_elements"]["systems"]
-    assert set(systems) == {"tfidf_svm", "tfidf_svm_top", "fasttext"}
+    systems = report["cail2019_elements"]["systems"]  # those whose library is installed
+    assert systems and set(systems) <= {"tfidf_svm", "tfidf_svm_top", "fasttext"}
     assert all(0 <= s["micro_f1"] <= 1 for s in systems.values())
