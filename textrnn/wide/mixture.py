@@ -215,7 +215,7 @@ def add_wide_path(cfg, metrics):
         lines = train.concatenate(data.lines(files["val"]))
         model, p["test"], info["refit"] = _refit(
             fit, chosen, lines=lines, num_texts=num_train + _split_lines(cfg, "val"),
-            test=p["test"])
+            test=p["test"], val=p["val"])
     wide.save(model, out)
     info.update({f"test_{m}": _scores(p["test"], weight, p["val"]),
                  "curve": weight_curve(p["val"], p["test"], m),
@@ -291,10 +291,11 @@ def _scores(split, weight, val=None):
     return out
 
 
-def _refit(fit, chosen, lines, num_texts, test):
+def _refit(fit, chosen, lines, num_texts, test, val):
     """The wide classifier trained again on train + val (`lines`, `num_texts` of them)
-    with the choices val made. Returns (model, test split with its probabilities,
-    what the refit did)."""
+    with the choices val made (`val`: the split they were made on, whose threshold a
+    multi-label score uses). Returns (model, test split with its probabilities, what the
+    refit did)."""
     from textrnn.features import data
     from textrnn.wide import linear as wide
     say(f"wide path: training again on train + val ({num_texts:,} texts) at C={chosen.c:g}")
@@ -306,7 +307,7 @@ def _refit(fit, chosen, lines, num_texts, test):
     p_rnn, _, _ = test
     # recorded to measure what the refit does; nothing is chosen from it
     m = _metric(fit)
-    before = _scores(test, chosen.weight)["mixture"]
+    before = _scores(test, chosen.weight, val)["mixture"]
     p_wide = wide.probabilities(scores, chosen.temperature, fit.label_encoder.multi_label)
     return model, (p_rnn, p_wide, labels), {"texts": num_texts, "epochs": epochs,
                                             f"test_{m}_before": before}
