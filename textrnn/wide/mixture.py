@@ -273,22 +273,20 @@ def _mixture_metrics(metrics, info, test, val_score, val_loss, m):
                     "when there is one)"}
 
 
+def _paths(split, weight):
+    """{mixture, recurrent, wide}: the probabilities of one split's (recurrent, wide, labels)."""
+    p_rnn, p_wide, _ = split
+    return dict(mixture=(1 - weight) * p_rnn + weight * p_wide, recurrent=p_rnn, wide=p_wide)
+
+
 def _scores(split, weight, val=None):
     """The score of the mixture at `weight` and of each path on one split's (recurrent
     probabilities, wide probabilities, labels): accuracy, or micro-F1 at the best global
     threshold of `val` (of the split itself when None)."""
-    p_rnn, p_wide, labels = split
-    parts = dict(mixture=(1 - weight) * p_rnn + weight * p_wide, recurrent=p_rnn, wide=p_wide)
-    out = {}
-    for name, p in parts.items():
-        threshold = None
-        if val is not None and labels.ndim == 2:
-            v_rnn, v_wide, v_labels = val
-            v = dict(mixture=(1 - weight) * v_rnn + weight * v_wide, recurrent=v_rnn,
-                     wide=v_wide)[name]
-            threshold = _threshold(v, v_labels)
-        out[name] = _score(p, labels, threshold)
-    return out
+    labels = split[2]
+    at_val = _paths(val, weight) if val is not None and labels.ndim == 2 else None
+    return {name: _score(p, labels, _threshold(at_val[name], val[2]) if at_val else None)
+            for name, p in _paths(split, weight).items()}
 
 
 def _refit(fit, chosen, lines, num_texts, test, val):
