@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import cli_client as cli_server
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo"
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -21,11 +22,24 @@ def shared_data(name):
 
 
 def run_cli(module, *args, stdin=None, timeout=600, env=None):
-    """Run `python -m textrnn.<module> args...`; returns the CompletedProcess."""
-    return subprocess.run(
-        [sys.executable, "-m", f"textrnn.{module}", *map(str, args)],
-        input=stdin, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-        env={**os.environ, **(env or {})})
+    """Run `python -m textrnn.<module> args...` as a new process; returns the
+    CompletedProcess. Unless the test sets environment variables, it is forked from a
+    process that has TensorFlow imported (see run_python); with them, it gets a fresh
+    interpreter, since TensorFlow may read them while it is imported."""
+    if env:
+        return subprocess.run([sys.executable, "-m", f"textrnn.{module}", *map(str, args)],
+                              input=stdin, capture_output=True, text=True, timeout=timeout,
+                              cwd=ROOT, env={**os.environ, **env})
+    return run_python(f"textrnn.{module}", *args, stdin=stdin, timeout=timeout)
+
+
+def run_python(target, *args, stdin=None, timeout=600):
+    """`python target args...` (a .py file) or `python -m target args...` (a module), run
+    from the repository root as a new process forked from one that has TensorFlow
+    imported (tests/cli_server.py): the process is the command's own, without paying
+    for the import. Returns the CompletedProcess, text output captured."""
+    return cli_server.run([str(target), *map(str, args)], stdin=stdin, timeout=timeout,
+                          cwd=ROOT)
 
 
 def reference_ids(vocab, tokens):

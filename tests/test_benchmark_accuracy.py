@@ -1,10 +1,8 @@
 """The accuracy benchmarks run in quick mode and write their JSON (see test_benchmarks.py)."""
 
 import json
-import subprocess
-import sys
 
-from conftest import ROOT, shared_data
+from conftest import run_python, shared_data
 from test_benchmarks import run_quick
 
 
@@ -35,9 +33,8 @@ def test_peers_update_keeps_what_it_does_not_rerun(tmp_path):
     elsewhere = {"systems": {"tfidf_svm": {"test_accuracy": 0.5}}}
     out.write_text(json.dumps({"corpora": {"elsewhere": elsewhere}, "notes": ["by hand"],
                                "command": "python benchmarks/peers.py"}), encoding="utf-8")
-    result = subprocess.run([sys.executable, "benchmarks/peers.py", "--quick", "--update",
-                             "--corpora=tnews", "--systems=tfidf_svm", "--out", str(out)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = run_python("benchmarks/peers.py", "--quick", "--update", "--corpora=tnews",
+                        "--systems=tfidf_svm", "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["corpora"]["elsewhere"] == elsewhere and "tnews" in report["corpora"]

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_python
 
 SCRIPTS = {
     "speed.py": "machine",
@@ -25,8 +25,7 @@ SCRIPTS = {
 def run_quick(script, tmp_path, *args):
     """The script's --quick report, or None when it said why it skipped (no shared data)."""
     out = tmp_path / "out.json"
-    result = subprocess.run([sys.executable, f"benchmarks/{script}", "--quick", "--out", str(out),
-                             *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = run_python(f"benchmarks/{script}", "--quick", "--out", out, *args)
     assert result.returncode == 0, result.stderr[-3000:]
     if not out.exists():
         assert "skipped" in result.stderr
@@ -52,9 +51,8 @@ def test_benchmark_script_runs_in_quick_mode(tmp_path, script, key, request):
 
 def test_serving_http_measures_the_service_beside_the_signature(tmp_path, trained_model):
     out = tmp_path / "out.json"
-    result = subprocess.run([sys.executable, "benchmarks/serving_http.py", "--quick", "--out",
-                             str(out), f"--saved_model={trained_model[0] / 'export'}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = run_python("benchmarks/serving_http.py", "--quick", "--out", out,
+                        f"--saved_model={trained_model[0] / 'export'}")
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     assert [(r["clients"], r["texts_per_request"]) for r in report["runs"]] == [

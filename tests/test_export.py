@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import DEMO
+from conftest import DEMO, run_python
 from textrnn.serving import export
 from textrnn.text import tokenize
 from textrnn.training import artifacts
@@ -167,9 +167,8 @@ def test_interrupted_export_leaves_the_previous_export_intact(trained_model, mon
 
 def test_saved_model_cli_shows_the_signature(trained_model):
     model_dir, _ = trained_model
-    cli = subprocess.run([sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show",
-                          "--all", "--dir", str(model_dir / "export")],
-                         capture_output=True, text=True, timeout=300)
+    cli = run_python("tensorflow.python.tools.saved_model_cli", "show", "--all", "--dir",
+                     model_dir / "export", timeout=300)
     assert cli.returncode == 0, cli.stderr[-2000:]
     for name in ("serving_default", "tokenize", "outputs['tokens']", "inputs['text']",
                  "outputs['probabilities']",

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import DEMO, ROOT
+from conftest import DEMO, ROOT, run_cli
 
 
 def demo_texts(split="test", count=None):
@@ -413,7 +413,6 @@ def test_a_model_that_reads_segmented_text_is_sent_raw_text(hmm_model, start):
     (("--model_base_path=nowhere",), "no version folder"),
     (("--saved_model=x", "--max_batch_size=0"), "--max_batch_size")])
 def test_a_bad_start_is_one_error_line(flags, words):
-    result = subprocess.run([sys.executable, "-m", "textrnn.serve", *flags], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = run_cli("serve", *flags, timeout=120)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert words in result.stderr.strip().splitlines()[-1]
