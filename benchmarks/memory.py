@@ -24,6 +24,7 @@ import common  # benchmarks/ is this script's folder, first on sys.path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
+QUICK_EVAL_LINES = 500
 SOURCES = [os.path.join(SHARED, "thucnews_titles", "train.txt"), os.path.join(SHARED, "cnews", "train.txt")]
 
 
@@ -67,6 +68,17 @@ def tree_rss_kb(pid):
             pass
         stack += children.get(current, [])
     return total
+
+
+def eval_split(work, split, lines=None):
+    """The headlines' dev or test file; with `lines`, a copy of its first `lines` lines."""
+    path = os.path.join(SHARED, "thucnews_titles", f"{split}.txt")
+    if lines is None:
+        return path
+    cut = os.path.join(work, f"{split}{lines}.txt")
+    with open(path, encoding="utf-8") as source, open(cut, "w", encoding="utf-8") as out:
+        out.writelines(line for _, line in zip(range(lines), source))
+    return cut
 
 
 def measure(command):
@@ -119,7 +131,8 @@ def main():
                         "recipe end to end (--recipe=auto: the recurrent and the wide path, "
                         "export), as make train DATA=... does; 0: skip it")
     parser.add_argument("--work_dir", default=None, help="scratch folder (default: a temp dir)")
-    parser.add_argument("--quick", action="store_true", help="1 MB, 5 steps (CI smoke)")
+    parser.add_argument("--quick", action="store_true", help="1 MB, 5 steps, val and test "
+                        f"cut to {QUICK_EVAL_LINES} lines (CI smoke)")
     args = parser.parse_args()
     if args.quick:
         args.sizes_mb, args.train_steps = "1", 5
@@ -133,8 +146,8 @@ def main():
         raw = os.path.join(work, f"raw{size_mb}.txt")
         actual = build_corpus(raw, size_mb * 1_000_000)
         prepared = os.path.join(work, f"prepared{size_mb}")
-        dev = os.path.join(SHARED, "thucnews_titles", "dev.txt")
-        test = os.path.join(SHARED, "thucnews_titles", "test.txt")
+        dev, test = (eval_split(work, split, QUICK_EVAL_LINES if args.quick else None)
+                     for split in ("dev", "test"))
         seconds, single, tree = measure([python, "-m", "textrnn.prepare", f"--train={raw}",
                                          f"--val={dev}", f"--test={test}", f"--out_dir={prepared}",
                                          f"--tokenizer={args.tokenizer}",

@@ -98,9 +98,9 @@ def test_data_dir_that_is_not_prepared_is_refused(tmp_path):
 
 def test_sigkill_then_rerun_resumes_and_finishes_exactly(demo_prepared, tmp_path):
     model_dir = tmp_path / "m"
-    command = [sys.executable, "-m", "textrnn.train",
-               *tiny_flags(demo_prepared, model_dir, 400, checkpoint_every_steps=20,
-                           log_every_steps=20, eval_every_steps=400)]
+    flags = tiny_flags(demo_prepared, model_dir, 200, checkpoint_every_steps=20,
+                       log_every_steps=20, eval_every_steps=200)
+    command = [sys.executable, "-m", "textrnn.train", *flags]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 300
@@ -113,12 +113,12 @@ def test_sigkill_then_rerun_resumes_and_finishes_exactly(demo_prepared, tmp_path
         process.wait(timeout=60)
         process.stdout.close(), process.stderr.close()
     assert not (model_dir / "metrics.json").exists()
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = run_cli("train", *flags)
     assert result.returncode == 0, result.stderr[-2000:]
     resumed = re.search(r"resuming from step (\d+)", result.stderr)
-    assert resumed and 0 < int(resumed.group(1)) < 400
+    assert resumed and 0 < int(resumed.group(1)) < 200
     metrics = json.loads((model_dir / "metrics.json").read_text())
-    assert metrics["global_step"] == 400
+    assert metrics["global_step"] == 200
     assert (model_dir / "export" / "saved_model.pb").exists()
 
 
