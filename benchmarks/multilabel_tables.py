@@ -1,5 +1,5 @@
-"""BENCHMARKS.md's multi-label tables (report.py renders the page): peers_multilabel.json
-and thresholds.json."""
+"""BENCHMARKS.md's multi-label tables (report.py renders the page): peers_multilabel.json,
+thresholds.json and calibration.json."""
 
 SYSTEM_NAMES = {"textrnn": "textrnn (`make train DATA=... MULTI_LABEL=1`)",
                 "tfidf_svm": "TF-IDF + one-vs-rest LinearSVC",
@@ -49,4 +49,34 @@ def thresholds_table(r):
     for name, scores in r["mean_test"].items():
         label = name.replace("per_label_min_", "per label, m = ").replace("_", " ")
         out.append(f"| {label} | {scores['micro_f1']:.4f} | {scores['macro_f1']:.4f} |")
+    return out + [""]
+
+
+def calibration_table(r):
+    """One temperature for all labels of the wide path, or one a label
+    (benchmarks/calibration.py)."""
+    out = ["## Several labels a text: one temperature for the wide path, or one a label", "",
+           f"`{r['command']}`: each run's wide classifier solved again on train at its C "
+           "(the served one has seen val in its refit); its sigmoid at the shared "
+           "temperature, or at each label's own (fitted on val by that label's log-loss, "
+           "for the labels with at least m val positives); then the mixture weight and the "
+           "thresholds chosen on val as training chooses them, scored on test; mean over "
+           "the runs. textrnn keeps the shared temperature.", "",
+           "| temperature | wide val log-loss | wide test log-loss | val micro-F1 | "
+           "test micro-F1 | test macro-F1 | test exact match |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, m in r["mean"].items():
+        label = name.replace("per_label_min_", "one a label, m = ")
+        out.append(f"| {label} | {m['wide_val_log_loss']:.4f} | {m['wide_test_log_loss']:.4f} "
+                   f"| {m['val_micro_f1']:.4f} | {m['test_micro_f1']:.4f} | "
+                   f"{m['test_macro_f1']:.4f} | {m['test_exact_match']:.4f} |")
+    val = [m["val_micro_f1"] for m in r["mean"].values()]
+    losses = {k: (m["wide_val_log_loss"], m["wide_test_log_loss"]) for k, m in r["mean"].items()}
+    shared = losses.pop("shared")
+    out += ["", f"The served model's val micro-F1, what training chooses by, spans "
+                f"{min(val):.4f}-{max(val):.4f} over the variants; per-label temperatures "
+                f"lower the val log-loss they are fitted to ({shared[0]:.4f} shared, "
+                f"{min(v for v, _ in losses.values()):.4f} at best) and leave test's within "
+                f"{max(abs(t - shared[1]) for _, t in losses.values()):.4f} of the shared "
+                "one's."]
     return out + [""]

@@ -489,6 +489,9 @@ def main():
     thresholds = load(os.path.join(r, "thresholds.json"))
     if thresholds:
         page += multilabel_tables.thresholds_table(thresholds)
+    calibration = load(os.path.join(r, "calibration.json"))
+    if calibration:
+        page += multilabel_tables.calibration_table(calibration)
     pretrained = load(os.path.join(r, "pretrained.json"))
     if pretrained:
         page += pretrained_table(pretrained)
