@@ -106,6 +106,10 @@ class JiebaSegmenter(tf.Module):
         """A segmenter of jieba Tokenizer `tokenizer`, its dictionary written into `directory`."""
         return cls(*write_dictionary(tokenizer, directory))
 
+    # One trace, called from every graph that cuts text: the serving and tokenize
+    # signatures, the wide path's features, instead of the dynamic program's many ops
+    # traced again into each.
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def __call__(self, texts):
         return self.tokens(texts)
 
