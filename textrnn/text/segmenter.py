@@ -59,17 +59,18 @@ def write_dictionary(tokenizer, directory):
     tokenizer.check_initialized()
     logtotal = math.log(tokenizer.total)
     keys = sorted((k for k in tokenizer.FREQ if _HAN.match(k)), key=len)  # parents first
-    node = {"": 0}
+    node = {key: number for number, key in enumerate(keys, start=1)}
+    node[""] = 0
+    freq = tokenizer.FREQ
     edges, nodes = os.path.join(directory, EDGES_FILE), os.path.join(directory, NODES_FILE)
-    with open(edges, "w", encoding="ascii") as edge_out, \
-            open(nodes, "w", encoding="ascii") as node_out:
-        node_out.write(f"{PREFIX_ONLY!r}\n")
-        for key in keys:
-            node[key] = len(node)
-            edge_out.write(f"{(node[key[:-1]] << _CODE_BITS) + ord(key[-1])}\t{node[key]}\n")
-            freq = tokenizer.FREQ[key]
-            # jieba: log(FREQ.get(word) or 1) - logtotal, evaluated the same way
-            node_out.write(f"{math.log(freq) - logtotal if freq else PREFIX_ONLY!r}\n")
+    with open(edges, "w", encoding="ascii") as out:
+        out.writelines(f"{(node[key[:-1]] << _CODE_BITS) + ord(key[-1])}\t{number}\n"
+                       for number, key in enumerate(keys, start=1))
+    with open(nodes, "w", encoding="ascii") as out:
+        # jieba: log(FREQ.get(word) or 1) - logtotal, evaluated the same way
+        out.write(f"{PREFIX_ONLY!r}\n")
+        out.writelines(f"{math.log(freq[key]) - logtotal if freq[key] else PREFIX_ONLY!r}\n"
+                       for key in keys)
     longest = max(map(len, keys), default=1)
     return edges, nodes, math.log(1) - logtotal, longest
 
