@@ -18,7 +18,6 @@ and so has seen val.
 """
 
 import argparse
-import glob
 import json
 import os
 import sys
@@ -35,12 +34,10 @@ METRICS = ("val_micro_f1", "wide_val_log_loss", "wide_test_log_loss", "test_micr
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run_dirs", default=None, help="comma-separated RUN folders of "
-                        "make train (default: textrnn's runs in --runs)")
-    parser.add_argument("--runs", default=os.path.join(common.ROOT, "runs", "peers_multilabel"),
-                        help="peers_multilabel.py's --work_dir")
+    common.add_run_flags(parser)
     parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
-                                                      "calibration.json"))
+                                                      "calibration.json"),
+                        help="where the JSON report goes")
     return parser.parse_args(argv)
 
 
@@ -116,12 +113,7 @@ def measure(run_dir):
 
 def main(argv=None):
     args = parse_args(argv)
-    runs = (args.run_dirs.split(",") if args.run_dirs else
-            sorted(glob.glob(os.path.join(args.runs, "*-textrnn-seed[0-9]"))))
-    if not runs:
-        raise SystemExit(f"no run given and none in {args.runs}; run "
-                         "benchmarks/peers_multilabel.py --work_dir=... first")
-    rows = [measure(run) for run in runs]
+    rows = [measure(run) for run in common.runs_given(args)]
     keys = ["shared", *[f"per_label_min_{m}" for m in MINIMUMS]]
     mean = {k: {m: round(float(np.mean([r[k][m] for r in rows])), 4) for m in METRICS}
             for k in keys}

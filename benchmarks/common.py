@@ -29,6 +29,26 @@ def raw_paths(raw_dir):
                 test=os.path.join(raw_dir, "test.txt"))
 
 
+def add_run_flags(parser):
+    """--run_dirs and --runs: the multi-label `make train` runs a script measures
+    (peers_multilabel.py's, each a RUN folder with prepared/ and model/)."""
+    parser.add_argument("--run_dirs", default=None, help="comma-separated RUN folders of "
+                        "make train (default: textrnn's runs in --runs)")
+    parser.add_argument("--runs", default=os.path.join(ROOT, "runs", "peers_multilabel"),
+                        help="peers_multilabel.py's --work_dir")
+
+
+def runs_given(args):
+    """The RUN folders `add_run_flags` named; exits saying what to run when there are none."""
+    import glob
+    runs = (args.run_dirs.split(",") if args.run_dirs else
+            sorted(glob.glob(os.path.join(args.runs, "*-textrnn-seed[0-9]"))))
+    if not runs:
+        raise SystemExit(f"no run given and none in {args.runs}; run "
+                         "benchmarks/peers_multilabel.py --work_dir=... first")
+    return runs
+
+
 def have_raw(raw_dir):
     return all(os.path.isfile(p) for p in raw_paths(raw_dir).values())
 

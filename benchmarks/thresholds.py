@@ -14,7 +14,6 @@ also checks on held-out val whether per-label thresholds carry).
 """
 
 import argparse
-import glob
 import os
 import sys
 
@@ -28,10 +27,7 @@ MINIMUMS = (1, 5, 10, 20, 40, 80, 120, 160)
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run_dirs", default=None, help="comma-separated RUN folders of "
-                        "make train (default: textrnn's runs in --runs)")
-    parser.add_argument("--runs", default=os.path.join(common.ROOT, "runs", "peers_multilabel"),
-                        help="peers_multilabel.py's --work_dir")
+    common.add_run_flags(parser)
     parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
                                                       "thresholds.json"))
     return parser.parse_args(argv)
@@ -64,12 +60,7 @@ def measure(run_dir):
 
 def main(argv=None):
     args = parse_args(argv)
-    runs = (args.run_dirs.split(",") if args.run_dirs else
-            sorted(glob.glob(os.path.join(args.runs, "*-textrnn-seed[0-9]"))))
-    if not runs:
-        raise SystemExit(f"no run given and none in {args.runs}; run "
-                         "benchmarks/peers_multilabel.py --work_dir=... first")
-    rows = [measure(run) for run in runs]
+    rows = [measure(run) for run in common.runs_given(args)]
     keys = ["global_only", *[f"per_label_min_{m}" for m in MINIMUMS], "rule"]
     mean = {k: {metric: round(float(np.mean([r[k][metric] for r in rows])), 4)
                 for metric in ("micro_f1", "macro_f1")} for k in keys}
