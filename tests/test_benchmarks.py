@@ -86,3 +86,20 @@ def test_mixture_rules_pick_from_val_and_score_on_test():
         dict(seed=1, weight_curve=curve), dict(seed=2, weight_curve=None)]}}}}}
     row = mixture_rules.compare(peers, sizes={"c": 100})["c"]["textrnn"]
     assert row["accuracy"] == 0.82 and row["log_loss"] == 0.86 and row["seeds"] == [1]
+
+
+def test_per_label_temperatures_fit_each_label_with_enough_positives():
+    import numpy as np
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import calibration
+    from textrnn.wide import linear
+    rng = np.random.default_rng(0)
+    labels = np.zeros((200, 3), np.float32)
+    labels[:60, 0], labels[:3, 1] = 1, 1  # label 2 has no positive at all
+    # label 0's scores separate it sharply: its own fit wants a high temperature
+    scores = np.where(labels > 0, 2.0, -2.0) + rng.normal(0, 0.1, labels.shape)
+    got = calibration.per_label_temperatures(scores, labels, shared=1.0, minimum=5)
+    own = [linear.log_loss(linear.sigmoid(scores[:, :1], t), labels[:, :1])
+           for t in linear.TEMPERATURES]
+    assert got[0] == linear.TEMPERATURES[int(np.argmin(own))] and got[0] > 1.0
+    assert got[1] == got[2] == 1.0  # under the minimum of positives: the shared one
