@@ -320,7 +320,7 @@ def test_wide_path_over_its_bound_learns_from_every_kth_train_line(demo_prepared
     model_dir = tmp_path / "sampled"
     train(TrainConfig(data_dir=str(demo_prepared_char), model_dir=str(model_dir),
                       num_train_steps=20, wide=True, wide_words=False,
-                      wide_max_train_mb=bound, **TINY_MODEL))
+                      wide_max_train_mb=bound, export=False, **TINY_MODEL))
     info = json.loads((model_dir / "wide" / "wide.json").read_text(encoding="utf-8"))
     sampled = -(-lines // 4)
     assert info["train_every"] == 4 and info["train_texts"] == sampled
