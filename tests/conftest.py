@@ -13,20 +13,6 @@ DEMO = ROOT / "data" / "demo"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-# The longest test files first: the test workers take whole files in collection order,
-# so the long ones start early and the short ones fill in at the end, rather than one
-# worker finishing a long file alone while the other waits.
-LONGEST_FIRST = ("test_serve.py", "test_export.py", "test_wide.py", "test_train.py",
-                 "test_benchmarks.py", "test_benchmark_accuracy.py", "test_multilabel.py",
-                 "test_ensemble.py", "test_recipe.py", "test_distribute.py", "test_cli.py",
-                 "test_vectors.py", "test_fuzz.py", "test_predict.py", "test_evaluate.py")
-
-
-def pytest_collection_modifyitems(items):
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable within a file
-
-
 def shared_data(name):
     """Path to ../shared/data/<name>, or skip the test with the reason."""
     path = SHARED_DATA / name
