@@ -56,8 +56,9 @@ def without_noise(text):
 
 
 def run(argv, stdin=None, timeout=600, cwd="."):
-    """`python -m argv...` (`python argv...` when argv[0] is a .py file) in a child of the server: a subprocess.CompletedProcess with text
-    output, or subprocess.TimeoutExpired (the child killed) past `timeout` seconds."""
+    """`python -m argv...` (`python argv...` when argv[0] is a .py file) in a child of the
+    server: a subprocess.CompletedProcess with text output, or subprocess.TimeoutExpired
+    (the child killed) past `timeout` seconds."""
     global _server
     if _server is None or _server.process.poll() is not None:
         _server = _Server()

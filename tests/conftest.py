@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-import cli_client as cli_server
+import cli_client
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo"
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -38,7 +39,7 @@ def run_python(target, *args, stdin=None, timeout=600):
     from the repository root as a new process forked from one that has TensorFlow
     imported (tests/cli_server.py): the process is the command's own, without paying
     for the import. Returns the CompletedProcess, text output captured."""
-    return cli_server.run([str(target), *map(str, args)], stdin=stdin, timeout=timeout,
+    return cli_client.run([str(target), *map(str, args)], stdin=stdin, timeout=timeout,
                           cwd=ROOT)
 
 
