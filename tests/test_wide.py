@@ -274,6 +274,27 @@ def test_fused_adam_follows_keras_adam_with_cosine_decay():
     np.testing.assert_allclose(fused.bias.numpy(), reference.bias.numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("blocks", [2, 3])
+def test_blocks_of_columns_train_the_same_weights_bit_for_bit(monkeypatch, blocks):
+    """Training splits the kernel's product into blocks of columns run side by side:
+    each column's arithmetic is the same, so are the weights."""
+    rng = np.random.default_rng(2)
+    labels = tf.constant((rng.random((64, 7)) < 0.3).astype(np.float32))
+    features = tf.sparse.from_dense((rng.random((64, 50)) * (rng.random((64, 50)) < 0.2))
+                                    .astype(np.float32))
+    assert wide.column_blocks(1) == 1 and 1 <= wide.column_blocks(60) <= 60
+    trained = {}
+    for count in (1, blocks):
+        monkeypatch.setattr(wide, "column_blocks", lambda classes, count=count: count)
+        model = wide.WideModel(50, 7)
+        step = wide._make_step(model, 0.1, 20, 0.01)
+        for _ in range(5):
+            step(features, labels)
+        trained[count] = model
+    np.testing.assert_array_equal(trained[1].kernel.numpy(), trained[blocks].kernel.numpy())
+    np.testing.assert_array_equal(trained[1].bias.numpy(), trained[blocks].bias.numpy())
+
+
 def test_refit_learns_from_val_what_train_lacks(tmp_path):
     """After val's choices, the refit trains on train + val: a character that only
     val's texts carry (with its label) moves the refit model, not the train-only one."""
