@@ -191,7 +191,8 @@ def test_each_c_is_solved_close_to_the_optimum():
     features = tf.sparse.from_dense(dense.astype(np.float32))
     data = tf.data.Dataset.from_tensor_slices((features, labels)).batch(512)
     cfg, c = wide.WideConfig(), 1.0
-    model, accuracy, epochs = wide._fit_one(c, data, data, 40, 3, 900, cfg)
+    orders = wide.epoch_orders(2, cfg.epochs_for(900), cfg)
+    model, accuracy, epochs = wide._fit_one(c, list(data), orders, data, 40, 3, 900, cfg)
     assert epochs == cfg.epochs_for(900) == 100  # two batches an epoch: 200 updates
     reference = wide.WideModel(40, 3)
     step = wide._make_step(reference, 0.05, 3000, 1.0 / (c * 900))
@@ -348,3 +349,32 @@ def test_wide_path_over_its_bound_learns_from_every_kth_train_line(demo_prepared
     val = len((demo_prepared_char / "val.txt").read_text(encoding="utf-8").splitlines())
     assert info["refit"]["texts"] == sampled + val
     assert f"one line in 4 ({sampled:,} of {lines:,})" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("curve, solved", [
+    ([0.1, 0.3, 0.9, 0.4, 0.2], 3),  # the peak in the middle: its neighbours only
+    ([0.1, 0.9, 0.5, 0.4, 0.2], 4),  # one step past the peak
+    ([0.9, 0.8, 0.5, 0.4, 0.2], 4),
+    ([0.1, 0.2, 0.3, 0.4, 0.9], 4),
+    ([0.5, 0.5, 0.5, 0.5, 0.5], 4),  # ties: down to the lowest, as a scan keeps the first
+])
+def test_the_c_search_finds_the_peak_of_a_one_peaked_curve(curve, solved):
+    asked = []
+    score = lambda i: asked.append(i) or curve[i]
+    assert wide.search_grid(len(curve), score) == solved == len(set(asked)) == len(asked)
+    best = max(asked, key=lambda i: (curve[i], -i))
+    assert best == max(range(len(curve)), key=lambda i: (curve[i], -i))
+
+
+def test_each_epoch_order_is_the_shuffle_of_the_batches_a_cached_stream_gives():
+    """The wide path keeps its batches in memory and orders each epoch itself, in the
+    order a seeded, reshuffled tf.data stream of them would give."""
+    cfg = wide.WideConfig(seed=3)
+    tf.random.set_seed(7)
+    stream = tf.data.Dataset.range(37).cache().shuffle(10_000, seed=cfg.seed,
+                                                       reshuffle_each_iteration=True)
+    expected = [list(stream.as_numpy_iterator()) for _ in range(4)]
+    tf.random.set_seed(7)
+    orders = [order.tolist() for order in wide.epoch_orders(37, 4, cfg)]
+    assert orders == expected and sorted(orders[0]) == list(range(37)) != orders[0]
+    assert orders[0] != orders[1]
