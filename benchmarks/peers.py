@@ -170,12 +170,14 @@ def textrnn(raw_dir, names, seed, run_dir, quick, vectors=None):
                             if k in ("train_coverage", "val_coverage", "added", "rows_read")})
 
 
-def make_train(raw_dir, seed, run_dir, quick, *make_args):
-    """`make train DATA=raw_dir RUN=run_dir` with this seed (and `make_args`), from a fresh
-    run folder, its output in run_dir.log; returns its wall-clock seconds."""
+def make_train(raw_dir, seed, run_dir, quick, *make_args, train_args=""):
+    """`make train DATA=raw_dir RUN=run_dir` with this seed (and `make_args`, and
+    `train_args` for textrnn-train), from a fresh run folder, its output in
+    run_dir.log; returns its wall-clock seconds."""
     # quick: a few steps, and the wide path without the in-graph word cut (whose
     # dictionary alone is most of a quick run's export)
     extra = f"--seed={seed}" + (" --num_train_steps=20 --nowide_words" if quick else "")
+    extra += f" {train_args}" if train_args else ""
     command = ["make", "--no-print-directory", "train", f"DATA={os.path.abspath(raw_dir)}",
                f"RUN={run_dir}", f"TRAIN_ARGS={extra}", *make_args]
     shutil.rmtree(run_dir, ignore_errors=True)  # make train would resume a finished run

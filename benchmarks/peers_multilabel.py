@@ -48,6 +48,9 @@ def parse_args(argv=None):
                         "temporary folder)")
     parser.add_argument("--quick", action="store_true",
                         help="a short smoke run on the first lines of each split (CI)")
+    parser.add_argument("--train_args", default="",
+                        help="more textrnn-train flags for textrnn's runs, beside the auto "
+                             "recipe's (e.g. --bucket_by_length, to measure a choice)")
     return parser.parse_args(argv)
 
 
@@ -139,11 +142,12 @@ def fasttext(splits, names, seed, work_dir):
                 train_seconds=round(seconds, 2), chosen=best[2])
 
 
-def textrnn(raw_dir, names, seed, run_dir, quick):
+def textrnn(raw_dir, names, seed, run_dir, quick, train_args=""):
     """`make train DATA=raw_dir MULTI_LABEL=1` with this seed; scored through the
     SavedModel's `labels` on raw text."""
     import tensorflow as tf
-    seconds = make_train(raw_dir, seed, run_dir, quick, "MULTI_LABEL=1")
+    seconds = make_train(raw_dir, seed, run_dir, quick, "MULTI_LABEL=1",
+                         train_args=train_args)
     texts, labels = read_split(common.raw_paths(raw_dir)["test"])
     export = os.path.join(run_dir, "model", "export")
     signature = tf.saved_model.load(export).signatures["serving_default"]
@@ -188,7 +192,7 @@ def slice_corpus(raw_dir, out_dir):
     return out_dir
 
 
-def run(raw_dir, seeds, systems, work_dir, quick):
+def run(raw_dir, seeds, systems, work_dir, quick, train_args=""):
     splits = {s: read_split(p) for s, p in common.raw_paths(raw_dir).items()}
     names = sorted({label for labels in splits["train"][1] for label in labels})
     runs = {system: [] for system in systems}
@@ -196,7 +200,8 @@ def run(raw_dir, seeds, systems, work_dir, quick):
         for system in systems:
             if system == "textrnn":
                 result = textrnn(raw_dir, names, seed,
-                                 os.path.join(work_dir, f"{CORPUS}-textrnn-seed{seed}"), quick)
+                                 os.path.join(work_dir, f"{CORPUS}-textrnn-seed{seed}"), quick,
+                                 train_args)
             elif system in ("tfidf_svm", "tfidf_svm_top"):
                 result = tfidf_svm(splits, names, seed, top_label=system == "tfidf_svm_top")
             else:
@@ -234,7 +239,7 @@ def main(argv=None):
     report = dict(machine=common.machine_info(), seeds=seeds, quick=args.quick,
                   command="python benchmarks/peers_multilabel.py " + " ".join(
                       argv if argv is not None else sys.argv[1:]))
-    report[CORPUS] = run(raw_dir, seeds, systems, work_dir, args.quick)
+    report[CORPUS] = run(raw_dir, seeds, systems, work_dir, args.quick, args.train_args)
     report["machine"]["load_average_at_end"] = common.load_average()
     common.write_json(args.out, report)
     print(f"wrote {args.out}", file=sys.stderr)

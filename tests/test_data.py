@@ -100,3 +100,33 @@ def test_cached_stream_yields_the_same_examples_as_the_streaming_one(encoders, d
         return rows
 
     assert examples(cache=True) == examples(cache=False)
+
+
+def _rows(batches):
+    """(unpadded ids, label) of every example of some batches, sorted."""
+    return sorted((tuple(int(i) for i in row if i), int(label))
+                  for ids, y in batches for row, label in zip(ids.numpy(), y.numpy()))
+
+
+def test_bucketed_batches_hold_texts_of_one_length_range(encoders, demo_prepared, tmp_path,
+                                                        monkeypatch):
+    vocab, _, labels = encoders
+    vocab.write_tokens(tmp_path / "tokens.txt")
+    encoder = TokenEncoder(str(tmp_path / "tokens.txt"), vocab.unk_id, 60)
+    monkeypatch.setattr(data, "BUCKET_WIDTH", 4)  # headlines: a few to 40 tokens
+    path = str(demo_prepared / "train.txt")
+    dataset = data.train_dataset(path, encoder, labels, 32, seed=3, cache=True,
+                                 bucket_by_length=True)
+    lengths_seen = set()
+    for ids, y in dataset.take(60):
+        lengths = (ids.numpy() != 0).sum(axis=1)
+        assert ids.shape[0] == 32 == y.shape[0] and ids.shape[1] == lengths.max()
+        ranges = {(n - 1) // data.BUCKET_WIDTH for n in lengths}
+        assert len(ranges) == 1, lengths  # every text of the batch in one range of lengths
+        lengths_seen |= ranges
+    assert len(lengths_seen) > 1  # and batches of the other ranges in between
+    plain = list(data.eval_dataset(str(demo_prepared / "test.txt"), encoder, labels, 64))
+    bucketed = list(data.eval_dataset(str(demo_prepared / "test.txt"), encoder, labels, 64,
+                                      bucket_by_length=True))
+    assert len(bucketed) > len(plain)  # partial batches of each range at the end
+    assert _rows(bucketed) == _rows(plain)  # every example once, in some order

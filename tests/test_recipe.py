@@ -55,6 +55,19 @@ def test_wide_ngram_budget_counts_the_texts_the_wide_path_reads(tmp_path, monkey
     assert sampled["wide_max_ngrams"] == recipe.wide_ngrams(10_000, 20) == 1_000_000
 
 
+def test_several_labels_a_text_get_their_own_choices(tmp_path):
+    single = chosen(fake_prepared(tmp_path / "single", [20] * 3000))
+    several = fake_prepared(tmp_path / "several", [20] * 3000)
+    (several / vocab.MANIFEST_FILE).write_text('{"multi_label": true}', encoding="utf-8")
+    (several / vocab.CATEGORIES_FILE).write_text("c0\nc1\nc2\n", encoding="utf-8")
+    several = chosen(several)
+    assert single["keep_prob"] == 0.5 and several["keep_prob"] == 1.0
+    assert several["positive_weight"] == "none" and "bucket_by_length" not in several
+    same = lambda choices: {flag: value for flag, value in choices.items()
+                            if flag not in recipe.MULTI_LABEL and flag != "positive_weight"}
+    assert same(several) == same(single)
+
+
 def test_data_dir_that_is_not_prepared_is_refused(tmp_path):
     from textrnn.util.errors import UserError
     with pytest.raises(UserError, match="not a textrnn-prepare output folder"):

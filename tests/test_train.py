@@ -61,6 +61,24 @@ def test_same_seed_gives_the_same_metrics(demo_prepared, tmp_path):
     assert [runs[0][k] for k in keys] == [runs[1][k] for k in keys]
 
 
+def test_a_run_batched_by_length_resumes_exactly_where_it_stopped(demo_prepared, tmp_path):
+    """The bucketed stream's position is in the checkpoint too: 10 steps, then on to 20,
+    end where 20 steps in one go end (no dropout, whose random state is not kept)."""
+    def run(name, steps):
+        return train(TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / name),
+                                 **{**TINY_MODEL, "num_train_steps": steps,
+                                    "eval_every_steps": 10, "checkpoint_every_steps": 10},
+                                 bucket_by_length=True, keep_prob=1.0, export=False, seed=5))
+    run("resumed", 10)
+    keys = ("val_accuracy", "val_loss", "test_accuracy", "test_loss")
+    resumed, straight = run("resumed", 20), run("straight", 20)
+    assert resumed["global_step"] == 20 and [resumed[k] for k in keys] == [
+        straight[k] for k in keys]
+    with pytest.raises(UserError, match="--bucket_by_length needs --padding=mask"):
+        TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / "o"),
+                    bucket_by_length=True, padding="original", pooling="last").validate()
+
+
 def test_rerun_of_a_finished_run_resumes_at_the_end(demo_prepared, tmp_path):
     cfg = TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / "m"),
                       **{**TINY_MODEL, "num_train_steps": 20, "eval_every_steps": 20}, export=False)

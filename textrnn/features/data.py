@@ -70,8 +70,25 @@ def _lines(files, input_context=None):
     return dataset.interleave(tf.data.TextLineDataset)
 
 
+BUCKET_WIDTH = 16  # tokens: a batch of similar lengths pads at most this many a text
+
+
+def _bucketed(examples, token_encoder, label_encoder, batch_size, drop_remainder):
+    """Batches of examples whose lengths fall in the same BUCKET_WIDTH-token range,
+    each padded to its longest: a stream's order within each range, any range's
+    batch as soon as it is full (the partial ones at the end unless
+    `drop_remainder`)."""
+    limit = token_encoder.num_timesteps
+    boundaries = list(range(BUCKET_WIDTH + 1, limit + 1, BUCKET_WIDTH))
+    return examples.bucket_by_sequence_length(
+        lambda ids, label: tf.shape(ids)[0], boundaries, [batch_size] * (len(boundaries) + 1),
+        padded_shapes=([None], label_encoder.padded_shape),
+        padding_values=(token_encoder.pad_id, label_encoder.padding),
+        drop_remainder=drop_remainder)
+
+
 def train_dataset(files, token_encoder, label_encoder, batch_size, shuffle_buffer=10000,
-                  seed=None, cache=False, input_context=None):
+                  seed=None, cache=False, input_context=None, bucket_by_length=False):
     """Endless stream of shuffled (ids, labels) batches for training.
 
     Reshuffled on every pass, like the original's per-epoch permutation.
@@ -82,9 +99,19 @@ def train_dataset(files, token_encoder, label_encoder, batch_size, shuffle_buffe
     *encoded* examples are kept in memory after the first pass, and later
     passes only shuffle and pad: on two cores the encoding otherwise competes
     with the training step for CPU.
+
+    With `bucket_by_length`, the shuffled examples are batched with others of
+    a similar length (`_bucketed`).
     """
     lines = _lines(files, input_context)
-    if cache:
+    if bucket_by_length:
+        examples = _encoded_examples(lines, token_encoder, label_encoder)
+        if cache:
+            examples = examples.cache()
+        if shuffle_buffer > 1:
+            examples = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        dataset = _bucketed(examples.repeat(), token_encoder, label_encoder, batch_size, True)
+    elif cache:
         examples = _encoded_examples(lines, token_encoder, label_encoder).cache()
         if shuffle_buffer > 1:
             examples = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
@@ -106,8 +133,14 @@ def train_dataset(files, token_encoder, label_encoder, batch_size, shuffle_buffe
     return dataset.with_options(options)
 
 
-def eval_dataset(files, token_encoder, label_encoder, batch_size, input_context=None):
-    """Every example exactly once, in file order, the last partial batch included."""
+def eval_dataset(files, token_encoder, label_encoder, batch_size, input_context=None,
+                 bucket_by_length=False):
+    """Every example exactly once, in file order, the last partial batch included; with
+    `bucket_by_length`, in batches of similar lengths (`_bucketed`), in no set order."""
+    if bucket_by_length:
+        return _bucketed(_encoded_examples(_lines(files, input_context), token_encoder,
+                                           label_encoder),
+                         token_encoder, label_encoder, batch_size, False).prefetch(AUTOTUNE)
     return (_lines(files, input_context)
             .batch(batch_size)
             .map(lambda b: _parse_batch(b, token_encoder, label_encoder),

@@ -104,6 +104,12 @@ class TrainConfig:
         "and at the end).")
     shuffle_buffer: int = setting(10000, "Lines held in the shuffle buffer.")
     cache: bool = setting(False, "Keep the training lines in memory after the first pass.")
+    bucket_by_length: bool = setting(
+        False, "Batch training texts of similar length together: each batch is padded to its "
+        "longest text, so less padding is computed, but a batch is then no longer a random "
+        "sample of train (faster; worse on val and test where we measured it, "
+        "docs/multilabel.md). "
+        "Needs --padding=mask.")
     seed: int = setting(1, "Seed for initialisation, dropout and shuffling.")
     jit_compile: bool = setting(False, "Compile the training step with XLA.")
     export: bool = setting(True, "Write the SavedModel to --model_dir/export at the end.")
@@ -160,6 +166,9 @@ class TrainConfig:
             raise UserError("--embedding_dropout and --label_smoothing must be in [0, 1)")
         if self.pooling != "last" and self.padding != "mask":
             raise UserError(f"--pooling={self.pooling} needs --padding=mask")
+        if self.bucket_by_length and self.padding != "mask":
+            raise UserError("--bucket_by_length needs --padding=mask (--padding=original pads "
+                            "every batch to --num_timesteps)")
         if self.warmup_steps < 0 or self.weight_decay < 0 or self.early_stopping_evals < 0:
             raise UserError("--warmup_steps, --weight_decay and --early_stopping_evals must not "
                             "be negative")

@@ -197,7 +197,8 @@ class Trainer:
             lambda ctx: data.train_dataset(
                 self.files["train"], self.token_encoder, self.label_encoder,
                 ctx.get_per_replica_batch_size(cfg.batch_size), cfg.shuffle_buffer,
-                seed=seed, cache=cfg.cache, input_context=ctx)))
+                seed=seed, cache=cfg.cache, input_context=ctx,
+                bucket_by_length=cfg.bucket_by_length)))
 
     # -- compiled pieces --
     def _replica_train_step(self, ids, labels):
@@ -286,12 +287,17 @@ class Trainer:
     def evaluate(self, split, confusion=False):
         """(loss, score, examples) over every example of `split`, the score `self.metric`;
         with `confusion` (one label a text), also its confusion matrix (rows: true class,
-        columns: predicted)."""
+        columns: predicted).
+
+        The examples go in batches of similar length, which pad less than file order's:
+        each example's logits do not depend on its batch, so the counts are file
+        order's exactly (the loss only to float rounding)."""
         from textrnn.features import data
         dataset = self.strategy.distribute_datasets_from_function(
             lambda ctx: data.eval_dataset(self.files[split], self.token_encoder, self.label_encoder,
                                           ctx.get_per_replica_batch_size(self.cfg.batch_size),
-                                          input_context=ctx))
+                                          input_context=ctx,
+                                          bucket_by_length=self.cfg.padding == "mask"))
         sums = {}
         for ids, labels in dataset:
             for name, value in self._eval_step(ids, labels).items():
