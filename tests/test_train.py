@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -173,11 +174,26 @@ def test_sigterm_saves_a_checkpoint_before_exiting(demo_prepared, tmp_path):
     assert list((model_dir / "ckpt").glob(f"ckpt-{saved.group(1)}.index"))
 
 
+def repeated_train(prepared, out, times):
+    """A copy of a prepared folder whose train split is its own `times` over (the
+    manifest's line count with it): more work for the wide path, the same vocabulary."""
+    shutil.copytree(prepared, out)
+    lines = (prepared / "train.txt").read_text(encoding="utf-8")
+    (out / "train.txt").write_text(lines * times, encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["splits"]["train"]["lines"] *= times
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return out
+
+
 def test_sigterm_in_the_wide_path_keeps_the_recurrent_model_and_says_so(demo_prepared_char,
                                                                          tmp_path):
     model_dir = tmp_path / "m"
+    # ten times the demo's train: the wide path's solves take long enough that the
+    # signal lands in them, however busy the machine
+    data = repeated_train(demo_prepared_char, tmp_path / "data", 10)
     command = [sys.executable, "-m", "textrnn.train", "--wide", "--nowide_words",
-               *tiny_flags(demo_prepared_char, model_dir, 20)]
+               *tiny_flags(data, model_dir, 20)]
     returncode, stderr = stopped_with_sigterm(command, "wide path: C=")
     assert returncode == 130, stderr[-2000:]
     assert "interrupted in the wide path: the recurrent model is saved" in stderr
