@@ -126,7 +126,11 @@ def test_bucketed_batches_hold_texts_of_one_length_range(encoders, demo_prepared
         lengths_seen |= ranges
     assert len(lengths_seen) > 1  # and batches of the other ranges in between
     plain = list(data.eval_dataset(str(demo_prepared / "test.txt"), encoder, labels, 64))
-    bucketed = list(data.eval_dataset(str(demo_prepared / "test.txt"), encoder, labels, 64,
-                                      bucket_by_length=True))
-    assert len(bucketed) > len(plain)  # partial batches of each range at the end
-    assert _rows(bucketed) == _rows(plain)  # every example once, in some order
+    monkeypatch.setattr(data, "SORTED_CHUNK", 2)
+    ordered = list(data.eval_dataset(str(demo_prepared / "test.txt"), encoder, labels, 64,
+                                     sort_by_length=True))
+    assert [len(b[1]) for b in ordered] == [64, 64, 64, 58]  # 128 lines sorted, then 122
+    for ids, _ in ordered:
+        lengths = (ids.numpy() != 0).sum(axis=1)
+        assert (np.diff(lengths) >= 0).all() and ids.shape[1] == lengths.max()
+    assert _rows(ordered) == _rows(plain)  # every example once, in some order

@@ -63,17 +63,17 @@ def test_same_seed_gives_the_same_metrics(demo_prepared, tmp_path):
 
 
 def test_a_run_batched_by_length_resumes_exactly_where_it_stopped(demo_prepared, tmp_path):
-    """The bucketed stream's position is in the checkpoint too: 10 steps, then on to 20,
-    end where 20 steps in one go end (no dropout, whose random state is not kept)."""
+    """The bucketed stream's position is in the checkpoint too: 6 steps, then on to 12,
+    end where 12 steps in one go end (no dropout, whose random state is not kept)."""
     def run(name, steps):
         return train(TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / name),
                                  **{**TINY_MODEL, "num_train_steps": steps,
-                                    "eval_every_steps": 10, "checkpoint_every_steps": 10},
+                                    "eval_every_steps": 6, "checkpoint_every_steps": 6},
                                  bucket_by_length=True, keep_prob=1.0, export=False, seed=5))
-    run("resumed", 10)
+    run("resumed", 6)
     keys = ("val_accuracy", "val_loss", "test_accuracy", "test_loss")
-    resumed, straight = run("resumed", 20), run("straight", 20)
-    assert resumed["global_step"] == 20 and [resumed[k] for k in keys] == [
+    resumed, straight = run("resumed", 12), run("straight", 12)
+    assert resumed["global_step"] == 12 and [resumed[k] for k in keys] == [
         straight[k] for k in keys]
     with pytest.raises(UserError, match="--bucket_by_length needs --padding=mask"):
         TrainConfig(data_dir=str(demo_prepared), model_dir=str(tmp_path / "o"),

@@ -73,18 +73,17 @@ def _lines(files, input_context=None):
 BUCKET_WIDTH = 16  # tokens: a batch of similar lengths pads at most this many a text
 
 
-def _bucketed(examples, token_encoder, label_encoder, batch_size, drop_remainder):
-    """Batches of examples whose lengths fall in the same BUCKET_WIDTH-token range,
-    each padded to its longest: a stream's order within each range, any range's
-    batch as soon as it is full (the partial ones at the end unless
-    `drop_remainder`)."""
+def _bucketed(examples, token_encoder, label_encoder, batch_size):
+    """Full batches of an endless stream of examples whose lengths fall in the same
+    BUCKET_WIDTH-token range, each padded to its longest: the stream's order within
+    each range, any range's batch as soon as it is full."""
     limit = token_encoder.num_timesteps
     boundaries = list(range(BUCKET_WIDTH + 1, limit + 1, BUCKET_WIDTH))
     return examples.bucket_by_sequence_length(
         lambda ids, label: tf.shape(ids)[0], boundaries, [batch_size] * (len(boundaries) + 1),
         padded_shapes=([None], label_encoder.padded_shape),
         padding_values=(token_encoder.pad_id, label_encoder.padding),
-        drop_remainder=drop_remainder)
+        drop_remainder=True)
 
 
 def train_dataset(files, token_encoder, label_encoder, batch_size, shuffle_buffer=10000,
@@ -110,7 +109,7 @@ def train_dataset(files, token_encoder, label_encoder, batch_size, shuffle_buffe
             examples = examples.cache()
         if shuffle_buffer > 1:
             examples = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-        dataset = _bucketed(examples.repeat(), token_encoder, label_encoder, batch_size, True)
+        dataset = _bucketed(examples.repeat(), token_encoder, label_encoder, batch_size)
     elif cache:
         examples = _encoded_examples(lines, token_encoder, label_encoder).cache()
         if shuffle_buffer > 1:
@@ -133,16 +132,34 @@ def train_dataset(files, token_encoder, label_encoder, batch_size, shuffle_buffe
     return dataset.with_options(options)
 
 
+SORTED_CHUNK = 32  # batches of lines sorted by length together, for evaluation
+
+
 def eval_dataset(files, token_encoder, label_encoder, batch_size, input_context=None,
-                 bucket_by_length=False):
+                 sort_by_length=False):
     """Every example exactly once, in file order, the last partial batch included; with
-    `bucket_by_length`, in batches of similar lengths (`_bucketed`), in no set order."""
-    if bucket_by_length:
-        return _bucketed(_encoded_examples(_lines(files, input_context), token_encoder,
-                                           label_encoder),
-                         token_encoder, label_encoder, batch_size, False).prefetch(AUTOTUNE)
-    return (_lines(files, input_context)
-            .batch(batch_size)
-            .map(lambda b: _parse_batch(b, token_encoder, label_encoder),
-                 num_parallel_calls=AUTOTUNE, deterministic=True)
+    `sort_by_length`, each SORTED_CHUNK batches' worth of lines is sorted by length
+    before it is cut into batches, which then pad less (an order fit to score, not to
+    train from)."""
+    lines = _lines(files, input_context)
+    if not sort_by_length:
+        return (lines.batch(batch_size)
+                .map(lambda b: _parse_batch(b, token_encoder, label_encoder),
+                     num_parallel_calls=AUTOTUNE, deterministic=True)
+                .prefetch(AUTOTUNE))
+
+    def sorted_chunk(chunk):
+        ids, labels = _parse_batch(chunk, token_encoder, label_encoder, pad=False)
+        order = tf.argsort(ids.row_lengths(), stable=True)
+        return tf.gather(ids, order), tf.gather(labels, order)
+
+    def batches(ids, labels):
+        count = (tf.shape(labels, out_type=tf.int64)[0] + batch_size - 1) // batch_size
+        return tf.data.Dataset.range(count).map(
+            lambda i: (token_encoder.pad(ids[i * batch_size:(i + 1) * batch_size]),
+                       labels[i * batch_size:(i + 1) * batch_size]))
+
+    return (lines.batch(batch_size * SORTED_CHUNK)
+            .map(sorted_chunk, num_parallel_calls=AUTOTUNE, deterministic=True)
+            .flat_map(batches)
             .prefetch(AUTOTUNE))

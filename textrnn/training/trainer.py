@@ -289,7 +289,7 @@ class Trainer:
         with `confusion` (one label a text), also its confusion matrix (rows: true class,
         columns: predicted).
 
-        The examples go in batches of similar length, which pad less than file order's:
+        The examples go in batches sorted by length, which pad less than file order's:
         each example's logits do not depend on its batch, so the counts are file
         order's exactly (the loss only to float rounding)."""
         from textrnn.features import data
@@ -297,7 +297,7 @@ class Trainer:
             lambda ctx: data.eval_dataset(self.files[split], self.token_encoder, self.label_encoder,
                                           ctx.get_per_replica_batch_size(self.cfg.batch_size),
                                           input_context=ctx,
-                                          bucket_by_length=self.cfg.padding == "mask"))
+                                          sort_by_length=self.cfg.padding == "mask"))
         sums = {}
         for ids, labels in dataset:
             for name, value in self._eval_step(ids, labels).items():
