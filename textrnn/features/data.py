@@ -103,20 +103,20 @@ def train_dataset(files, token_encoder, label_encoder, batch_size, shuffle_buffe
     a similar length (`_bucketed`).
     """
     lines = _lines(files, input_context)
-    if bucket_by_length:
+    if cache or bucket_by_length:
         examples = _encoded_examples(lines, token_encoder, label_encoder)
         if cache:
             examples = examples.cache()
         if shuffle_buffer > 1:
             examples = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-        dataset = _bucketed(examples.repeat(), token_encoder, label_encoder, batch_size)
-    elif cache:
-        examples = _encoded_examples(lines, token_encoder, label_encoder).cache()
-        if shuffle_buffer > 1:
-            examples = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-        dataset = examples.repeat().padded_batch(
-            batch_size, padded_shapes=([token_encoder.padded_length()], label_encoder.padded_shape),
-            padding_values=(token_encoder.pad_id, label_encoder.padding), drop_remainder=True)
+        if bucket_by_length:
+            dataset = _bucketed(examples.repeat(), token_encoder, label_encoder, batch_size)
+        else:
+            dataset = examples.repeat().padded_batch(
+                batch_size,
+                padded_shapes=([token_encoder.padded_length()], label_encoder.padded_shape),
+                padding_values=(token_encoder.pad_id, label_encoder.padding),
+                drop_remainder=True)
     else:
         if shuffle_buffer > 1:
             lines = lines.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)

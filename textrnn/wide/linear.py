@@ -278,23 +278,29 @@ def train_wide(splits, featurizer, label_encoder, num_classes, num_train, cfg):
     # values the search solves, and in which order, changes no one value's result.
     orders = epoch_orders(len(train), epochs * len(cfg.c_grid), cfg)
     name = "micro-F1" if label_encoder.multi_label else "accuracy"
-    best = None
+    scores, models = {}, {}
 
     def fit(i):
-        nonlocal best
         c = cfg.c_grid[i]
-        model, score, _ = _fit_one(c, train, orders[i * epochs:(i + 1) * epochs], val,
-                                   featurizer.num_features, num_classes, num_train, cfg)
-        say(f"wide path: C={c:g}: val {name} {score:.4f} after {epochs} epochs")
-        if best is None or (score, -i) > (best[2], -best[3]):
-            best = (model, c, score, i)
-        return score
+        models[i], scores[i], _ = _fit_one(c, train, orders[i * epochs:(i + 1) * epochs], val,
+                                           featurizer.num_features, num_classes, num_train, cfg)
+        say(f"wide path: C={c:g}: val {name} {scores[i]:.4f} after {epochs} epochs")
+        for j in [j for j in models if j != best_point(scores)]:
+            del models[j]  # one model held at a time besides the one being solved
+        return scores[i]
 
     solved = search_grid(len(cfg.c_grid), fit)
+    best = best_point(scores)
     if solved < len(cfg.c_grid):
-        say(f"wide path: C={best[1]:g} is the best on val of the {solved} values solved; the "
-            "grid's others lie beyond values that score worse")
-    return best[0], best[1], best[2], epochs
+        say(f"wide path: C={cfg.c_grid[best]:g} is the best on val of the {solved} values "
+            "solved; the grid's others lie beyond values that score worse")
+    return models[best], cfg.c_grid[best], scores[best], epochs
+
+
+def best_point(scores):
+    """The point of {point: score} with the best score, the lowest of ties (as a scan
+    of the whole grid keeps the first)."""
+    return max(scores, key=lambda i: (scores[i], -i))
 
 
 def search_grid(size, score):
@@ -302,14 +308,14 @@ def search_grid(size, score):
     only while that end is the best so far: on a curve with one peak (val score
     against the L2 strength) the best of the grid, for fewer solves. `score(i)`
     scores point i; returns how many points were scored. Ties go to the lower
-    point, as in a scan of the whole grid."""
+    point (`best_point`)."""
     scores = {}
     middle = size // 2
     for i in (middle, middle - 1, middle + 1):
         if 0 <= i < size:
             scores[i] = score(i)
     while True:
-        best = max(scores, key=lambda i: (scores[i], -i))
+        best = best_point(scores)
         low, high = min(scores), max(scores)
         if best == low and low > 0:
             scores[low - 1] = score(low - 1)
