@@ -116,11 +116,9 @@ def main(argv=None):
     args = parse_args(argv)
     rows = [measure(run) for run in common.runs_given(args)]
     keys = ["shared", *[f"per_label_min_{m}" for m in MINIMUMS]]
-    mean = {k: {m: round(float(np.mean([r[k][m] for r in rows])), 4) for m in METRICS}
-            for k in keys}
+    mean = common.mean_of_runs(rows, keys, METRICS)
     report = dict(machine=common.machine_info(),
-                  command="python benchmarks/calibration.py " + " ".join(
-                      argv if argv is not None else sys.argv[1:]),
+                  command=common.command_line(__file__, argv),
                   mean=mean, runs=rows)
     common.write_json(args.out, report)
     for k in keys:

@@ -69,6 +69,19 @@ def ensure_prepared(raw_dir, out_dir, tokenizer):
     return out_dir
 
 
+def command_line(script, argv):
+    """How a benchmark was run, for its results file: `python benchmarks/NAME args`
+    (`argv`: main's argument, None for the process's own)."""
+    args = argv if argv is not None else sys.argv[1:]
+    return " ".join(["python", f"benchmarks/{os.path.basename(script)}", *args])
+
+
+def mean_of_runs(rows, keys, metrics):
+    """{key: {metric: mean over rows of row[key][metric]}}, rounded to 4 places."""
+    return {k: {m: round(float(sum(r[k][m] for r in rows) / len(rows)), 4) for m in metrics}
+            for k in keys}
+
+
 def summary(values):
     """Median, min, max and relative spread ((max - min) / median) of a list."""
     values = [float(v) for v in values]
@@ -150,6 +163,18 @@ def portable(value):
 def read_json(path):
     with open(path, encoding="utf-8") as stream:
         return json.load(stream)
+
+
+def load_if_present(path):
+    """The JSON file at path, or None when there is none."""
+    return read_json(path) if os.path.isfile(path) else None
+
+
+def fmt(x, digits=0):
+    """A number for a table, with thousands separators; a dash for None."""
+    if x is None:
+        return "—"
+    return f"{x:,.{digits}f}"
 
 
 def write_json(path, value):

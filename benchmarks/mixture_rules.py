@@ -94,7 +94,7 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
                                                       "mixture_rules.json"))
     args = parser.parse_args(argv)
-    result = dict(command="python benchmarks/mixture_rules.py " + " ".join(argv or sys.argv[1:]),
+    result = dict(command=common.command_line(__file__, argv),
                   peers_commit=common.read_json(args.peers)["machine"]["textrnn_commit"],
                   corpora=compare(common.read_json(args.peers)))
     common.write_json(args.out, result)

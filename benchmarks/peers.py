@@ -253,7 +253,7 @@ def main(argv=None):
     if args.quick:
         corpora, seeds = corpora[-1:], seeds[:1]
     results = {}
-    command = "python benchmarks/peers.py " + " ".join(argv or sys.argv[1:])
+    command = common.command_line(__file__, argv)
     report = dict(machine=common.machine_info(), seeds=seeds, quick=args.quick, corpora=results,
                   command=command)
     earlier = common.read_json(args.out) if args.update and os.path.isfile(args.out) else None

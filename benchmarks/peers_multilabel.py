@@ -237,8 +237,7 @@ def main(argv=None):
     if args.quick:
         raw_dir, seeds = slice_corpus(raw_dir, os.path.join(work_dir, "quick")), seeds[:1]
     report = dict(machine=common.machine_info(), seeds=seeds, quick=args.quick,
-                  command="python benchmarks/peers_multilabel.py " + " ".join(
-                      argv if argv is not None else sys.argv[1:]))
+                  command=common.command_line(__file__, argv))
     report[CORPUS] = run(raw_dir, seeds, systems, work_dir, args.quick, args.train_args)
     report["machine"]["load_average_at_end"] = common.load_average()
     common.write_json(args.out, report)

@@ -96,7 +96,7 @@ def main(argv=None):
     options = args.options.split(",")
     result = dict(machine=common.machine_info(), vectors=os.path.basename(args.vectors),
                   seeds=seeds, steps=args.steps,
-                  command="python benchmarks/pretrained.py " + " ".join(argv or sys.argv[1:]),
+                  command=common.command_line(__file__, argv),
                   corpora={})
     for name in args.corpora.split(","):
         raw = os.path.join(common.SHARED_DATA, name)

@@ -62,11 +62,9 @@ def main(argv=None):
     args = parse_args(argv)
     rows = [measure(run) for run in common.runs_given(args)]
     keys = ["global_only", *[f"per_label_min_{m}" for m in MINIMUMS], "rule"]
-    mean = {k: {metric: round(float(np.mean([r[k][metric] for r in rows])), 4)
-                for metric in ("micro_f1", "macro_f1")} for k in keys}
+    mean = common.mean_of_runs(rows, keys, ("micro_f1", "macro_f1"))
     report = dict(machine=common.machine_info(),
-                  command="python benchmarks/thresholds.py " + " ".join(
-                      argv if argv is not None else sys.argv[1:]),
+                  command=common.command_line(__file__, argv),
                   mean_test=mean, runs=rows)
     common.write_json(args.out, report)
     for k in keys:

@@ -103,3 +103,24 @@ def test_per_label_temperatures_fit_each_label_with_enough_positives():
            for t in linear.TEMPERATURES]
     assert got[0] == linear.TEMPERATURES[int(np.argmin(own))] and got[0] > 1.0
     assert got[1] == got[2] == 1.0  # under the minimum of positives: the shared one
+
+
+def test_benchmarks_md_is_what_the_results_files_say(tmp_path):
+    """BENCHMARKS.md is report.py's rendering of benchmarks/results: a number edited in
+    one and not the other fails here."""
+    page = tmp_path / "BENCHMARKS.md"
+    result = run_python("benchmarks/report.py", "--results", ROOT / "benchmarks" / "results",
+                        "--write", page)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert page.read_text(encoding="utf-8") == (ROOT / "BENCHMARKS.md").read_text(
+        encoding="utf-8"), "regenerate it: python benchmarks/report.py --write BENCHMARKS.md"
+
+
+def test_a_results_file_records_the_command_that_made_it(monkeypatch):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import common
+    assert common.command_line("/x/benchmarks/peers.py", ["--seeds=1", "--quick"]) == (
+        "python benchmarks/peers.py --seeds=1 --quick")
+    monkeypatch.setattr(sys, "argv", ["peers.py", "--seeds=2"])
+    assert common.command_line("peers.py", None) == "python benchmarks/peers.py --seeds=2"
+    assert common.command_line("peers.py", []) == "python benchmarks/peers.py"
