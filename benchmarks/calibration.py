@@ -67,7 +67,9 @@ def wide_scores(run_dir):
     cfg = linear.WideConfig(seed=seed)
     train = linear.training_batches(data.lines(os.path.join(prepared, "train.txt")),
                                     featurizer, encoder, info["train_texts"], "train", cfg)
-    orders = linear.epoch_orders(len(train), cfg.epochs_for(info["train_texts"]), cfg)
+    # the orders training gave this C, so the model is the one training solved
+    orders = linear.grid_orders(len(train), cfg.epochs_for(info["train_texts"]),
+                                cfg)[cfg.c_grid.index(info["c"])]
     model, _ = linear._solve(info["c"], train, orders, featurizer.num_features,
                              encoder.num_classes, info["train_texts"], cfg)
     scores = {s: linear.predict_scores(model, linear.batches(

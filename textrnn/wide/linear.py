@@ -124,10 +124,21 @@ def training_batches(lines, featurizer, label_encoder, num_texts, what, cfg):
 
 def epoch_orders(num_batches, count, cfg):
     """The order of the batches in each of `count` epochs: a seeded shuffle, another
-    order every epoch."""
+    order every epoch; the same in any process for the same seed (a shuffle's op seed
+    is combined with the global one, which is set to the seed here, as training sets
+    it)."""
+    tf.random.set_seed(cfg.seed)
     shuffled = tf.data.Dataset.range(num_batches).shuffle(
         10_000, seed=cfg.seed, reshuffle_each_iteration=True)
     return [np.fromiter(shuffled.as_numpy_iterator(), np.int64) for _ in range(count)]
+
+
+def grid_orders(num_batches, epochs, cfg):
+    """The epoch orders each C of the grid trains on: the i-th C always the i-th block of
+    `epochs` orders, so which values the search solves, and in which order, changes no
+    one value's result (and a benchmark can solve one C again as training did)."""
+    orders = epoch_orders(num_batches, epochs * len(cfg.c_grid), cfg)
+    return [orders[i * epochs:(i + 1) * epochs] for i in range(len(cfg.c_grid))]
 
 
 class _CosineAdam(tf.Module):
@@ -274,15 +285,13 @@ def train_wide(splits, featurizer, label_encoder, num_classes, num_train, cfg):
     train = training_batches(splits["train"], featurizer, label_encoder, num_train, "train", cfg)
     val = batches(splits["val"], featurizer, label_encoder, 1024)
     epochs = cfg.epochs_for(num_train)
-    # The i-th C of the grid always trains on the i-th block of epoch orders, so which
-    # values the search solves, and in which order, changes no one value's result.
-    orders = epoch_orders(len(train), epochs * len(cfg.c_grid), cfg)
+    orders = grid_orders(len(train), epochs, cfg)
     name = "micro-F1" if label_encoder.multi_label else "accuracy"
     scores, models = {}, {}
 
     def fit(i):
         c = cfg.c_grid[i]
-        models[i], scores[i], _ = _fit_one(c, train, orders[i * epochs:(i + 1) * epochs], val,
+        models[i], scores[i], _ = _fit_one(c, train, orders[i], val,
                                            featurizer.num_features, num_classes, num_train, cfg)
         say(f"wide path: C={c:g}: val {name} {scores[i]:.4f} after {epochs} epochs")
         for j in [j for j in models if j != best_point(scores)]:
