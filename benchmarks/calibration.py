@@ -54,8 +54,9 @@ def per_label_temperatures(scores, labels, shared, minimum):
 
 
 def wide_scores(run_dir):
-    """{split: (SVM scores, 0/1 rows)} of val and test of the wide classifier solved again
-    on train at the run's C and seed; and its shared temperature."""
+    """{split: (SVM scores, labels: 0/1 rows, or class ids)} of val and test of the wide
+    classifier solved again on train at the run's C and seed, as training solved it;
+    and its temperature (one for all labels)."""
     from textrnn.features import data
     from textrnn.training import artifacts
     from textrnn.wide import linear, ngrams

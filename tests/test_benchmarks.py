@@ -124,3 +124,21 @@ def test_a_results_file_records_the_command_that_made_it(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["peers.py", "--seeds=2"])
     assert common.command_line("peers.py", None) == "python benchmarks/peers.py --seeds=2"
     assert common.command_line("peers.py", []) == "python benchmarks/peers.py"
+
+
+def test_mixture_probabilities_temper_and_build_the_rules_curves():
+    import numpy as np
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import mixture_probabilities as mp
+    labels = np.array([0, 1, 2, 1])
+    timid = np.full((4, 3), 0.2) + 0.4 * np.eye(3)[labels]  # right, at 0.6: under-confident
+    np.testing.assert_allclose(mp.tempered(timid, 1.0), timid, rtol=1e-6)
+    assert mp.tempered(timid, 3.0)[0, 0] > 0.6
+    assert mp.fit_temperature(timid, labels) > 1.0  # always right: sharpening lowers log-loss
+    wrong = np.full((4, 3), 0.2) + 0.4 * np.eye(3)[(labels + 1) % 3]
+    c = mp.curve(dict(val=timid, test=wrong), dict(val=wrong, test=timid),
+                 dict(val=labels, test=labels))
+    assert c["val_accuracy"][0] == 1.0 and c["val_accuracy"][-1] == 0.0
+    assert c["test_accuracy"][0] == 0.0 and c["test_accuracy"][-1] == 1.0
+    assert len(c["val_log_loss"]) == len(c["weights"])
+    assert c["val_log_loss"][0] < c["val_log_loss"][-1]
