@@ -42,9 +42,8 @@ def parse_args(argv=None):
 
 def tempered(p, temperature):
     """Softmax rows `p` at a temperature: softmax(temperature * log p)."""
-    z = temperature * np.log(np.maximum(p, 1e-12))
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
+    from textrnn.wide import linear
+    return linear.softmax(np.log(np.maximum(p, 1e-12)), temperature)
 
 
 def fit_temperature(p, labels):
