@@ -4,6 +4,7 @@ Every number a benchmark writes comes from a measurement in that run; these
 helpers only summarise (median, spread) and describe the machine.
 """
 
+import hashlib
 import json
 import os
 import platform
@@ -124,6 +125,22 @@ def git_commit():
                               text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def training_code():
+    """A hash of what `make train` runs (the package, Makefile, flagfiles, setup.cfg):
+    equal hashes mean a run's model would be trained the same way again."""
+    digest = hashlib.sha256()
+    for top in ("textrnn", "flags", "Makefile", "setup.cfg"):
+        path = os.path.join(ROOT, top)
+        files = [path] if os.path.isfile(path) else sorted(
+            os.path.join(folder, name) for folder, dirs, names in os.walk(path)
+            for name in names if "__pycache__" not in folder)
+        for name in files:
+            digest.update(os.path.relpath(name, ROOT).encode("utf-8") + b"\0")
+            with open(name, "rb") as stream:
+                digest.update(stream.read() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def machine_info(**extra):

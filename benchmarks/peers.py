@@ -25,6 +25,7 @@ fasttext-wheel).
 
     python benchmarks/peers.py                      # all corpora, seeds 1,2,3
     python benchmarks/peers.py --corpora=tnews --seeds=1
+    python benchmarks/peers.py --work_dir=runs --resume   # after an interruption
 """
 
 import argparse
@@ -47,6 +48,7 @@ SVM_C = (0.1, 0.3, 1.0, 3.0, 10.0)
 FASTTEXT_GRID = [(epochs, lr) for epochs in (5, 10, 25) for lr in (0.1, 0.5, 1.0)]
 QUICK_LINES = dict(train=400, val=100, test=100)
 VECTORS = os.path.join(common.SHARED_DATA, "vectors", "tencent_char_200d.vec.gz")
+RESULT = "peers_result.json"  # a finished textrnn run's scores, in its run folder
 
 
 def parse_args(argv=None):
@@ -62,6 +64,10 @@ def parse_args(argv=None):
                         "temporary folder)")
     parser.add_argument("--quick", action="store_true",
                         help="seconds-long smoke run on 400 lines of one corpus (CI)")
+    parser.add_argument("--resume", action="store_true",
+                        help="take a textrnn run in --work_dir that already finished (its "
+                             f"{RESULT}) when the same training code made it on the same "
+                             "kind of CPU, instead of training it again")
     parser.add_argument("--update", action="store_true",
                         help="keep the other systems' results already in --out and replace "
                              "only those of --systems (e.g. textrnn after a change to it); "
@@ -142,6 +148,7 @@ def textrnn(raw_dir, names, seed, run_dir, quick, vectors=None):
     """`make train DATA=raw_dir [VECTORS=file]` with this seed; scored through the
     SavedModel on raw text."""
     import tensorflow as tf
+    made_with = trained_with(quick)  # before training: the code it starts from
     seconds = make_train(raw_dir, seed, run_dir, quick,
                          *([f"VECTORS={os.path.abspath(vectors)}"] if vectors else []))
     texts, labels = read_split(common.raw_paths(raw_dir)["test"])
@@ -154,20 +161,41 @@ def textrnn(raw_dir, names, seed, run_dir, quick, vectors=None):
     with open(os.path.join(run_dir, "model", "metrics.json"), encoding="utf-8") as stream:
         metrics = json.load(stream)
     wide = metrics.get("wide") or {}
-    return dict(score(labels, predicted, names), train_seconds=round(seconds, 2),
-                saved_model_mb=saved_model_mb(os.path.join(run_dir, "model", "export")),
-                chosen=dict(mixture_weight=wide.get("weight"), wide_c=wide.get("c"),
-                            best_step=metrics["best_step"], steps=metrics["global_step"]),
-                # texts, epochs and the mixture's test accuracy before the wide path's refit
-                wide_refit=wide.get("refit"),
-                val_accuracy=dict(recurrent=metrics.get("recurrent", metrics)["val_accuracy"],
-                                  wide=(wide.get("val_accuracy") or {}).get("wide"),
-                                  exported=metrics["val_accuracy"]),
-                recurrent_test_accuracy=metrics.get("recurrent", metrics)["test_accuracy"],
-                # the mixture at every weight: val's accuracy and log-loss, test's accuracy
-                weight_curve=wide.get("curve"),
-                pretrained={k: v for k, v in (metrics.get("pretrained") or {}).items()
-                            if k in ("train_coverage", "val_coverage", "added", "rows_read")})
+    result = dict(score(labels, predicted, names), train_seconds=round(seconds, 2),
+                  saved_model_mb=saved_model_mb(os.path.join(run_dir, "model", "export")),
+                  chosen=dict(mixture_weight=wide.get("weight"), wide_c=wide.get("c"),
+                              best_step=metrics["best_step"], steps=metrics["global_step"]),
+                  # texts, epochs and the mixture's test accuracy before the wide path's refit
+                  wide_refit=wide.get("refit"),
+                  val_accuracy=dict(recurrent=metrics.get("recurrent", metrics)["val_accuracy"],
+                                    wide=(wide.get("val_accuracy") or {}).get("wide"),
+                                    exported=metrics["val_accuracy"]),
+                  recurrent_test_accuracy=metrics.get("recurrent", metrics)["test_accuracy"],
+                  # the mixture at every weight: val's accuracy and log-loss, test's accuracy
+                  weight_curve=wide.get("curve"),
+                  pretrained={k: v for k, v in (metrics.get("pretrained") or {}).items()
+                              if k in ("train_coverage", "val_coverage", "added", "rows_read")},
+                  trained_with=made_with)
+    common.write_json(os.path.join(run_dir, RESULT), result)
+    return result
+
+
+def trained_with(quick):
+    """What makes two textrnn runs of one seed the same: the training code, the CPU
+    (TensorFlow's kernels differ between CPU models, and so do the trained weights) and
+    whether it was a --quick run."""
+    return dict(training_code=common.training_code(), cpu_model=common.cpu_model(),
+                quick=quick)
+
+
+def finished(run_dir, quick):
+    """The scores of a finished textrnn run in run_dir that the same code trained on the
+    same kind of CPU, else None."""
+    path = os.path.join(run_dir, RESULT)
+    if not os.path.isfile(path):
+        return None
+    result = common.read_json(path)
+    return result if result.get("trained_with") == trained_with(quick) else None
 
 
 def make_train(raw_dir, seed, run_dir, quick, *make_args, train_args=""):
@@ -211,7 +239,7 @@ def available(system):
         return False
 
 
-def run_corpus(name, raw_dir, seeds, systems, work_dir, quick):
+def run_corpus(name, raw_dir, seeds, systems, work_dir, quick, resume=False):
     splits = {s: read_split(p) for s, p in common.raw_paths(raw_dir).items()}
     names = sorted(set(splits["train"][1]))
     runs = {system: [] for system in systems}
@@ -219,8 +247,9 @@ def run_corpus(name, raw_dir, seeds, systems, work_dir, quick):
         for system in systems:
             if system in ("textrnn", "textrnn_vectors"):
                 run_dir = os.path.join(work_dir, f"{name}-{system}-seed{seed}")
-                result = textrnn(raw_dir, names, seed, run_dir, quick,
-                                 VECTORS if system == "textrnn_vectors" else None)
+                result = (resume and finished(run_dir, quick)) or textrnn(
+                    raw_dir, names, seed, run_dir, quick,
+                    VECTORS if system == "textrnn_vectors" else None)
             elif system in ("tfidf_svm", "tfidf_svm_refit"):
                 result = tfidf_svm(splits, names, seed, refit=system == "tfidf_svm_refit")
             else:
@@ -273,7 +302,8 @@ def main(argv=None):
         if args.quick:
             from accuracy import slice_corpus
             raw_dir = slice_corpus(raw_dir, os.path.join(work_dir, f"{name}-quick"))
-        results[name] = run_corpus(name, raw_dir, seeds, systems, work_dir, args.quick)
+        results[name] = run_corpus(name, raw_dir, seeds, systems, work_dir, args.quick,
+                                   args.resume)
         ran.append(name)
         for system in results[name]["systems"].values():
             system.update(command=command, textrnn_commit=report["machine"]["textrnn_commit"])

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import run_python, shared_data
+from conftest import ROOT, run_python, shared_data
 from test_benchmarks import run_quick
 
 
@@ -18,11 +18,33 @@ def test_accuracy_scores_each_ensemble_through_its_saved_model(tmp_path):
         assert all(0 <= run["test_accuracy"] <= 1 for run in ensemble["runs"])
 
 
-def test_peers_runs_in_quick_mode(tmp_path):
+def test_peers_runs_in_quick_mode_and_resumes_without_training_again(tmp_path):
     # textrnn_vectors is `make train VECTORS=...`, which test_vectors runs end to end
-    report = run_quick("peers.py", tmp_path,
+    runs = tmp_path / "runs"
+    report = run_quick("peers.py", tmp_path, "--work_dir", runs,
                        "--systems=textrnn,tfidf_svm,tfidf_svm_refit,fasttext")
-    assert report is None or "corpora" in report
+    if report is None:
+        return
+    (name, corpus), = report["corpora"].items()
+    first = corpus["systems"]["textrnn"]["runs"][0]
+    log = runs / f"{name}-textrnn-seed1.log"
+    trained_at = log.stat().st_mtime_ns
+    again = run_quick("peers.py", tmp_path, "--work_dir", runs, "--systems=textrnn",
+                      "--resume")
+    assert again["corpora"][name]["systems"]["textrnn"]["runs"][0] == first
+    assert log.stat().st_mtime_ns == trained_at  # scored from the finished run
+
+
+def test_peers_resumes_only_runs_of_the_same_training_code(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import peers
+    made = dict(test_accuracy=0.5, trained_with=peers.trained_with(False))
+    (tmp_path / peers.RESULT).write_text(json.dumps(made), encoding="utf-8")
+    assert peers.finished(str(tmp_path), quick=False) == made
+    assert peers.finished(str(tmp_path), quick=True) is None
+    monkeypatch.setattr(peers.common, "training_code", lambda: "another")
+    assert peers.finished(str(tmp_path), quick=False) is None
+    assert peers.finished(str(tmp_path / "absent"), quick=False) is None
 
 
 def test_peers_update_keeps_what_it_does_not_rerun(tmp_path):
