@@ -102,7 +102,7 @@ def peers_table(p):
            f"val (dev) and is scored once on test; mean of seeds {seeds} (± population std). "
            "Seconds are each system's whole training (textrnn's includes prepare, the wide "
            "path and export), run one after the other on the same machine: compare them as "
-           "ratios.", "",
+           f"ratios. Machine: {p['machine']['cpu_count']} CPUs, {p['machine']['cpu_model']}.", "",
            "| corpus | system | test accuracy | macro-F1 | train s | SavedModel MB |",
            "| --- | --- | ---: | ---: | ---: | ---: |"]
     margins, refit_margins = [], []
