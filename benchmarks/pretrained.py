@@ -8,7 +8,9 @@ each way of starting and training the embedding:
 - train: the vectors, the embedding trained as the rest from the first step;
 - thaw: the vectors, frozen for the first third of the steps, then trained;
 - slow: the vectors, the embedding at a tenth of the learning rate;
-- frozen: the vectors, never updated.
+- frozen: the vectors, never updated;
+- rescaled: the vectors scaled to the random embedding's standard deviation
+  (--rescale_vectors), then trained as the rest.
 
 The recipe follows the option using the vectors with the best val accuracy
 averaged over corpora and seeds (test is reported, never used to choose).
@@ -37,6 +39,7 @@ OPTIONS = {  # option -> (uses the vectors, flags; FROZEN_SHARE of the steps fro
     "thaw": (True, {"freeze_share": 1 / 3}),
     "slow": (True, {"embedding_lr_scale": 0.1}),
     "frozen": (True, {"freeze_share": 1.0}),
+    "rescaled": (True, {"rescale_vectors": True}),
 }
 
 
@@ -63,6 +66,8 @@ def flags_for(option, prepared, vectors, steps):
     if "freeze_share" in settings:
         total = steps or next(c.value for c in recipe.choose(prepared) if c.flag == "num_train_steps")
         flags.append(f"--freeze_embedding_steps={round(total * settings['freeze_share'])}")
+    if settings.get("rescale_vectors"):
+        flags.append("--rescale_vectors")
     if "embedding_lr_scale" in settings:
         flags.append(f"--embedding_lr_scale={settings['embedding_lr_scale']}")
     return flags

@@ -142,3 +142,16 @@ def test_mixture_probabilities_temper_and_build_the_rules_curves():
     assert c["test_accuracy"][0] == 0.0 and c["test_accuracy"][-1] == 1.0
     assert len(c["val_log_loss"]) == len(c["weights"])
     assert c["val_log_loss"][0] < c["val_log_loss"][-1]
+
+
+def test_pretrained_options_become_the_training_flags_they_name():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import pretrained
+    vectors = "--pretrained_embeddings=v.vec"
+    assert pretrained.flags_for("random", None, "v.vec", 300) == []
+    assert pretrained.flags_for("train", None, "v.vec", 300) == [vectors]
+    assert pretrained.flags_for("thaw", None, "v.vec", 300) == [
+        vectors, "--freeze_embedding_steps=100"]
+    assert pretrained.flags_for("slow", None, "v.vec", 300) == [
+        vectors, "--embedding_lr_scale=0.1"]
+    assert pretrained.flags_for("rescaled", None, "v.vec", 300) == [vectors, "--rescale_vectors"]

@@ -110,6 +110,21 @@ def test_initial_rows_copy_the_file_compose_pairs_and_start_the_rest_at_its_scal
     assert covered == [2, 3, 4] and not matrix[0].any()
     unseen = np.concatenate([matrix[1], matrix[5]])
     assert 0.2 < unseen.std() / found.matrix.std() < 5  # random, at the vectors' scale
+    doubled, _ = vectors.initial_embedding(tokens, found, pad_id=0, seed=1,
+                                           parts=lambda pair: list(pair), factor=2.0)
+    np.testing.assert_allclose(doubled, 2 * matrix, rtol=1e-6)  # every row, one factor
+
+
+@pytest.mark.parametrize("initializer", ["keras", "original"])
+def test_the_random_embeddings_std_is_what_rescaled_vectors_are_given(initializer):
+    import keras
+    from textrnn.recurrent.model import ModelConfig, build_model, embedding_std
+    keras.utils.set_random_seed(0)
+    model = build_model(ModelConfig(vocab_size=2000, num_classes=2, num_embedding_size=64,
+                                    num_lstm_nodes=(4,), num_fc_nodes=4,
+                                    initializer=initializer))
+    table = model.get_layer("embedding").embeddings.numpy()
+    assert table.std() == pytest.approx(embedding_std(initializer), rel=0.02)
 
 
 def test_an_extended_vocabulary_keeps_every_id_and_appends():
@@ -138,20 +153,26 @@ def _train(prepared, model_dir, **kw):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("rescale", [True, False])
 def test_a_run_starts_from_the_vectors_and_a_frozen_embedding_does_not_move(
-        demo_prepared_char, tmp_path):
+        demo_prepared_char, tmp_path, rescale):
+    from textrnn.recurrent.model import embedding_std
     from textrnn.training import artifacts
     path, rows = _char_vectors(tmp_path, demo_prepared_char)
     cfg, metrics = _train(demo_prepared_char, tmp_path / "m", num_embedding_size=8,
                           pretrained_embeddings=path, num_train_steps=5,
-                          freeze_embedding_steps=5, weight_decay=0.1)
+                          freeze_embedding_steps=5, weight_decay=0.1, rescale_vectors=rescale)
     tokens = Vocabulary.from_tokens_file(str(tmp_path / "m" / "tokens.txt")).tokens
     assert tokens[-2:] == ("龘", "齉")  # unseen in train: added from the file
     model, _, _ = artifacts.load_model(cfg.model_dir)
     table = model.get_layer("embedding").embeddings.numpy()
-    for token, values in rows.items():  # frozen for every step, decay excluded
-        np.testing.assert_allclose(table[tokens.index(token)], values, rtol=1e-6)
     record = metrics["pretrained"]
+    file_std = np.std(list(rows.values()))
+    factor = embedding_std(cfg.initializer) / file_std if rescale else 1.0
+    assert record["scaled_by"] == pytest.approx(factor, rel=1e-3)
+    for token, values in rows.items():  # frozen for every step, decay excluded
+        np.testing.assert_allclose(table[tokens.index(token)], np.multiply(values, factor),
+                                   rtol=1e-5)
     assert record["added"] == 2 and record["with_vector"] == len(rows)
     assert 0 < record["val_coverage"] < 1 and 0 < record["train_coverage"] < 1
 
@@ -165,7 +186,8 @@ def test_the_embedding_moves_once_unfrozen_and_little_at_a_lower_rate(
     for name, kw in {"slow": dict(embedding_lr_scale=0.1),
                      "thaw": dict(freeze_embedding_steps=3)}.items():
         cfg, _ = _train(demo_prepared_char, tmp_path / name, num_embedding_size=8,
-                        pretrained_embeddings=path, num_train_steps=6, **kw)
+                        pretrained_embeddings=path, num_train_steps=6,
+                        rescale_vectors=False, **kw)  # rows start as the file's
         tokens = Vocabulary.from_tokens_file(str(tmp_path / name / "tokens.txt")).tokens
         table = artifacts.load_model(cfg.model_dir, artifacts.CKPT_DIR)[0].get_layer(
             "embedding").embeddings.numpy()
@@ -205,6 +227,7 @@ def test_make_train_with_vectors_exports_a_raw_text_model_that_reloads(tmp_path)
                           env={**os.environ, "MAKEFLAGS": ""})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "of val tokens have a vector" in done.stdout + done.stderr
+    assert "values scaled by" not in done.stdout + done.stderr  # --rescale_vectors is off
     assert "--num_embedding_size=12: the pretrained vectors' dimension" in done.stdout + done.stderr
     config = json.loads((run / "model" / "config.json").read_text())
     assert config["model"]["num_embedding_size"] == 12

@@ -123,11 +123,20 @@ def _report_pretrained(trainer):
     say(f"pretrained vectors ({record['dim']}-d, {record['rows_read']:,} rows read in "
         f"{record['seconds']:g} s): {record['train_coverage']:.1%} of train tokens and "
         f"{record['val_coverage']:.1%} of val tokens have a vector; {record['added']:,} "
-        f"tokens added from the file")
+        f"tokens added from the file" + _scaled(record))
     if not record["with_vector"]:
         say(f"warning: no token of the vocabulary has a vector in {record['file']}; is it "
             "the right file for this tokenizer?")
     return record
+
+
+def _scaled(record):
+    """'; values scaled ...' when --rescale_vectors changed the file's values."""
+    if record.get("scaled_by", 1.0) == 1.0:
+        return ""
+    return (f"; values scaled by {record['scaled_by']:.3g} (standard deviation "
+            f"{record['file_std']:.3g} -> {record['file_std'] * record['scaled_by']:.3g}, the "
+            "random embedding's)")
 
 
 def _best_results(trainer, best):

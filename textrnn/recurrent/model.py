@@ -144,6 +144,17 @@ def _fused_lstm_applies(layer, sequences):
             and cell.recurrent_activation is keras.activations.sigmoid)
 
 
+# Half-widths of the uniform the embedding starts from: Keras' default ("uniform"), and
+# the TF1 graph's.
+EMBEDDING_UNIFORM = dict(keras=0.05, original=1.0)
+
+
+def embedding_std(initializer):
+    """The standard deviation of a randomly initialised embedding's values (uniform over
+    (-a, a): a / sqrt(3)): the input size the layers above are initialised for."""
+    return EMBEDDING_UNIFORM[initializer] / math.sqrt(3.0)
+
+
 def _initializers(config):
     """Initialisers per part; 'original' reproduces the TF1 graph's choices."""
     if config.initializer == "keras":
@@ -154,7 +165,8 @@ def _initializers(config):
     s = 1.0 / math.sqrt(config.num_embedding_size + config.num_lstm_nodes[-1]) / 3.0
     uniform = keras.initializers.RandomUniform(-s, s)
     return dict(
-        embedding=keras.initializers.RandomUniform(-1.0, 1.0),
+        embedding=keras.initializers.RandomUniform(-EMBEDDING_UNIFORM["original"],
+                                                   EMBEDDING_UNIFORM["original"]),
         recurrent=dict(kernel_initializer=uniform, recurrent_initializer=uniform),
         # uniform_unit_scaling(1.0) == variance scaling, fan-in, uniform.
         dense=keras.initializers.VarianceScaling(1.0, "fan_in", "uniform"),

@@ -175,20 +175,23 @@ def _is_number(field):
         return False
 
 
-def initial_embedding(tokens, vectors, pad_id, seed, parts=None):
+def initial_embedding(tokens, vectors, pad_id, seed, parts=None, factor=1.0):
     """[len(tokens), dim] float32 rows for an embedding over `tokens`: a token's vector
     where the file has one; else, when `parts(token)` names tokens that all have
     vectors, their mean; else random normal at the vectors' scale (their standard
-    deviation). The padding row is zero. Returns (matrix, ids that got a vector)."""
+    deviation). Every row is then `factor` times that: one factor keeps the vectors'
+    directions, so their similarities. The padding row is zero. Returns (matrix, ids
+    that got a vector)."""
     found = {token: i for i, token in enumerate(vectors.tokens)}
     rng = np.random.default_rng(seed)
     scale = float(vectors.matrix.std()) if vectors.matrix.size else 1.0
-    matrix = rng.normal(0.0, scale, (len(tokens), vectors.dim)).astype(np.float32)
+    source = vectors.matrix * np.float32(factor)
+    matrix = rng.normal(0.0, scale * factor, (len(tokens), vectors.dim)).astype(np.float32)
     covered = []
     for i, token in enumerate(tokens):
         pieces = [token] if token in found else (parts(token) if parts else [])
         if pieces and all(p in found for p in pieces):
-            matrix[i] = vectors.matrix[[found[p] for p in pieces]].mean(axis=0)
+            matrix[i] = source[[found[p] for p in pieces]].mean(axis=0)
             covered.append(i)
     if pad_id is not None:
         matrix[pad_id] = 0.0

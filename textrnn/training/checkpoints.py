@@ -90,6 +90,7 @@ def _pretrained(cfg, tokenizer, tokens):
     """(extended vocabulary, (initial embedding rows, ids of the rows from the file),
     record for config.json)."""
     import time
+    from textrnn.recurrent.model import embedding_std
     from textrnn.text import vectors
     start = time.monotonic()
     found = vectors.load(cfg.pretrained_embeddings, tokens.tokens, cfg.pretrained_max_tokens,
@@ -98,10 +99,13 @@ def _pretrained(cfg, tokenizer, tokens):
     added = [t for t in found.tokens if t not in kept]
     tokens = tokens.extended(added)
     parts = (lambda pair: list(pair)) if tokenizer == "bigram" else None
+    file_std = float(found.matrix.std()) if found.matrix.size else 0.0
+    factor = embedding_std(cfg.initializer) / file_std if cfg.rescale_vectors and file_std else 1.0
     embedding, covered = vectors.initial_embedding(tokens.tokens, found, tokens.pad_id,
-                                                   cfg.seed, parts)
+                                                   cfg.seed, parts, factor)
     record = dict(file=os.path.abspath(cfg.pretrained_embeddings), dim=found.dim,
                   rows_read=found.rows_read, added=len(added), with_vector=len(covered),
+                  file_std=round(file_std, 4), scaled_by=round(factor, 4),
                   seconds=round(time.monotonic() - start, 1))
     return tokens, (embedding, covered), record
 
