@@ -155,3 +155,25 @@ def test_pretrained_options_become_the_training_flags_they_name():
     assert pretrained.flags_for("slow", None, "v.vec", 300) == [
         vectors, "--embedding_lr_scale=0.1"]
     assert pretrained.flags_for("rescaled", None, "v.vec", 300) == [vectors, "--rescale_vectors"]
+    assert pretrained.flags_for("light_dropout", None, "v.vec", 300) == [
+        vectors, "--embedding_dropout=0.25"]
+
+
+def test_pretrained_train_sample_keeps_val_and_test_whole(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import pretrained
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "train.txt").write_text("".join(f"a\t{i}\n" for i in range(10)), encoding="utf-8")
+    (raw / "dev.txt").write_text("a\tv\n", encoding="utf-8")
+    (raw / "test.txt").write_text("a\tt\n", encoding="utf-8")
+    assert pretrained.sample_train(str(raw), str(tmp_path / "small"), 4) == str(tmp_path / "small")
+    lines = (tmp_path / "small" / "train.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4 and lines == sorted(lines, key=lambda l: int(l.split("\t")[1]))
+    assert set(lines) <= {f"a\t{i}" for i in range(10)}
+    assert pretrained.sample_train(str(raw), str(tmp_path / "again"), 4) and (
+        (tmp_path / "again" / "train.txt").read_text(encoding="utf-8").splitlines() == lines)
+    assert (tmp_path / "small" / "val.txt").read_text(encoding="utf-8") == "a\tv\n"
+    assert (tmp_path / "small" / "test.txt").read_text(encoding="utf-8") == "a\tt\n"
+    with pytest.raises(SystemExit, match="has only 10 lines"):
+        pretrained.sample_train(str(raw), str(tmp_path / "big"), 10)

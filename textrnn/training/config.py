@@ -49,9 +49,9 @@ class TrainConfig:
         False, "With --pretrained_embeddings: multiply the vectors by one factor so their "
         "standard deviation is that of the random embedding --initializer starts from (their "
         "directions, and so their similarities, stay). Each step then moves them further "
-        "relative to their size: a small corpus of long texts learns much faster, while "
-        "vectors that already fit the task lose part of what they bring. Off: the file's "
-        "values as they are.")
+        "relative to their size: that can rescue a model the vectors slow down (compare its "
+        "val accuracy with and without), and loses part of what vectors that already fit "
+        "the task bring. Off: the file's values as they are.")
     freeze_embedding_steps: int = setting(
         0, "Do not update the embedding in the first this many steps (pretrained vectors "
         "stay as they are while the layers above learn to read them). 0: train it from the "
