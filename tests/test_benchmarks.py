@@ -155,8 +155,8 @@ def test_pretrained_options_become_the_training_flags_they_name():
     assert pretrained.flags_for("slow", None, "v.vec", 300) == [
         vectors, "--embedding_lr_scale=0.1"]
     assert pretrained.flags_for("rescaled", None, "v.vec", 300) == [vectors, "--rescale_vectors"]
-    assert pretrained.flags_for("light_dropout", None, "v.vec", 300) == [
-        vectors, "--embedding_dropout=0.25"]
+    assert pretrained.flags_for("half_dropout", None, "v.vec", 300) == [
+        vectors, "--embedding_dropout=0.5"]
 
 
 def test_pretrained_train_sample_keeps_val_and_test_whole(tmp_path):

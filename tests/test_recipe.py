@@ -134,3 +134,20 @@ def test_the_wide_paths_ngram_budget_shrinks_with_corpus_size():
     assert wide_ngrams(50_000, 25) == 200_000         # measured: 6 min 46 s end to end
     assert wide_ngrams(10_000_000, 10) == 100_000     # never below the floor
     assert wide_ngrams(33_456, 10) % 10_000 == 0
+
+
+def test_with_vectors_the_embedding_is_their_width_and_drops_less(tmp_path):
+    data = fake_prepared(tmp_path / "data", [10] * 3000)
+    vectors = tmp_path / "v.vec"
+    vectors.write_text("2 6\n字 1 2 3 4 5 6\n的 1 2 3 4 5 6\n", encoding="utf-8")
+    without = chosen(data)
+    with_vectors = {c.flag: c for c in recipe.choose(str(data), vectors_file=str(vectors))}
+    assert without["embedding_dropout"] == 0.5
+    assert with_vectors["embedding_dropout"].value == recipe.VECTORS_EMBEDDING_DROPOUT < 0.5
+    assert "pretrained vectors" in with_vectors["embedding_dropout"].why
+    assert with_vectors["num_embedding_size"].value == 6
+    assert with_vectors["freeze_embedding_steps"].value == 0
+    assert "freeze_embedding_steps" not in without
+    # nothing else changes for a user without vectors
+    others = set(without) - {"embedding_dropout", "num_embedding_size"}
+    assert all(with_vectors[f].value == without[f] for f in others)
