@@ -33,9 +33,9 @@ FROZEN_WHY = ("pretrained vectors: the embedding trains with the rest from the f
 # With pretrained vectors, less embedding dropout than without: 0.25 has a better mean
 # val accuracy than 0.5 (benchmarks/pretrained.py, results/pretrained_light_dropout.json).
 VECTORS_EMBEDDING_DROPOUT = 0.25
-VECTORS_DROPOUT_WHY = ("pretrained vectors: embedding dropout 0.25, half the rate without "
-                       "them (the better on val: dropping half the vectors' dimensions "
-                       "hides what they bring)")
+VECTORS_DROPOUT_WHY = (f"pretrained vectors: embedding dropout {VECTORS_EMBEDDING_DROPOUT}, "
+                       "less than without them (the better on val: dropping half the "
+                       "vectors' dimensions hides what they bring)")
 EPOCHS = 6           # passes over train; early stopping usually ends sooner
 MIN_STEPS = 300      # a tiny corpus still gets this many updates
 MAX_STEPS = 8000     # bounds the time on a large corpus (~10 min of steps on 2 cores)
