@@ -184,6 +184,28 @@ def pretrained_table(r):
                   "never updated.", ""]
 
 
+def wide_vectors_table(r):
+    """benchmarks/wide_vectors.py: the vectors as features of the TF-IDF + SVM peer."""
+    corpora = r["corpora"]
+    alphas = [row["alpha"] for row in next(iter(corpora.values()))["rows"]]
+    out = ["## Pretrained vectors in the wide path: TF-IDF + LinearSVC with mean vectors", "",
+           f"`{r['command']}`: the TF-IDF + LinearSVC peer, its features extended by the "
+           f"L2-normalised mean of the text's `{r['vectors']}` character vectors times alpha; "
+           "C chosen on val for each alpha, alpha and C together by val accuracy (ties to the "
+           "smaller alpha). Val accuracy, test in brackets; alpha 0 is the peers table's "
+           "TF-IDF + LinearSVC row. textrnn's wide path does not use the vectors.", "",
+           "| corpus | " + " | ".join(f"alpha {a:g}" for a in alphas)
+           + " | chosen on val | test gain |", "| --- |" + " ---: |" * (len(alphas) + 2)]
+    for name, result in corpora.items():
+        cells = [f"{100 * row['val_accuracy']:.2f} ({100 * row['test_accuracy']:.2f})"
+                 for row in result["rows"]]
+        chosen, plain = result["chosen"], result["rows"][0]
+        gain = 100 * (chosen["test_accuracy"] - plain["test_accuracy"])
+        out.append(f"| {name} | " + " | ".join(cells) + f" | alpha {chosen['alpha']:g}, "
+                   f"C {chosen['C']:g} | {gain:+.2f} |")
+    return out + [""]
+
+
 def memory_table(m):
     out = ["## Memory on large corpora", "", f"`{m['command']}`: peak resident memory. "
            "'largest process' is /usr/bin/time -v's maximum RSS; 'tree' sums the parent and "
@@ -247,6 +269,9 @@ def main():
     pretrained = load(os.path.join(r, "pretrained.json"))
     if pretrained:
         page += pretrained_table(pretrained)
+    wide_vectors = load(os.path.join(r, "wide_vectors.json"))
+    if wide_vectors:
+        page += wide_vectors_table(wide_vectors)
     accuracy = load(os.path.join(r, "accuracy.json"))
     if accuracy:
         page += accuracy_tables(accuracy, peers)

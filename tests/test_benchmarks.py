@@ -177,3 +177,36 @@ def test_pretrained_train_sample_keeps_val_and_test_whole(tmp_path):
     assert (tmp_path / "small" / "test.txt").read_text(encoding="utf-8") == "a\tt\n"
     with pytest.raises(SystemExit, match="has only 10 lines"):
         pretrained.sample_train(str(raw), str(tmp_path / "big"), 10)
+
+
+def test_wide_vectors_mean_is_normalised_over_the_characters_with_a_vector():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import numpy as np
+    import wide_vectors
+    matrix = np.array([[3.0, 0.0], [0.0, 4.0]], np.float32)
+    got = wide_vectors.mean_vectors(["ab", "aax", "x", ""], {"a": 0, "b": 1}, matrix)
+    np.testing.assert_allclose(got, [[0.6, 0.8], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0]],
+                               atol=1e-6)
+
+
+def test_wide_vectors_alpha_zero_is_the_plain_svm_and_vectors_can_decide():
+    """Train texts of two classes share no character with test's; only the vectors
+    (one direction a class) carry the class to test."""
+    pytest.importorskip("sklearn")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import numpy as np
+    import wide_vectors
+    from textrnn.text.vectors import Vectors
+    pos, neg = "甲乙丙丁", "子丑寅卯"
+    split = lambda chars, label, n: ([chars[i % 2] + chars[(i + 1) % 2] for i in range(n)],
+                                     [label] * n)
+    def corpus(a, b):
+        (pa, la), (na, lb) = split(a, "p", 6), split(b, "n", 6)
+        return pa + na, la + lb
+    splits = dict(train=corpus(pos[:2], neg[:2]), val=corpus(pos[2:], neg[2:]),
+                  test=corpus(pos[2:], neg[2:]))
+    matrix = np.array([[1, 0]] * 4 + [[0, 1]] * 4, np.float32)
+    vectors = Vectors("v.vec", 2, list(pos + neg), matrix, 8)
+    found = wide_vectors.svm_by_alpha(splits, vectors, [0.0, 1.0])
+    assert found[1.0][:2] == (1.0, 1.0)
+    assert found[0.0][1] == 0.5  # no train n-gram in test: one class for every text
