@@ -309,7 +309,7 @@ def test_refit_learns_from_val_what_train_lacks(tmp_path):
     labels = LabelEncoder(str(tmp_path / "categories.txt"))
     cfg = wide.WideConfig(min_steps=50)
     train, val = (data.lines(str(tmp_path / f"{split}.txt")) for split in ("train", "val"))
-    selected, c, _, _ = wide.train_wide(dict(train=train, val=val), featurizer, labels, 2, 100,
+    selected, c, _, _, _ = wide.train_wide(dict(train=train, val=val), featurizer, labels, 2, 100,
                                         cfg)
     refit, epochs = wide.refit(train.concatenate(val), featurizer, labels, 2, 120, c, 3.0, cfg)
     assert not selected.kernel.numpy()[2].any()  # 寅 (feature 2) is in no train text
@@ -395,7 +395,7 @@ def test_one_c_solved_again_on_its_grid_orders_is_the_model_training_chose(
     cfg = wide.WideConfig(seed=3)
     splits = dict(train=data.lines(train_file),
                   val=data.lines(data.split_file(str(demo_prepared_char), "val")))
-    chosen, c, _, epochs = wide.train_wide(splits, featurizer, encoder, encoder.num_classes,
+    chosen, c, _, epochs, _ = wide.train_wide(splits, featurizer, encoder, encoder.num_classes,
                                            num_train, cfg)
     batches = wide.training_batches(data.lines(train_file), featurizer, encoder, num_train,
                                     "train", cfg)

@@ -150,6 +150,11 @@ class TrainConfig:
     wide_words: bool = setting(
         True, "The wide path's features include jieba's words (cut in the graph, so the SavedModel "
         "carries jieba's dictionary, about 16 MB) beside the character 1-3-grams.")
+    wide_vectors: bool = setting(
+        True, "With --pretrained_embeddings: the wide path's features also hold the mean "
+        "direction of each text's character vectors (the file's single-character rows), at the "
+        "weight against the TF-IDF row that scores best on val, or not at all when no weight "
+        "scores above the n-grams alone.")
     wide_max_train_mb: float = setting(
         0.0, "The wide path learns from at most this many MB of the prepared train split: from a "
         "larger one, every k-th line (a uniform sample), which bounds its time and the memory its "

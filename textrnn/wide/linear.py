@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from textrnn.features import data
 from textrnn.util.console import Progress, say
+from textrnn.wide import mean_vectors
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)  # the grid the TF-IDF + SVM peer chooses from
 TEMPERATURES = tuple(np.geomspace(0.25, 64.0, 33))
@@ -280,19 +281,44 @@ def train_wide(splits, featurizer, label_encoder, num_classes, num_train, cfg):
     """The wide model with the C of C_GRID that scores best on val (`search_grid`).
 
     `splits` maps "train" and "val" to datasets of prepared lines (`data.lines`);
-    `num_train` is the number of train lines. Returns (model, C, val accuracy, epochs).
+    `num_train` is the number of train lines. With a featurizer that has a block of
+    mean vectors (textrnn.wide.mean_vectors), C is chosen without the block, then the
+    block is solved at that C at each of mean_vectors.WEIGHTS and kept only at a
+    weight that scores above the model without it (mean_vectors.choose_weight).
+    Returns (model, C, val score, epochs, the block's weight: None without a block,
+    0 when val left it out).
     """
     train = training_batches(splits["train"], featurizer, label_encoder, num_train, "train", cfg)
-    val = batches(splits["val"], featurizer, label_encoder, 1024)
+    val = list(batches(splits["val"], featurizer, label_encoder, 1024))
     epochs = cfg.epochs_for(num_train)
     orders = grid_orders(len(train), epochs, cfg)
     name = "micro-F1" if label_encoder.multi_label else "accuracy"
+    if featurizer.vectors is None:
+        model, best, score = _search_c(train, val, orders, featurizer.num_features, num_classes,
+                                       num_train, cfg, name)
+        return model, cfg.c_grid[best], score, epochs, None
+    start = featurizer.num_ngrams
+    plain = lambda rows: mean_vectors.weighted_batches(rows, start, 0.0)
+    model, best, score = _search_c(plain(train), plain(val), orders, start, num_classes,
+                                   num_train, cfg, name)
+    solve = lambda weight: _fit_one(
+        cfg.c_grid[best], mean_vectors.weighted_batches(train, start, weight), orders[best],
+        mean_vectors.weighted_batches(val, start, weight), featurizer.num_features,
+        num_classes, num_train, cfg)[:2]
+    model, score, weight = mean_vectors.choose_weight(model, score, solve, name)
+    return model, cfg.c_grid[best], score, epochs, weight
+
+
+def _search_c(train, val, orders, num_features, num_classes, num_train, cfg, name):
+    """(model, index in cfg.c_grid, val score) of the best C (`search_grid`), each C
+    solved on its block of `orders`."""
     scores, models = {}, {}
+    epochs = len(orders[0])
 
     def fit(i):
         c = cfg.c_grid[i]
-        models[i], scores[i], _ = _fit_one(c, train, orders[i], val,
-                                           featurizer.num_features, num_classes, num_train, cfg)
+        models[i], scores[i], _ = _fit_one(c, train, orders[i], val, num_features,
+                                           num_classes, num_train, cfg)
         say(f"wide path: C={c:g}: val {name} {scores[i]:.4f} after {epochs} epochs")
         for j in [j for j in models if j != best_point(scores)]:
             del models[j]  # one model held at a time besides the one being solved
@@ -303,7 +329,7 @@ def train_wide(splits, featurizer, label_encoder, num_classes, num_train, cfg):
     if solved < len(cfg.c_grid):
         say(f"wide path: C={cfg.c_grid[best]:g} is the best on val of the {solved} values "
             "solved; the grid's others lie beyond values that score worse")
-    return models[best], cfg.c_grid[best], scores[best], epochs
+    return models[best], best, scores[best]
 
 
 def best_point(scores):

@@ -4,8 +4,9 @@ After the recurrent model's training, `add_wide_path`:
 1. fits the character n-grams (and words) and their IDF on train (ngrams.fit);
    a train split over --wide_max_train_mb is read as every k-th line, here
    and in each step below that learns from train,
-2. trains the wide classifier, its L2 strength chosen on val (wide.train_wide),
-   and fits the softmax temperature that turns its scores into probabilities
+2. trains the wide classifier, its L2 strength chosen on val (wide.train_wide;
+   with pretrained vectors, also the weight of their mean beside the n-grams,
+   textrnn.wide.mean_vectors), and fits the softmax temperature that turns its scores into probabilities
    on val (wide.calibrate),
 3. chooses the weight w of the served mixture
        p = (1 - w) * p_recurrent + w * p_wide
@@ -157,17 +158,38 @@ def _train_sample(cfg, train_file):
 
 def _fit_ngrams(cfg, out, train, num_train):
     """The featurizer fitted on the `num_train` lines of `train` (n-grams, words with
-    --wide_words, IDF), saved into `out`."""
+    --wide_words, IDF, and with --pretrained_embeddings and --wide_vectors the
+    block of mean character vectors, at weight 1 until val chooses it), saved into
+    `out`."""
     from textrnn.wide import ngrams
     cut, words = ngrams.word_segmenter(out) if cfg.wide_words else (None, None)
     table, idf, _ = ngrams.fit(_texts(train), cfg.wide_max_ngrams, cfg.wide_min_df,
                                total=num_train, segmenter=cut)
-    ngrams.save(out, table, idf, words)
     kinds = "character 1-3-grams and jieba words" if cut else "character 1-3-grams"
     say(f"wide path: {len(table):,} features ({kinds}) from {num_train:,} train texts")
+    with_vectors = cfg.pretrained_embeddings and cfg.wide_vectors and _save_vectors(
+        cfg, out, [gram for gram in table if len(gram) == 1])
+    ngrams.save(out, table, idf, words, vector_weight=1.0 if with_vectors else None)
     # read back from the saved files, as export reads them: training then uses
     # exactly the featurizer that will be served
     return ngrams.load(out)
+
+
+def _save_vectors(cfg, out, characters):
+    """Keep the vectors of train's `characters` (and of up to --pretrained_max_tokens
+    others) for the mean-vectors block, in `out`; False when none has one."""
+    from textrnn.wide import mean_vectors
+    kept = mean_vectors.keep(cfg.pretrained_embeddings, characters, cfg.pretrained_max_tokens)
+    if not kept.tokens:
+        say(f"wide path: no character has a vector in {cfg.pretrained_embeddings}: the "
+            "n-grams go without them")
+        return False
+    mean_vectors.save(out, kept)
+    found = len(set(kept.tokens).intersection(characters))
+    say(f"wide path: the mean of each text's character vectors beside the n-grams: "
+        f"{found:,} of train's {len(characters):,} characters have one, "
+        f"{len(kept.tokens) - found:,} more from the file; its weight is chosen on val")
+    return True
 
 
 @dataclasses.dataclass
@@ -201,15 +223,20 @@ def add_wide_path(cfg, metrics):
     fit = _Fit(cfg.model_dir, files, _fit_ngrams(cfg, out, train, num_train),
                artifacts.label_encoder(cfg.model_dir), _num_classes(cfg.model_dir),
                wide.WideConfig(seed=cfg.seed))
-    model, c, _, epochs = wide.train_wide(
+    model, c, _, epochs, vector_weight = wide.train_wide(
         dict(train=train, val=data.lines(files["val"])), fit.featurizer, fit.label_encoder,
         fit.num_classes, num_train, fit.wide_cfg)
+    if vector_weight is not None:
+        from textrnn.wide import ngrams
+        ngrams.set_vector_weight(out, vector_weight)
+        fit = dataclasses.replace(fit, featurizer=ngrams.load(out))
     p, temperature = _calibrated(fit, model)
     weight, val_score, val_loss = choose_weight(*p["val"])
     chosen = _Chosen(c=c, temperature=temperature, weight=weight)
     m = _metric(fit)
     info = {"weight": weight, "c": c, "epochs": epochs, "temperature": temperature,
-            "num_ngrams": fit.featurizer.num_features, "train_texts": num_train,
+            "num_ngrams": fit.featurizer.num_ngrams, "vector_weight": vector_weight,
+            "train_texts": num_train,
             "train_every": every, "refit": None, f"val_{m}": _scores(p["val"], weight)}
     if cfg.wide_refit:
         lines = train.concatenate(data.lines(files["val"]))

@@ -21,6 +21,10 @@ character 的 stay two features. Whitespace is dropped before cutting so that
 a prepared file (tokens separated by spaces) and the raw text it came from
 give the same words. `features.json` beside ngrams.txt says whether a table
 has words and holds the segmenter's settings; `load` reads both.
+
+Pretrained vectors: with a textrnn.wide.mean_vectors block, each row also
+holds the mean direction of the text's character vectors, times the weight
+features.json records, in the columns after the n-grams'.
 """
 
 import collections
@@ -33,6 +37,7 @@ import tensorflow as tf
 from textrnn.features import encoding
 from textrnn.training import artifacts
 from textrnn.util.errors import UserError, where
+from textrnn.wide import mean_vectors
 
 NGRAMS_FILE = "ngrams.txt"
 FEATURES_FILE = "features.json"
@@ -71,14 +76,18 @@ def _read_table(path):
 
 
 class NgramFeaturizer(tf.Module):
-    """Batch of texts -> float32 SparseTensor [batch, num_features] of TF-IDF rows."""
+    """Batch of texts -> float32 SparseTensor [batch, num_features] of TF-IDF rows, then
+    (with `vectors`, a mean_vectors.MeanVectors) `vector_weight` times its block."""
 
-    def __init__(self, ngrams_file, orders=ORDERS, segmenter=None, name="ngram_featurizer"):
+    def __init__(self, ngrams_file, orders=ORDERS, segmenter=None, vectors=None,
+                 vector_weight=1.0, name="ngram_featurizer"):
         super().__init__(name=name)
         table, idf = _read_table(ngrams_file)
         self.orders = tuple(int(n) for n in orders)
         self.segmenter = segmenter
-        self.num_features = len(table)
+        self.vectors, self.vector_weight = vectors, float(vector_weight)
+        self.num_ngrams = len(table)
+        self.num_features = len(table) + (vectors.dim if vectors is not None else 0)
         self.idf = tf.constant(idf)
         self.table = tf.lookup.StaticHashTable(
             tf.lookup.TextFileInitializer(
@@ -111,16 +120,18 @@ class NgramFeaturizer(tf.Module):
         known = ids >= 0
         rows = tf.boolean_mask(found.value_rowids(), known)
         ids = tf.boolean_mask(ids, known)
-        width = tf.constant(self.num_features, tf.int64)
+        width = tf.constant(self.num_ngrams, tf.int64)
         keys, _, counts = tf.unique_with_counts(rows * width + ids, out_idx=tf.int64)
         rows, cols = keys // width, keys % width
         values = (1.0 + tf.math.log(tf.cast(counts, tf.float32))) * tf.gather(self.idf, cols)
         batch = tf.shape(texts, out_type=tf.int64)[0]
         norms = tf.sqrt(tf.math.unsorted_segment_sum(tf.square(values), rows, batch))
         values = values / tf.gather(norms, rows)
-        features = tf.sparse.SparseTensor(tf.stack([rows, cols], axis=1), values,
-                                          tf.stack([batch, width]))
-        return tf.sparse.reorder(features)
+        features = tf.sparse.reorder(tf.sparse.SparseTensor(
+            tf.stack([rows, cols], axis=1), values, tf.stack([batch, width])))
+        if self.vectors is None:
+            return features
+        return mean_vectors.append(features, self.vectors(texts), self.vector_weight)
 
 
 def _document_grams(texts, orders, segmenter):
@@ -181,12 +192,24 @@ def word_segmenter(directory):
     return segmenter.JiebaSegmenter(edges, nodes, **settings), settings
 
 
-def save(directory, table, idf, words=None, orders=ORDERS):
+def save(directory, table, idf, words=None, orders=ORDERS, vector_weight=None):
     """Write a featurizer's table and FEATURES_FILE into `directory` (where
-    `word_segmenter` wrote its dictionary, given its `words` settings)."""
+    `word_segmenter` wrote its dictionary, given its `words` settings, and
+    mean_vectors.save the vectors of a block at `vector_weight`)."""
     write_table(os.path.join(directory, NGRAMS_FILE), table, idf)
     artifacts.write_json(os.path.join(directory, FEATURES_FILE),
-                         dict(orders=list(orders), words=words))
+                         dict(orders=list(orders), words=words, vector_weight=vector_weight))
+
+
+def set_vector_weight(directory, weight):
+    """Record the mean-vectors block's weight in `directory`'s FEATURES_FILE; 0 removes
+    the block and its files."""
+    path = os.path.join(directory, FEATURES_FILE)
+    spec = artifacts.read_json(path)
+    spec["vector_weight"] = float(weight) if weight else None
+    if not weight:
+        mean_vectors.remove(directory)
+    artifacts.write_json(path, spec)
 
 
 def load(directory):
@@ -199,11 +222,19 @@ def load(directory):
         cut = None if words is None else segmenter.JiebaSegmenter(
             *_files(directory, segmenter.EDGES_FILE, segmenter.NODES_FILE),
             float(words["fallback_weight"]), int(words["max_word_length"]))
+        weight = spec.get("vector_weight")
+        weight = None if weight is None else float(weight)
     except (KeyError, TypeError, ValueError) as error:
         expected = ("{'orders': [1, 2, 3], 'words': null or "
-                    "{'fallback_weight': ..., 'max_word_length': ...}}")
+                    "{'fallback_weight': ..., 'max_word_length': ...}, "
+                    "'vector_weight': null or a number}")
         raise UserError(f"{path}: expected {expected} ({error!r})") from None
-    return NgramFeaturizer(os.path.join(directory, NGRAMS_FILE), orders, cut)
+    vectors = None
+    if weight is not None:
+        _files(directory, mean_vectors.VECTOR_CHARS_FILE, mean_vectors.VECTOR_MATRIX_FILE)
+        vectors = mean_vectors.MeanVectors(directory)
+    return NgramFeaturizer(os.path.join(directory, NGRAMS_FILE), orders, cut, vectors,
+                           weight if weight is not None else 1.0)
 
 
 def _files(directory, *names):
