@@ -193,7 +193,8 @@ def wide_vectors_table(r):
            f"L2-normalised mean of the text's `{r['vectors']}` character vectors times alpha; "
            "C chosen on val for each alpha, alpha and C together by val accuracy (ties to the "
            "smaller alpha). Val accuracy, test in brackets; alpha 0 is the peers table's "
-           "TF-IDF + LinearSVC row. textrnn's wide path does not use the vectors.", "",
+           "TF-IDF + LinearSVC row. textrnn's wide path (`--wide_vectors`) chooses the weight "
+           "at its own C, keeping it only above alpha 0's val score.", "",
            "| corpus | " + " | ".join(f"alpha {a:g}" for a in alphas)
            + " | chosen on val | test gain |", "| --- |" + " ---: |" * (len(alphas) + 2)]
     for name, result in corpora.items():
@@ -203,6 +204,28 @@ def wide_vectors_table(r):
         gain = 100 * (chosen["test_accuracy"] - plain["test_accuracy"])
         out.append(f"| {name} | " + " | ".join(cells) + f" | alpha {chosen['alpha']:g}, "
                    f"C {chosen['C']:g} | {gain:+.2f} |")
+    return out + [""]
+
+
+def wide_vectors_runs_table(r):
+    """benchmarks/wide_vectors_runs.py: the served model with and without the wide
+    path's vectors, on the same finished runs."""
+    out = ["## Pretrained vectors in the wide path: the served model", "",
+           f"`{r['command']}`: finished `make train DATA=... VECTORS=...` runs (the shared "
+           "character vectors) trained without the wide path's vectors, and the same runs with "
+           "their wide path trained again with them (`--wide_vectors`); test accuracy of the "
+           "exported model, mean over the seeds. Machine: "
+           f"{r['machine']['cpu_count']} CPUs, {r['machine']['cpu_model']}.", "",
+           "| corpus | seeds | without | with vectors | gain | vectors' weight chosen on val | "
+           "wide path s (without / with) |", "| --- | --- | ---: | ---: | ---: | --- | --- |"]
+    for name, c in r["corpora"].items():
+        runs = [run for run in r["runs"] if run["corpus"] == name]
+        weights = ", ".join(f"{run['with_vectors']['vector_weight']:g}" for run in runs)
+        seconds = ", ".join(f"{run['without']['wide_seconds']:.0f} / "
+                            f"{run['with_vectors']['wide_seconds']:.0f}" for run in runs)
+        out.append(f"| {name} | {', '.join(map(str, c['seeds']))} | {100 * c['without']:.2f}% | "
+                   f"{100 * c['with_vectors']:.2f}% | {100 * c['gain']:+.2f} | {weights} | "
+                   f"{seconds} |")
     return out + [""]
 
 
@@ -272,6 +295,9 @@ def main():
     wide_vectors = load(os.path.join(r, "wide_vectors.json"))
     if wide_vectors:
         page += wide_vectors_table(wide_vectors)
+    wide_vectors_runs = load(os.path.join(r, "wide_vectors_runs.json"))
+    if wide_vectors_runs:
+        page += wide_vectors_runs_table(wide_vectors_runs)
     accuracy = load(os.path.join(r, "accuracy.json"))
     if accuracy:
         page += accuracy_tables(accuracy, peers)

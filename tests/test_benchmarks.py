@@ -210,3 +210,28 @@ def test_wide_vectors_alpha_zero_is_the_plain_svm_and_vectors_can_decide():
     found = wide_vectors.svm_by_alpha(splits, vectors, [0.0, 1.0])
     assert found[1.0][:2] == (1.0, 1.0)
     assert found[0.0][1] == 0.5  # no train n-gram in test: one class for every text
+
+
+def test_wide_vectors_runs_pairs_each_run_with_its_copy_and_averages_by_corpus(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import wide_vectors_runs
+    run = tmp_path / "tnews-s2"
+    (run / "model").mkdir(parents=True)
+    (run / "prepared").mkdir()
+    (run / "model" / "config.json").write_text(json.dumps(
+        {"train": {"seed": 2, "pretrained_embeddings": "/v.vec"}}), encoding="utf-8")
+    (run / "prepared" / "manifest.json").write_text(json.dumps(
+        {"splits": {"train": {"source": "/data/tnews/train.txt"}}}), encoding="utf-8")
+    assert wide_vectors_runs.describe(str(run)) == ("tnews", 2, "/v.vec")
+    (run / "model" / "metrics.json").write_text(json.dumps(
+        {"test_accuracy": 0.5, "val_accuracy": 0.52,
+         "wide": {"weight": 0.5, "seconds": 10.0}}), encoding="utf-8")
+    assert wide_vectors_runs.arm(str(run / "model"))["vector_weight"] is None
+    assert not wide_vectors_runs.trained_with_vectors(str(run))
+    side = lambda t: dict(test_accuracy=t)
+    runs = [dict(corpus="a", seed=1, without=side(0.5), with_vectors=side(0.52)),
+            dict(corpus="a", seed=2, without=side(0.6), with_vectors=side(0.6)),
+            dict(corpus="b", seed=1, without=side(0.9), with_vectors=side(0.89))]
+    got = wide_vectors_runs.summarise(runs)
+    assert got["a"]["seeds"] == [1, 2] and got["a"]["gain"] == pytest.approx(0.01)
+    assert got["b"]["gain"] == pytest.approx(-0.01)
