@@ -153,3 +153,28 @@ def test_a_file_without_single_characters_keeps_nothing(tmp_path):
     path = write_text(tmp_path / "w.vec", {"新闻": [1.0, 2.0], "体育": [0.5, 0.5]})
     assert mean_vectors.keep(path, ["新"], max_added=10).tokens == []
     assert vectors.dimension(path) == 2
+
+
+@pytest.mark.slow
+def test_a_multi_label_run_chooses_the_vectors_weight_by_micro_f1_and_serves(tmp_path):
+    from conftest import write_multilabel_corpus
+    from textrnn.prepare import prepare
+    from textrnn.serving.inference import Predictor
+    from textrnn.train import TrainConfig, train
+    raw = write_multilabel_corpus(tmp_path / "raw", counts=(300, 60, 60))
+    chars = sorted({c for line in (raw / "train.txt").read_text(encoding="utf-8").splitlines()
+                    for c in line.split("\t")[1]})
+    rng = np.random.default_rng(0)
+    vec = write_text(tmp_path / "v.vec", {c: rng.normal(0, 1, 4).round(3).tolist()
+                                          for c in chars})
+    prepare({s: str(raw / f"{s}.txt") for s in ("train", "val", "test")}, tmp_path / "data",
+            tokenizer="char", num_workers=1, progress_every=0, multi_label=True)
+    model_dir = tmp_path / "model"
+    train(TrainConfig(data_dir=str(tmp_path / "data"), model_dir=str(model_dir),
+                      num_train_steps=10, wide=True, wide_words=False, pretrained_embeddings=vec,
+                      **{**TINY_MODEL, "num_embedding_size": 4, "num_word_threshold": 1}))
+    info = json.loads((model_dir / "wide" / "wide.json").read_text(encoding="utf-8"))
+    assert info["vector_weight"] in (0.0, *mean_vectors.WEIGHTS)
+    assert mean_vectors.saved_in(str(model_dir / "wide")) == (info["vector_weight"] > 0)
+    (_, out), = Predictor(str(model_dir / "export")).predict(["猫的一是狗"])
+    assert len(out["probabilities"]) == 4
