@@ -214,7 +214,9 @@ def wide_vectors_runs_table(r):
            f"`{r['command']}`: finished `make train DATA=... VECTORS=...` runs (the shared "
            "character vectors) trained without the wide path's vectors, and the same runs with "
            "their wide path trained again with them (`--wide_vectors`); test accuracy of the "
-           "exported model, mean over the seeds. Machine: "
+           "exported model, mean over the seeds. The wide path's seconds (each run's) were "
+           "measured while other runs shared the machine: a rough cost, not a ratio measured "
+           "side by side. Machine: "
            f"{r['machine']['cpu_count']} CPUs, {r['machine']['cpu_model']}.", "",
            "| corpus | seeds | without | with vectors | gain | vectors' weight chosen on val | "
            "wide path s (without / with) |", "| --- | --- | ---: | ---: | ---: | --- | --- |"]
