@@ -52,11 +52,17 @@ def test_the_block_is_the_direction_of_the_mean_of_the_characters_with_a_vector(
                                atol=1e-6)
 
 
+def save_table(directory, weight):
+    """(grams, idf) of TEXTS' n-gram table, saved beside the block at `weight`."""
+    grams, idf, _ = ngrams.fit(tf.data.Dataset.from_tensor_slices(TEXTS).batch(2),
+                               max_ngrams=100)
+    ngrams.save(str(directory), grams, idf, vector_weight=weight)
+    return grams, idf
+
+
 def test_the_featurizer_puts_the_weighted_block_after_the_ngrams(block_dir):
     directory, kept = block_dir
-    texts = tf.data.Dataset.from_tensor_slices(TEXTS).batch(2)
-    grams, idf, _ = ngrams.fit(texts, max_ngrams=100)
-    ngrams.save(str(directory), grams, idf, vector_weight=0.6)
+    grams, idf = save_table(directory, 0.6)
     featurizer = ngrams.load(str(directory))
     assert featurizer.num_ngrams == len(grams) and featurizer.num_features == len(grams) + 3
     got = tf.sparse.to_dense(featurizer(tf.constant(TEXTS))).numpy()
@@ -69,9 +75,7 @@ def test_the_featurizer_puts_the_weighted_block_after_the_ngrams(block_dir):
 
 def test_weight_zero_takes_the_block_and_its_files_out_of_the_model(block_dir):
     directory, _ = block_dir
-    texts = tf.data.Dataset.from_tensor_slices(TEXTS).batch(2)
-    grams, idf, _ = ngrams.fit(texts, max_ngrams=100)
-    ngrams.save(str(directory), grams, idf, vector_weight=1.0)
+    grams, _ = save_table(directory, 1.0)
     ngrams.set_vector_weight(str(directory), 0.0)
     featurizer = ngrams.load(str(directory))
     assert featurizer.vectors is None and featurizer.num_features == len(grams)
