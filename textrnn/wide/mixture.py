@@ -6,8 +6,8 @@ After the recurrent model's training, `add_wide_path`:
    and in each step below that learns from train,
 2. trains the wide classifier, its L2 strength chosen on val (wide.train_wide;
    with pretrained vectors, also the weight of their mean beside the n-grams,
-   textrnn.wide.mean_vectors), and fits the softmax temperature that turns its scores into probabilities
-   on val (wide.calibrate),
+   textrnn.wide.mean_vectors), and fits the softmax temperature that turns its
+   scores into probabilities on val (wide.calibrate),
 3. chooses the weight w of the served mixture
        p = (1 - w) * p_recurrent + w * p_wide
    on val, by accuracy (ties: lower log-loss), from a grid of 0 to 1,
@@ -236,8 +236,8 @@ def add_wide_path(cfg, metrics):
     m = _metric(fit)
     info = {"weight": weight, "c": c, "epochs": epochs, "temperature": temperature,
             "num_ngrams": fit.featurizer.num_ngrams, "vector_weight": vector_weight,
-            "train_texts": num_train,
-            "train_every": every, "refit": None, f"val_{m}": _scores(p["val"], weight)}
+            "train_texts": num_train, "train_every": every, "refit": None,
+            f"val_{m}": _scores(p["val"], weight)}
     if cfg.wide_refit:
         lines = train.concatenate(data.lines(files["val"]))
         model, p["test"], info["refit"] = _refit(

@@ -203,13 +203,13 @@ def save(directory, table, idf, words=None, orders=ORDERS, vector_weight=None):
 
 def set_vector_weight(directory, weight):
     """Record the mean-vectors block's weight in `directory`'s FEATURES_FILE; 0 removes
-    the block and its files."""
+    the block and then its files (a stop between the two leaves a table that loads)."""
     path = os.path.join(directory, FEATURES_FILE)
     spec = artifacts.read_json(path)
     spec["vector_weight"] = float(weight) if weight else None
+    artifacts.write_json(path, spec)
     if not weight:
         mean_vectors.remove(directory)
-    artifacts.write_json(path, spec)
 
 
 def load(directory):
