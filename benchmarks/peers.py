@@ -54,12 +54,14 @@ RESULT = "peers_result.json"  # a finished textrnn run's scores, in its run fold
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
-                                                      "peers.json"))
+                                                      "peers.json"),
+                        help="results JSON written (and read by --update)")
     parser.add_argument("--corpora", default=",".join(CORPORA),
                         help="comma-separated subset of " + ", ".join(CORPORA))
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")
     parser.add_argument("--systems", default="textrnn,textrnn_vectors,tfidf_svm,"
-                        "tfidf_svm_refit,fasttext")
+                        "tfidf_svm_refit,fasttext",
+                        help="comma-separated systems to measure")
     parser.add_argument("--work_dir", default=None, help="runs of make train (default: a "
                         "temporary folder)")
     parser.add_argument("--quick", action="store_true",
