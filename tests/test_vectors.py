@@ -3,6 +3,7 @@ start the embedding from, the freeze and rate settings, and a run end to end."""
 
 import gzip
 import json
+import math
 import os
 import struct
 import subprocess
@@ -54,6 +55,60 @@ def test_tokens_the_vocabulary_lacks_are_added_in_file_order_up_to_the_cap(tmp_p
                          can_add=lambda t: tokenize.can_produce("char", t))
     assert found.tokens == ["新", "闻", "育"]  # "体" is past the cap, "新闻" not a character
     assert vectors.load(path, wanted=["育"], max_added=0).tokens == ["育"]
+
+
+def _counting_opens(monkeypatch):
+    opens = []
+    real = vectors._open
+    monkeypatch.setattr(vectors, "_open", lambda path: opens.append(path) or real(path))
+    return opens
+
+
+def test_several_requests_are_served_from_one_pass_as_each_alone(tmp_path, monkeypatch):
+    path = write_text(tmp_path / "v.vec")
+    requests = [vectors.Request(["育"], 2, vectors.is_character),
+                vectors.Request(["新闻"], 1), vectors.Request((), math.inf, vectors.is_character)]
+    alone = [vectors.load(path, r.wanted, r.max_added, r.can_add) for r in requests]
+    opens = _counting_opens(monkeypatch)
+    together = vectors.load_many(path, requests)
+    assert len(opens) == 1
+    assert [v.tokens for v in together] == [v.tokens for v in alone] == [
+        ["新", "闻", "育"], ["新", "新闻"], ["新", "闻", "体", "育"]]
+    for one, other in zip(together, alone):
+        np.testing.assert_array_equal(one.matrix, other.matrix)
+
+
+# train's characters and the cap chosen so that wanted and added rows interleave,
+# the cap bites, and a wanted token is not in the file
+@pytest.mark.parametrize("wanted, cap", [(["育"], 2), (["体", "新"], 1), ([], 3),
+                                         (["闻", "x"], 0), (["育", "闻"], 10)])
+def test_selecting_from_a_copy_of_every_character_keeps_what_the_file_would(
+        tmp_path, wanted, cap):
+    path = write_text(tmp_path / "v.vec")
+    every = vectors.load(path, (), math.inf, vectors.is_character)
+    request = vectors.Request(wanted, cap, vectors.is_character)
+    from_copy, from_file = vectors.select(every, request), vectors.load_many(path, [request])[0]
+    assert from_copy.tokens == from_file.tokens
+    np.testing.assert_array_equal(from_copy.matrix, from_file.matrix)
+
+
+def test_a_copy_is_read_back_only_while_it_is_whole_and_the_file_unchanged(tmp_path):
+    path = write_text(tmp_path / "v.vec")
+    kept = vectors.load(path, ["新", "育"])
+    copy = str(tmp_path / "copy")
+    vectors.save_copy(kept, copy)
+    back = vectors.read_copy(copy, path)
+    assert back.tokens == kept.tokens and back.dim == 3
+    np.testing.assert_array_equal(back.matrix, kept.matrix)
+    assert vectors.read_copy(str(tmp_path / "none"), path) is None
+    other = write_text(tmp_path / "w.vec")
+    assert vectors.read_copy(copy, other) is None  # another file
+    with open(path, "a", encoding="utf-8") as grown:
+        grown.write("龘 1 2 3\n")
+    assert vectors.read_copy(copy, path) is None  # the file changed since
+    vectors.save_copy(kept, copy)
+    os.remove(os.path.join(copy, vectors.COPY_SOURCE))  # stopped before the stamp
+    assert vectors.read_copy(copy, path) is None
 
 
 def test_what_each_tokenizer_can_produce():

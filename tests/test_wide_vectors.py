@@ -11,6 +11,7 @@ from conftest import TINY_MODEL
 from test_vectors import write_text
 from test_wide import reference_features
 from textrnn.text import vectors
+from textrnn.training import artifacts
 from textrnn.wide import mean_vectors, ngrams
 
 ROWS = {"新": [3.0, 0.0, 0.0], "闻": [0.0, 4.0, 0.0], "体": [0.0, 0.0, 2.0],
@@ -114,10 +115,12 @@ def write_split(path, chars_a, chars_b, n):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("use_vectors", [True, False])
-def test_vectors_carry_the_class_to_characters_train_never_saw(tmp_path, use_vectors):
+def test_vectors_carry_the_class_to_characters_train_never_saw(tmp_path, use_vectors,
+                                                              monkeypatch):
     """Val and test share no character with train: the n-grams can only guess, the
     characters' vectors (one direction a class) decide; val chooses the block, the
-    exported model serves it from raw text."""
+    exported model serves it from raw text. The vectors file is streamed once: the
+    wide path takes its rows from the recurrent model's pass."""
     from textrnn.prepare import prepare
     from textrnn.serving.inference import Predictor
     from textrnn.train import TrainConfig, train
@@ -132,10 +135,16 @@ def test_vectors_carry_the_class_to_characters_train_never_saw(tmp_path, use_vec
             tokenizer="char", num_workers=1, progress_every=0)
     model_dir = tmp_path / "model"
     settings = {**TINY_MODEL, "num_embedding_size": 3, "num_word_threshold": 1}
+    passes = []
+    stream = vectors.load_many
+    monkeypatch.setattr(vectors, "load_many",
+                        lambda path, requests: passes.append(path) or stream(path, requests))
     metrics = train(TrainConfig(data_dir=str(tmp_path / "data"), model_dir=str(model_dir),
                                 num_train_steps=10, wide=True, wide_words=False,
                                 pretrained_embeddings=vec, wide_vectors=use_vectors,
                                 **settings))
+    assert passes == [vec]
+    assert not (model_dir / artifacts.PRETRAINED_CHARS_DIR).exists()
     info = json.loads((model_dir / "wide" / "wide.json").read_text(encoding="utf-8"))
     features = json.loads((model_dir / "wide" / ngrams.FEATURES_FILE).read_text(encoding="utf-8"))
     if not use_vectors:
@@ -153,9 +162,24 @@ def test_vectors_carry_the_class_to_characters_train_never_saw(tmp_path, use_vec
     assert accuracy == metrics["test_accuracy"] == 1.0
 
 
+def test_the_block_takes_its_rows_from_a_copy_of_the_files_characters(tmp_path,
+                                                                      monkeypatch):
+    path = write_text(tmp_path / "v.vec", ROWS)
+    streamed = mean_vectors.keep(path, ["新", "闻", "x"], max_added=1)
+    copy = str(tmp_path / "copy")
+    vectors.save_copy(vectors.load(path, (), 100, vectors.is_character), copy)
+    monkeypatch.setattr(vectors, "_open", None)  # the file must not be read again
+    kept = mean_vectors.keep(path, ["新", "闻", "x"], max_added=1, copy=copy)
+    assert kept.tokens == streamed.tokens == ["新", "闻", "体"]
+    np.testing.assert_array_equal(kept.matrix, streamed.matrix)
+
+
 def test_a_file_without_single_characters_keeps_nothing(tmp_path):
     path = write_text(tmp_path / "w.vec", {"新闻": [1.0, 2.0], "体育": [0.5, 0.5]})
     assert mean_vectors.keep(path, ["新"], max_added=10).tokens == []
+    copy = str(tmp_path / "copy")
+    vectors.save_copy(vectors.load(path, (), 100, vectors.is_character), copy)
+    assert mean_vectors.keep(path, ["新"], max_added=10, copy=copy).tokens == []
     assert vectors.dimension(path) == 2
 
 

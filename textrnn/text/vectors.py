@@ -7,7 +7,9 @@ file's first bytes, whatever its name), and word2vec's binary format
 the tokens asked for are parsed and kept, plus up to `max_added` further
 tokens in file order (such files list the most frequent first), which give
 meaning to tokens train never saw. Every row's number of values is checked;
-values are parsed for the rows kept.
+values are parsed for the rows kept. Several readers' rows come from one pass
+(`load_many`), and `save_copy` keeps rows for a reader later in the run
+(`read_copy`, `select`), so a file of gigabytes is streamed once.
 """
 
 import dataclasses
@@ -31,15 +33,67 @@ class Vectors:
     rows_read: int
 
 
+@dataclasses.dataclass
+class Request:
+    """Which rows of a vectors file to keep: those of the tokens in `wanted`, and up
+    to `max_added` others for which `can_add(token)` holds, in file order."""
+    wanted: frozenset
+    max_added: int = 0
+    can_add: object = None  # token -> bool; None: any token
+
+    def __post_init__(self):
+        self.wanted = frozenset(self.wanted)
+        self.can_add = self.can_add or (lambda token: True)
+
 
 def load(path, wanted, max_added=0, can_add=None):
     """The vectors of the tokens in `wanted`, and of up to `max_added` others for which
     `can_add(token)` holds (default: any), in file order."""
+    return load_many(path, [Request(wanted, max_added, can_add)])[0]
+
+
+def load_many(path, requests):
+    """One Vectors per Request, from a single pass over the file: a file of
+    millions of rows is read once, whoever needs its rows."""
     if not os.path.isfile(path):
         raise UserError(f"{path}: no such file")
     with _open(path) as stream:
         rows = (_binary_rows if _is_binary(path) else _text_rows)(path, stream)
-        return _keep(path, rows, set(wanted), max_added, can_add or (lambda token: True))
+        return _keep(path, rows, requests)
+
+
+def select(kept, request):
+    """The rows of Vectors `kept` that `request` keeps, as `load` would keep them from
+    the file when `kept` holds every row the request could keep (in file order)."""
+    if not kept.tokens:
+        return kept
+    rows = ((token, lambda row=row: row, kept.dim) for token, row in zip(kept.tokens,
+                                                                         kept.matrix))
+    return _keep(kept.path, rows, [request])[0]
+
+
+def is_character(token):
+    """One character that is not whitespace: what text is split into, whitespace
+    dropped, by a character model or the wide path's mean vectors."""
+    return len(token) == 1 and not token.isspace()
+
+
+def save(kept, tokens_file, matrix_file):
+    """Write Vectors `kept`: its tokens one a line (line number == row) and its
+    float32 matrix (.npy)."""
+    with open(tokens_file, "w", encoding="utf-8", newline="\n") as out:
+        out.writelines(f"{token}\n" for token in kept.tokens)
+    np.save(matrix_file, kept.matrix.astype(np.float32))
+
+
+def read(path, tokens_file, matrix_file):
+    """The Vectors `save` wrote, as rows of the file at `path`."""
+    with open(tokens_file, encoding="utf-8", newline="\n") as lines:
+        tokens = [line[:-1] for line in lines]
+    matrix = np.load(matrix_file)
+    if matrix.ndim != 2 or matrix.shape[0] != len(tokens):
+        raise ValueError(f"{matrix_file}: {matrix.shape} rows for {len(tokens)} tokens")
+    return Vectors(path, int(matrix.shape[1]), tokens, matrix, len(tokens))
 
 
 def dimension(path):
@@ -59,6 +113,45 @@ def dimension(path):
     return len(fields) - 1
 
 
+COPY_TOKENS, COPY_MATRIX, COPY_SOURCE = "tokens.txt", "vectors.npy", "source.json"
+
+
+def save_copy(kept, directory):
+    """Keep Vectors `kept` in `directory` for a later reader of the same file (read_copy):
+    a file of millions of rows is then streamed once per run. The source's size and
+    time, written last, tell a complete copy of the file as it is now."""
+    import json
+    os.makedirs(directory, exist_ok=True)
+    source = os.path.join(directory, COPY_SOURCE)
+    if os.path.exists(source):
+        os.remove(source)
+    save(kept, os.path.join(directory, COPY_TOKENS), os.path.join(directory, COPY_MATRIX))
+    with open(source + ".tmp", "w", encoding="utf-8") as out:
+        json.dump(_stamp(kept.path), out)
+    os.replace(source + ".tmp", source)
+
+
+def read_copy(directory, path):
+    """The Vectors save_copy kept of the file at `path`, or None when `directory` holds
+    no complete copy of that file as it is now."""
+    import json
+    source = os.path.join(directory, COPY_SOURCE)
+    try:
+        with open(source, encoding="utf-8") as stamp:
+            if json.load(stamp) != _stamp(path):
+                return None
+        return read(path, os.path.join(directory, COPY_TOKENS),
+                    os.path.join(directory, COPY_MATRIX))
+    except (OSError, ValueError):
+        return None
+
+
+def _stamp(path):
+    status = os.stat(path)
+    return {"file": os.path.abspath(path), "bytes": status.st_size,
+            "mtime_ns": status.st_mtime_ns}
+
+
 def _open(path):
     with open(path, "rb") as probe:
         magic = probe.read(2)
@@ -70,29 +163,35 @@ def _is_binary(path):
     return name.endswith(".bin") or name.endswith(".bin.gz")
 
 
-def _keep(path, rows, wanted, max_added, can_add):
-    """Walk the rows, keeping the wanted ones and the first `max_added` others."""
+def _keep(path, rows, requests):
+    """Walk the rows once, keeping for each request its wanted rows and the first
+    `max_added` others it can add."""
     from textrnn.util.console import Progress
     progress = Progress(f"{os.path.basename(path)}", unit="rows", every=PROGRESS_ROWS,
                         seconds=10)
-    tokens, values, added, found, dim, count = [], [], 0, 0, None, 0
+    kept = [([], []) for _ in requests]
+    # plain lists, not the requests' attributes: this loop runs once a row
+    wanted, caps, can_add = ([getattr(r, name) for r in requests]
+                             for name in ("wanted", "max_added", "can_add"))
+    added, each = [0] * len(requests), range(len(requests))
+    dim, count = None, 0
     for count, (token, parse, dim) in enumerate(rows, start=1):
         progress.add(1)
-        if token in wanted:
-            found += 1
-        elif added < max_added and can_add(token):
-            added += 1
-        else:
+        takers = [i for i in each if token in wanted[i]
+                  or (added[i] < caps[i] and can_add[i](token))]
+        if not takers:
             continue
         row = np.asarray(parse(), dtype=np.float32)
         if not np.isfinite(row).all():
             raise UserError(f"{path}: the vector of {token!r} has a value that is not finite")
-        tokens.append(token)
-        values.append(row)
+        for i in takers:
+            added[i] += token not in wanted[i]
+            kept[i][0].append(token)
+            kept[i][1].append(row)
     if dim is None:
         raise UserError(f"{path}: no vectors in the file")
-    matrix = np.array(values, dtype=np.float32).reshape(len(values), dim)
-    return Vectors(path, dim, tokens, matrix, count)
+    return [Vectors(path, dim, tokens, np.array(values, dtype=np.float32).reshape(
+        len(values), dim), count) for tokens, values in kept]
 
 
 def _header(fields):

@@ -14,6 +14,9 @@
       thresholds.json   a multi-label model's thresholds, chosen on val
       logs/train logs/eval   TensorBoard event files
       metrics.json      final numbers
+      pretrained_chars/ with --pretrained_embeddings and the wide path's vectors: the
+                        file's single-character rows, read in the recurrent model's
+                        pass for the wide path; gone once the wide path has them
       wide/             the wide path (--wide): wide.json, its n-gram table,
                         features.json, checkpoint, jieba trie (wide/mixture.py)
       export/           the SavedModel (raw text in, labels out)
@@ -38,6 +41,7 @@ LOGS_DIR = "logs"
 EXPORT_DIR = "export"
 RECIPE_FILE = "recipe.flags"
 WIDE_DIR = "wide"
+PRETRAINED_CHARS_DIR = "pretrained_chars"
 WIDE_INFO_FILE = "wide.json"
 THRESHOLDS_FILE = "thresholds.json"
 

@@ -8,6 +8,7 @@ data position). See artifacts.py for the folder's layout.
 
 import dataclasses
 import json
+import math
 import os
 import shutil
 
@@ -65,7 +66,7 @@ def prepare_model_dir(cfg, out_dir, flags_text=""):
                                    cfg.num_word_threshold, cfg.max_vocab_size or None)
     embedding, pretrained = None, None
     if cfg.pretrained_embeddings:
-        tokens, embedding, pretrained = _pretrained(cfg, manifest["tokenizer"], tokens)
+        tokens, embedding, pretrained = _pretrained(cfg, manifest["tokenizer"], tokens, out_dir)
     run_config = run_config_of(cfg, manifest, tokens)
     if pretrained:
         run_config["vocabulary"]["pretrained"] = pretrained
@@ -86,15 +87,22 @@ def prepare_model_dir(cfg, out_dir, flags_text=""):
     return run_config, embedding
 
 
-def _pretrained(cfg, tokenizer, tokens):
+def _pretrained(cfg, tokenizer, tokens, out_dir):
     """(extended vocabulary, (initial embedding rows, ids of the rows from the file),
     record for config.json)."""
     import time
     from textrnn.recurrent.model import embedding_std
     from textrnn.text import vectors
     start = time.monotonic()
-    found = vectors.load(cfg.pretrained_embeddings, tokens.tokens, cfg.pretrained_max_tokens,
-                         lambda token: tokenize.can_produce(tokenizer, token))
+    requests = [vectors.Request(tokens.tokens, cfg.pretrained_max_tokens,
+                                lambda token: tokenize.can_produce(tokenizer, token))]
+    if cfg.wide and cfg.wide_vectors:
+        # every single character's row, for the wide path's mean vectors, from this
+        # same pass: the file may be gigabytes
+        requests.append(vectors.Request((), math.inf, vectors.is_character))
+    found, *characters = vectors.load_many(cfg.pretrained_embeddings, requests)
+    if characters:
+        vectors.save_copy(characters[0], artifacts.path(out_dir, artifacts.PRETRAINED_CHARS_DIR))
     kept = set(tokens.tokens)
     added = [t for t in found.tokens if t not in kept]
     tokens = tokens.extended(added)

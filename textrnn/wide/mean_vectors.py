@@ -27,26 +27,23 @@ VECTOR_MATRIX_FILE = "vector_chars.npy"
 WEIGHTS = (0.3, 0.6, 1.0)  # of the block against the TF-IDF row; 0 is always a candidate
 
 
-def is_character(token):
-    """A token the block can use: one character that is not whitespace (whitespace is
-    dropped from texts before lookup)."""
-    return len(token) == 1 and not token.isspace()
-
-
-def keep(path, train_characters, max_added):
+def keep(path, train_characters, max_added, copy=None):
     """The vectors of a file's single characters: those of `train_characters` and up
-    to `max_added` others in file order (a textrnn.text.vectors.Vectors)."""
+    to `max_added` others in file order (a textrnn.text.vectors.Vectors). They are
+    taken from `copy` (a vectors.save_copy directory of the file's characters) when
+    it holds one of this file, else streamed from the file."""
     from textrnn.text import vectors
-    return vectors.load(path, [c for c in train_characters if is_character(c)], max_added,
-                        can_add=is_character)
+    request = vectors.Request([c for c in train_characters if vectors.is_character(c)],
+                              max_added, vectors.is_character)
+    kept = vectors.read_copy(copy, path) if copy else None
+    return vectors.select(kept, request) if kept else vectors.load_many(path, [request])[0]
 
 
 def save(directory, kept):
     """Write the kept characters and their matrix into `directory`."""
-    with open(os.path.join(directory, VECTOR_CHARS_FILE), "w", encoding="utf-8",
-              newline="\n") as out:
-        out.writelines(f"{token}\n" for token in kept.tokens)
-    np.save(os.path.join(directory, VECTOR_MATRIX_FILE), kept.matrix.astype(np.float32))
+    from textrnn.text import vectors
+    vectors.save(kept, os.path.join(directory, VECTOR_CHARS_FILE),
+                 os.path.join(directory, VECTOR_MATRIX_FILE))
 
 
 def saved_in(directory):

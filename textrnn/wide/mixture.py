@@ -28,6 +28,7 @@ composes text -> both paths -> the weighted mixture in one SavedModel.
 import dataclasses
 import math
 import os
+import shutil
 import time
 
 import numpy as np
@@ -179,7 +180,10 @@ def _save_vectors(cfg, out, characters):
     """Keep the vectors of train's `characters` (and of up to --pretrained_max_tokens
     others) for the mean-vectors block, in `out`; False when none has one."""
     from textrnn.wide import mean_vectors
-    kept = mean_vectors.keep(cfg.pretrained_embeddings, characters, cfg.pretrained_max_tokens)
+    copy = artifacts.path(cfg.model_dir, artifacts.PRETRAINED_CHARS_DIR)
+    kept = mean_vectors.keep(cfg.pretrained_embeddings, characters, cfg.pretrained_max_tokens,
+                             copy)
+    shutil.rmtree(copy, ignore_errors=True)
     if not kept.tokens:
         say(f"wide path: no character has a vector in {cfg.pretrained_embeddings}: the "
             "n-grams go without them")
