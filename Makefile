@@ -114,6 +114,7 @@ bench: $(VENV)/.bench
 	$(MAKE) bench-serving
 	$(MAKE) bench-serving-http
 	$(BIN)/python benchmarks/memory.py --out $(BENCH_OUT)/memory.json
+	$(BIN)/python benchmarks/vectors_pass.py --out $(BENCH_OUT)/vectors_pass.json
 	$(BIN)/python benchmarks/report.py --results $(BENCH_OUT) --write BENCHMARKS.md
 
 # Serving speed, raw text in, of four models trained on the headlines: the

@@ -231,6 +231,20 @@ def wide_vectors_runs_table(r):
     return out + [""]
 
 
+def vectors_pass_table(v):
+    f = v["file"]
+    out = ["## Reading a large vectors file", "", f"`{v['command']}`: a word2vec text file of "
+           f"{f['rows']:,} rows of {f['dim']} values ({f['mb']:,.0f} MB, {f['characters']:,} "
+           "single characters first), read for a run with the wide path's vectors: the "
+           f"recurrent model's vocabulary ({v['kept']['vocabulary']:,} rows kept) and every "
+           f"single character ({v['kept']['characters']:,}). One pass serves both "
+           "(`vectors.load_many`) against a pass for each, in alternating pairs.", "",
+           "| pair | two passes s | one pass s | one / two |", "| ---: | ---: | ---: | ---: |"]
+    out += [f"| {i} | {p['two_passes_s']} | {p['one_pass_s']} | {p['ratio']:.2f} |"
+            for i, p in enumerate(v["pairs"], start=1)]
+    return out + ["", f"Median ratio {v['ratio']['median']:.2f}.", ""]
+
+
 def memory_table(m):
     out = ["## Memory on large corpora", "", f"`{m['command']}`: peak resident memory. "
            "'largest process' is /usr/bin/time -v's maximum RSS; 'tree' sums the parent and "
@@ -300,6 +314,9 @@ def main():
     wide_vectors_runs = load(os.path.join(r, "wide_vectors_runs.json"))
     if wide_vectors_runs:
         page += wide_vectors_runs_table(wide_vectors_runs)
+    vectors_pass = load(os.path.join(r, "vectors_pass.json"))
+    if vectors_pass:
+        page += vectors_pass_table(vectors_pass)
     accuracy = load(os.path.join(r, "accuracy.json"))
     if accuracy:
         page += accuracy_tables(accuracy, peers)

@@ -19,6 +19,7 @@ SCRIPTS = {
     "serving.py": "single_text_latency",
     "memory.py": "results",
     "segmenter_agreement.py": "sets",
+    "vectors_pass.py": "ratio",
 }
 
 
