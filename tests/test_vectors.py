@@ -107,7 +107,7 @@ def test_a_copy_is_read_back_only_while_it_is_whole_and_the_file_unchanged(tmp_p
         grown.write("龘 1 2 3\n")
     assert vectors.read_copy(copy, path) is None  # the file changed since
     vectors.save_copy(kept, copy)
-    os.remove(os.path.join(copy, vectors.COPY_SOURCE))  # stopped before the stamp
+    os.remove(os.path.join(copy, vectors.COPY_SOURCE))  # not a copy save_copy left
     assert vectors.read_copy(copy, path) is None
 
 

@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+from textrnn.text import tokenize
 from textrnn.util.errors import UserError, where
 
 PROGRESS_ROWS = 1_000_000
@@ -73,9 +74,9 @@ def select(kept, request):
 
 
 def is_character(token):
-    """One character that is not whitespace: what text is split into, whitespace
-    dropped, by a character model or the wide path's mean vectors."""
-    return len(token) == 1 and not token.isspace()
+    """A token a character model can give (one character, not whitespace): the rows
+    the wide path's mean vectors use."""
+    return tokenize.can_produce("char", token)
 
 
 def save(kept, tokens_file, matrix_file):
@@ -118,17 +119,15 @@ COPY_TOKENS, COPY_MATRIX, COPY_SOURCE = "tokens.txt", "vectors.npy", "source.jso
 
 def save_copy(kept, directory):
     """Keep Vectors `kept` in `directory` for a later reader of the same file (read_copy):
-    a file of millions of rows is then streamed once per run. The source's size and
-    time, written last, tell a complete copy of the file as it is now."""
+    a file of millions of rows is then streamed once per run. The folder is written
+    whole or not at all; the source's size and time in it tell a copy of the file as
+    it is now."""
     import json
-    os.makedirs(directory, exist_ok=True)
-    source = os.path.join(directory, COPY_SOURCE)
-    if os.path.exists(source):
-        os.remove(source)
-    save(kept, os.path.join(directory, COPY_TOKENS), os.path.join(directory, COPY_MATRIX))
-    with open(source + ".tmp", "w", encoding="utf-8") as out:
-        json.dump(_stamp(kept.path), out)
-    os.replace(source + ".tmp", source)
+    from textrnn.util import atomic
+    with atomic.replacing_dir(directory) as tmp:
+        save(kept, os.path.join(tmp, COPY_TOKENS), os.path.join(tmp, COPY_MATRIX))
+        with open(os.path.join(tmp, COPY_SOURCE), "w", encoding="utf-8") as out:
+            json.dump(_stamp(kept.path), out)
 
 
 def read_copy(directory, path):
