@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 # make train                  the quick demo: data/demo with flags/demo.flags (jieba words)
 # make train DATA=path        your data (train.txt, val.txt, test.txt): characters and
 #                             textrnn-train --recipe=auto, which chooses every setting
+# make train DATA=file.csv    one file (label<TAB>text, CSV, JSON Lines or fastText lines),
+#                             split 80/10/10 by class into the prepared folder's raw/;
+#                             PREPARE_ARGS="--encoding=gb18030 --text_column=review" etc.
 # make train DATA=path FLAGS=flags/cnews.flags MODEL_DIR=runs/cnews/model
 #                             your data with a recipe of your own (jieba words by default)
 # make train DATA=path VECTORS=file
@@ -30,10 +33,17 @@ TRAIN_ARGS ?=
 VECTORS ?=
 VECTOR_ARGS := $(if $(VECTORS),--pretrained_embeddings=$(VECTORS))
 MULTI_LABEL ?=
-PREPARE_ARGS := $(if $(filter-out 0 no false,$(MULTI_LABEL)),--multi_label)
+PREPARE_ARGS ?=
+PREPARE_ALL := $(PREPARE_ARGS) $(if $(filter-out 0 no false,$(MULTI_LABEL)),--multi_label)
 # val.txt, or dev.txt when the folder has no val.txt
 VAL ?= $(firstword $(wildcard $(DATA)/val.txt $(DATA)/dev.txt) $(DATA)/val.txt)
-RUN ?= runs/$(notdir $(abspath $(DATA)))
+# DATA is a folder of three splits, or one file that textrnn-prepare splits
+ifeq ($(wildcard $(DATA)/.),)
+INPUTS := --train=$(DATA)
+else
+INPUTS := --train=$(DATA)/train.txt --val=$(VAL) --test=$(DATA)/test.txt
+endif
+RUN ?= runs/$(basename $(notdir $(abspath $(DATA))))
 PREPARED ?= $(RUN)/prepared
 MODEL_DIR ?= $(RUN)/model
 PYTEST_ARGS ?=
@@ -55,8 +65,7 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 train: $(STAMP)
-	$(BIN)/textrnn-prepare --train=$(DATA)/train.txt --val=$(VAL) \
-	  --test=$(DATA)/test.txt --tokenizer=$(TOKENIZER) --out_dir=$(PREPARED) $(PREPARE_ARGS)
+	$(BIN)/textrnn-prepare $(INPUTS) --tokenizer=$(TOKENIZER) --out_dir=$(PREPARED) $(PREPARE_ALL)
 	$(BIN)/textrnn-train $(RECIPE) --data_dir=$(PREPARED) --model_dir=$(MODEL_DIR) $(VECTOR_ARGS) $(TRAIN_ARGS)
 
 test: $(STAMP)
@@ -115,6 +124,7 @@ bench: $(VENV)/.bench
 	$(MAKE) bench-serving-http
 	$(BIN)/python benchmarks/memory.py --out $(BENCH_OUT)/memory.json
 	$(BIN)/python benchmarks/vectors_pass.py --out $(BENCH_OUT)/vectors_pass.json
+	$(BIN)/python benchmarks/api_overhead.py --out $(BENCH_OUT)/api_overhead.json
 	$(BIN)/python benchmarks/report.py --results $(BENCH_OUT) --write BENCHMARKS.md
 
 # Serving speed, raw text in, of four models trained on the headlines: the

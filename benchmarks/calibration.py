@@ -1,7 +1,7 @@
 """One temperature for every label of the multi-label wide path, or one a label.
 
 The wide path's SVM scores become probabilities by a sigmoid at a temperature fitted
-on val by log-loss (textrnn/wide/linear.calibrate): one for all labels. This measures
+on val by log-loss (textrnn/training/wide/linear.calibrate): one for all labels. This measures
 the alternative, each label's own temperature (for the labels with at least m val
 positives; the others keep the shared one), by what the served model would do with it:
 the mixture weight chosen on val, the thresholds chosen on val by textrnn's rule, and
@@ -44,7 +44,7 @@ def parse_args(argv=None):
 def per_label_temperatures(scores, labels, shared, minimum):
     """Each label's temperature by its own val log-loss, for the labels with at least
     `minimum` val positives; `shared` for the others."""
-    from textrnn.wide import linear
+    from textrnn.training.wide import linear
     temperatures = np.full(labels.shape[1], shared)
     for j in np.flatnonzero(labels.sum(0) >= minimum):
         losses = [linear.log_loss(linear.sigmoid(scores[:, j:j + 1], t), labels[:, j:j + 1])
@@ -59,7 +59,7 @@ def wide_scores(run_dir):
     and its temperature (one for all labels)."""
     from textrnn.features import data
     from textrnn.training import artifacts
-    from textrnn.wide import linear, ngrams
+    from textrnn.training.wide import linear, ngrams
     model_dir, prepared = os.path.join(run_dir, "model"), os.path.join(run_dir, "prepared")
     info = artifacts.read_json(os.path.join(model_dir, "wide", "wide.json"))
     seed = artifacts.read_json(os.path.join(model_dir, "config.json"))["train"]["seed"]
@@ -82,7 +82,7 @@ def wide_scores(run_dir):
 def served(recurrent, wide, truth):
     """The figures of the model export would serve from both paths' probabilities."""
     from textrnn.training import multilabel
-    from textrnn.wide import mixture
+    from textrnn.training.wide import mixture
     weight, val_micro, _ = mixture.choose_weight(recurrent["val"], wide["val"], truth["val"])
     mixed = {s: (1 - weight) * recurrent[s] + weight * wide[s] for s in truth}
     chosen = multilabel.choose_thresholds(mixed["val"], truth["val"])
@@ -94,7 +94,7 @@ def served(recurrent, wide, truth):
 
 def measure(run_dir):
     from textrnn.training import predictions
-    from textrnn.wide import linear
+    from textrnn.training.wide import linear
     prepared = os.path.join(run_dir, "prepared")
     recurrent = dict(zip(("val", "test"), (p for p, _ in predictions.probabilities(
         os.path.join(run_dir, "model"), [os.path.join(prepared, f"{s}.txt")

@@ -56,7 +56,7 @@ def have_raw(raw_dir):
 
 def ensure_prepared(raw_dir, out_dir, tokenizer):
     """Reuse a textrnn-prepare folder if it holds the same inputs; else prepare it."""
-    from textrnn import prepare
+    from textrnn.text import prepare
     manifest = os.path.join(out_dir, "manifest.json")
     paths = raw_paths(raw_dir)
     if os.path.isfile(manifest):

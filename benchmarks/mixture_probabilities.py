@@ -42,13 +42,13 @@ def parse_args(argv=None):
 
 def tempered(p, temperature):
     """Softmax rows `p` at a temperature: softmax(temperature * log p)."""
-    from textrnn.wide import linear
+    from textrnn.training.wide import linear
     return linear.softmax(np.log(np.maximum(p, 1e-12)), temperature)
 
 
 def fit_temperature(p, labels):
     """The temperature of the grid the wide path uses with the lowest log-loss on (p, labels)."""
-    from textrnn.wide import linear
+    from textrnn.training.wide import linear
     losses = [linear.log_loss(tempered(p, t), labels) for t in linear.TEMPERATURES]
     return float(linear.TEMPERATURES[int(np.argmin(losses))])
 
@@ -56,7 +56,7 @@ def fit_temperature(p, labels):
 def curve(recurrent, wide, labels):
     """mixture_rules.py's curve from probabilities: val accuracy and log-loss, test
     accuracy, at each weight of the mixture's grid. `recurrent`, `wide`: {split: p}."""
-    from textrnn.wide import linear, mixture
+    from textrnn.training.wide import linear, mixture
     mixed = lambda split, w: (1 - w) * recurrent[split] + w * wide[split]
     accuracy = lambda split, w: float((mixed(split, w).argmax(1) == labels[split]).mean())
     return dict(weights=mixture.WEIGHTS.tolist(),
@@ -70,7 +70,7 @@ def served_wide_test(run_dir):
     """The saved (refit) wide classifier's test probabilities, at its temperature."""
     from textrnn.features import data
     from textrnn.training import artifacts
-    from textrnn.wide import linear
+    from textrnn.training.wide import linear
     model_dir = os.path.join(run_dir, "model")
     encoder = artifacts.label_encoder(model_dir)
     model, featurizer = linear.load(os.path.join(model_dir, "wide"), encoder.num_classes)
@@ -81,7 +81,7 @@ def served_wide_test(run_dir):
 
 def measure(run_dir):
     from textrnn.training import predictions
-    from textrnn.wide import linear
+    from textrnn.training.wide import linear
     prepared = os.path.join(run_dir, "prepared")
     (r_val, y_val), (r_test, y_test) = predictions.probabilities(
         os.path.join(run_dir, "model"), [os.path.join(prepared, f"{s}.txt")

@@ -2,7 +2,7 @@
 
     python benchmarks/prepare_speed.py --out benchmarks/results/prepare_speed.json [--quick]
 
-Each run is the library call behind `textrnn-prepare` (textrnn.prepare.prepare)
+Each run is the library call behind `textrnn-prepare` (textrnn.text.prepare.prepare)
 on a whole corpus (train, val and test), timed end to end: reading, jieba
 segmentation in --num_workers processes, vocabulary counting, writing.
 Runs alternate 1, 2, 1, 2 ... workers to cancel drift on a shared machine;
@@ -47,7 +47,7 @@ def corpus_size(paths):
 
 
 def time_prepare(paths, tokenizer, workers, workdir):
-    from textrnn import prepare
+    from textrnn.text import prepare
     out_dir = tempfile.mkdtemp(dir=workdir)
     start = time.perf_counter()
     prepare.prepare(paths, out_dir, tokenizer=tokenizer, num_workers=workers, progress_every=0)
@@ -105,7 +105,7 @@ def main():
     workers = [int(w) for w in args.workers.split(",")]
     start, log = common.timed_log()
 
-    result = dict(benchmark="textrnn-prepare throughput (textrnn.prepare.prepare), "
+    result = dict(benchmark="textrnn-prepare throughput (textrnn.text.prepare.prepare), "
                             "train+val+test, wall clock",
                   command=" ".join(["python"] + sys.argv), quick=args.quick,
                   machine=common.machine_info(), corpora={})

@@ -245,6 +245,23 @@ def vectors_pass_table(v):
     return out + ["", f"Median ratio {v['ratio']['median']:.2f}.", ""]
 
 
+def api_overhead_table(a):
+    out = ["## The Python API beside the command line", "",
+           f"`{a['command']}`: {a['benchmark']}, on {a['corpus']} with seed {a['seed']} "
+           f"({a['machine']['cpu_model']}, {a['machine']['cpu_count']} cores). Each run is a "
+           "fresh process timed from start to end; both models are scored on the raw test "
+           "text through their SavedModels.", "",
+           "| run | command line s | TextClassifier s | command line test accuracy | "
+           "TextClassifier test accuracy |", "| ---: | ---: | ---: | ---: | ---: |"]
+    for i, (c, p) in enumerate(zip(a["runs"]["command"], a["runs"]["api"]), start=1):
+        out.append(f"| {i} | {c['seconds']:.1f} | {p['seconds']:.1f} | "
+                   f"{c['test_accuracy']!r} | {p['test_accuracy']!r} |")
+    same = "equal to the last digit" if a["same_accuracy"] else "NOT equal"
+    return out + ["", f"TextClassifier / command line wall time: {a['api_over_command']:.3f} "
+                      f"(means {a['mean_seconds']['api']:.1f} s and "
+                      f"{a['mean_seconds']['command']:.1f} s); accuracies {same}.", ""]
+
+
 def memory_table(m):
     out = ["## Memory on large corpora", "", f"`{m['command']}`: peak resident memory. "
            "'largest process' is /usr/bin/time -v's maximum RSS; 'tree' sums the parent and "
@@ -317,6 +334,9 @@ def main():
     vectors_pass = load(os.path.join(r, "vectors_pass.json"))
     if vectors_pass:
         page += vectors_pass_table(vectors_pass)
+    api_overhead = load(os.path.join(r, "api_overhead.json"))
+    if api_overhead:
+        page += api_overhead_table(api_overhead)
     accuracy = load(os.path.join(r, "accuracy.json"))
     if accuracy:
         page += accuracy_tables(accuracy, peers)

@@ -83,7 +83,8 @@ def parse_args(argv=None):
 
 def configure_threads(threads, omp_wait_policy="default"):
     """Both frameworks get the same intra/inter-op pools, set before any op runs."""
-    import textrnn  # noqa: F401  first: its environment defaults (oneDNN) apply before TF loads
+    from textrnn.util import startup
+    startup.command_environment()  # first: the commands' oneDNN default applies before TF loads
     import tensorflow as tf  # TF's CPU pools are Eigen's, not OpenMP: OMP_WAIT_POLICY is torch's
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -183,7 +184,7 @@ def keras_fit_runner(data_dir, sizes, batches, k, steps_per_execution=1):
     """Keras' own model.fit on the same model and batches, `steps_per_execution` steps
     per compiled call (k: as many as the Trainer's loop runs in one call)."""
     import keras
-    from textrnn.recurrent.model import build_model
+    from textrnn.training.recurrent.model import build_model
     from textrnn.training import artifacts
     from textrnn.training import checkpoints
     from textrnn.training.config import TrainConfig

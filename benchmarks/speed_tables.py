@@ -37,7 +37,7 @@ def training_tables(name, t, source):
 def prepare_targets(result):
     """The preparation targets: the default worker count never slower than one
     worker, and two workers >= 1.8x at >= 100 MB."""
-    from textrnn.prepare import PARALLEL_MIN_MB
+    from textrnn.text.prepare import PARALLEL_MIN_MB
     measured = [(c["bytes"], c["scaling_2_over_1_workers"]["median"])
                 for c in result["corpora"].values() if "scaling_2_over_1_workers" in c]
     above = [ratio for size, ratio in measured if size >= PARALLEL_MIN_MB * 2**20]

@@ -64,7 +64,9 @@ def _child(request):
 
 
 def serve():
-    # textrnn first: its environment defaults must precede TensorFlow's import
+    # the commands' environment defaults first: they must precede TensorFlow's import
+    from textrnn.util import startup
+    startup.command_environment()
     for name in ("textrnn", "jieba", "keras", "tensorflow"):
         importlib.import_module(name)
     answers = sys.stdout

@@ -2,12 +2,18 @@
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 import cli_client
+from textrnn.util import startup
+
+# The tests run the library in this process the way the commands run it: with the
+# commands' TensorFlow defaults (quiet start-up, oneDNN off), set before it loads.
+startup.command_environment()
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo"
@@ -43,6 +49,37 @@ def run_python(target, *args, stdin=None, timeout=600):
                           cwd=ROOT)
 
 
+def make_train_commands(*make_args):
+    """The textrnn commands `make train MAKE_ARGS` runs, read from `make -n` (which runs
+    nothing), as (module, arguments): a test runs them with the interpreter under test."""
+    import shlex
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    listed = subprocess.run(["make", "-n", "--no-print-directory", "train", *make_args],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "MAKEFLAGS": ""})
+    assert listed.returncode == 0, listed.stderr
+    commands = []
+    for line in listed.stdout.replace("\\\n", " ").splitlines():
+        words = shlex.split(line)
+        if words and words[0].startswith(".venv/bin/textrnn-"):
+            commands.append((words[0].split("textrnn-", 1)[1].replace("-", "_"), words[1:]))
+    assert commands, listed.stdout
+    return commands
+
+
+def run_make_train(*make_args):
+    """Run what `make train MAKE_ARGS` runs, command by command, stopping at a failure;
+    returns (stdout, stderr, return code) of them together."""
+    out, err = "", ""
+    for module, args in make_train_commands(*make_args):
+        done = run_cli(module, *args)
+        out, err = out + done.stdout, err + done.stderr
+        if done.returncode:
+            return out, err, done.returncode
+    return out, err, 0
+
+
 def reference_ids(vocab, tokens):
     """Token ids computed in plain Python: the oracle the in-graph lookup is checked against."""
     index = {token: i for i, token in enumerate(vocab.tokens)}
@@ -56,7 +93,7 @@ def demo_paths():
 @pytest.fixture(scope="session")
 def demo_prepared(tmp_path_factory):
     """data/demo prepared with jieba (the default tokenizer)."""
-    from textrnn.prepare import prepare
+    from textrnn.text.prepare import prepare
     out = tmp_path_factory.mktemp("prepared") / "demo"
     prepare(demo_paths(), out, tokenizer="jieba", num_workers=1, progress_every=0)
     return out
@@ -65,7 +102,7 @@ def demo_prepared(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_prepared_char(tmp_path_factory):
     """data/demo prepared with the char tokenizer."""
-    from textrnn.prepare import prepare
+    from textrnn.text.prepare import prepare
     out = tmp_path_factory.mktemp("prepared") / "demo_char"
     prepare(demo_paths(), out, tokenizer="char", num_workers=1, progress_every=0)
     return out
@@ -79,7 +116,7 @@ TINY_MODEL = dict(num_word_threshold=2, num_timesteps=60, num_embedding_size=32,
 @pytest.fixture(scope="session")
 def trained_model(demo_prepared, tmp_path_factory):
     """A small model trained on the demo corpus for 200 steps, exported."""
-    from textrnn.train import TrainConfig, train
+    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
     model_dir = tmp_path_factory.mktemp("models") / "demo"
     metrics = train(TrainConfig(data_dir=str(demo_prepared), model_dir=str(model_dir),
                                 num_train_steps=200, **TINY_MODEL))
@@ -89,8 +126,8 @@ def trained_model(demo_prepared, tmp_path_factory):
 @pytest.fixture(scope="session")
 def hmm_model(tmp_path_factory):
     """A tiny model of words cut with jieba's HMM (its SavedModel reads segmented text)."""
-    from textrnn.prepare import prepare
-    from textrnn.train import TrainConfig, train
+    from textrnn.text.prepare import prepare
+    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
     root = tmp_path_factory.mktemp("hmm")
     prepare(demo_paths(), root / "data", tokenizer="jieba", jieba_hmm=True, num_workers=1,
             progress_every=0)
@@ -129,8 +166,8 @@ def write_multilabel_corpus(root, counts=(600, 120, 120), seed=0):
 def multilabel_model(tmp_path_factory):
     """(raw data dir, model dir, metrics) of a tiny multi-label char model with its wide
     path, exported."""
-    from textrnn.prepare import prepare
-    from textrnn.train import TrainConfig, train
+    from textrnn.text.prepare import prepare
+    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
     root = tmp_path_factory.mktemp("multilabel")
     raw = write_multilabel_corpus(root / "raw")
     prepare({s: str(raw / f"{s}.txt") for s in ("train", "val", "test")}, root / "data",

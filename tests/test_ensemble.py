@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import TINY_MODEL, demo_paths, run_cli
-from textrnn.serving import export
+from textrnn.training import export
 from textrnn.serving.inference import Predictor
 from textrnn.util.errors import UserError
 
@@ -16,7 +16,7 @@ TEXTS = ["国家队在世界杯预选赛中以2比0取胜", "央行宣布下调�
 
 
 def train_small(data_dir, model_dir, seed):
-    from textrnn.train import TrainConfig, train
+    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
     train(TrainConfig(data_dir=str(data_dir), model_dir=str(model_dir), num_train_steps=100,
                       seed=seed, **TINY_MODEL))
     return model_dir
@@ -31,7 +31,7 @@ def char_model(demo_prepared_char, tmp_path_factory):
 @pytest.fixture(scope="module")
 def bigram_model(tmp_path_factory):
     """A small model of the demo corpus' character pairs, exported on its own."""
-    from textrnn.prepare import prepare
+    from textrnn.text.prepare import prepare
     data = tmp_path_factory.mktemp("prepared") / "demo_bigram"
     prepare(demo_paths(), data, tokenizer="bigram", num_workers=1, progress_every=0)
     return train_small(data, tmp_path_factory.mktemp("models") / "demo_bigram", 8)

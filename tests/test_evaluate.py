@@ -94,3 +94,16 @@ def test_out_of_vocabulary_texts_are_flagged(trained_model, tmp_path):
     report = json.loads(result.stdout)
     assert report["unknown_tokens"]["texts_over_threshold"] == 3
     assert "warning: 3 of 3 texts (100%) have more than 50% of their tokens outside" in result.stderr
+
+
+def test_json_lines_give_the_same_report_as_the_tsv(trained_model, tmp_path):
+    from textrnn.text import corpus
+    model_dir, metrics = trained_model
+    path = tmp_path / "test.jsonl"
+    path.write_text("".join(json.dumps({"content": text, "category": label}, ensure_ascii=False)
+                            + "\n" for _, label, text in
+                            corpus.read_labelled(str(DEMO / "test.txt"))), encoding="utf-8")
+    result = run_cli("evaluate", f"--model_dir={model_dir}", f"--input_file={path}",
+                     "--text_column=content", "--label_column=category", "--format=json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert abs(json.loads(result.stdout)["accuracy"] - metrics["test_accuracy"]) < 1e-9

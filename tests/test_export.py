@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import DEMO, run_python
-from textrnn.serving import export
+from textrnn.training import export
 from textrnn.text import tokenize
 from textrnn.training import artifacts
 
@@ -196,8 +196,8 @@ def test_a_model_cut_with_the_hmm_takes_segmented_text(hmm_model):
 def test_the_user_dictionary_travels_in_the_saved_model(tmp_path):
     """A word of prepare's --user_dict is cut whole by the SavedModel, jieba absent or not."""
     from conftest import TINY_MODEL, demo_paths
-    from textrnn.prepare import prepare
-    from textrnn.train import TrainConfig, train
+    from textrnn.text.prepare import prepare
+    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
     user_dict = tmp_path / "dict.txt"
     user_dict.write_text("瓦力普斯特 10 n\n", encoding="utf-8")
     prepare(demo_paths(), tmp_path / "data", tokenizer="jieba", user_dict=str(user_dict),
@@ -224,7 +224,7 @@ def _graph_ops(export_dir):
 def as_on_a_gpu(monkeypatch):
     """Keras and textrnn choose their kernels as they would with a GPU present."""
     import importlib
-    from textrnn.recurrent import model
+    from textrnn.training.recurrent import model
     rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")  # the package shadows it
     monkeypatch.setattr(rnn, "_is_gpu_available", lambda: True)
     monkeypatch.setattr(model, "_gpu_present", lambda: True)
@@ -233,7 +233,7 @@ def as_on_a_gpu(monkeypatch):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_tracing_as_on_a_gpu_would_put_cudnn_ops_in_the_graph(as_on_a_gpu, cell):
     """What the export must avoid: the check below is only meaningful if this holds."""
-    from textrnn.recurrent.model import ModelConfig, build_model
+    from textrnn.training.recurrent.model import ModelConfig, build_model
     net = build_model(ModelConfig(vocab_size=20, num_classes=3, cell=cell))
     traced = tf.function(lambda ids: net(ids, training=False)).get_concrete_function(
         tf.TensorSpec([None, None], tf.int32))
@@ -242,7 +242,7 @@ def test_tracing_as_on_a_gpu_would_put_cudnn_ops_in_the_graph(as_on_a_gpu, cell)
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_portable_kernels_leave_no_cudnn_op_as_on_a_gpu(as_on_a_gpu, cell):
-    from textrnn.recurrent.model import ModelConfig, build_model, portable_kernels
+    from textrnn.training.recurrent.model import ModelConfig, build_model, portable_kernels
     net = build_model(ModelConfig(vocab_size=20, num_classes=3, cell=cell, bidirectional=True))
     with portable_kernels([net]):
         traced = tf.function(lambda ids: net(ids, training=False)).get_concrete_function(
@@ -284,7 +284,7 @@ def test_export_builds_the_model_in_float32_whatever_precision_is_set(
 
 
 def test_serving_base_gets_the_next_numbered_version(trained_model, tmp_path):
-    from textrnn.serving.versions import next_version_dir, version_dirs
+    from textrnn.util.saved_model import next_version_dir, version_dirs
     model_dir, _ = trained_model
     base = tmp_path / "base"
     (base / "7").mkdir(parents=True)  # an earlier version (even an empty one) keeps its number

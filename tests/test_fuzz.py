@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from conftest import reference_ids, run_cli
 from textrnn.features.encoding import _WHITESPACE, TokenEncoder
-from textrnn.prepare import prepare
+from textrnn.text.prepare import prepare
 from textrnn.text.corpus import BadLines, read_labelled
 from textrnn.text.tokenize import bigrams, char_tokens
 from textrnn.text.vocab import Vocabulary

@@ -8,7 +8,10 @@ import pathlib
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "textrnn"
 # Data flows left to right; a module may import from its own stage or an earlier one.
-STAGES = ["util", "text", "features", "recurrent", "training", "wide", "serving"]
+# training/ holds the two models (recurrent/, wide/) as siblings, and the loop over both.
+STAGES = ["util", "text", "features", "training", "serving"]
+# Top-level modules that are not commands: the library's front door, above every stage.
+FRONT_DOOR = {"textrnn.classifier"}
 MAX_LINES = 400
 
 
@@ -50,7 +53,7 @@ def test_no_import_climbs_back_up_the_stages():
 
 def test_the_climb_check_sees_a_climb(tmp_path):
     path = tmp_path / "probe.py"
-    path.write_text("def f():\n    from textrnn.serving import export\n")
+    path.write_text("def f():\n    from textrnn.serving import service\n")
     assert list(_imports(path)) == [(2, "textrnn.serving")]
     assert _stage("textrnn.serving") > _stage("textrnn.text.vocab")
 
@@ -62,7 +65,7 @@ def test_top_level_modules_are_the_commands():
     commands = {line.split("=")[1].strip().split(":")[0] for line in scripts}
     top = {module for path, module in _modules() if module.count(".") == 1
            and path.name != "__init__.py" and module.split(".")[1] not in STAGES}
-    assert top == commands
+    assert top == commands | FRONT_DOOR
 
 
 def test_every_stage_is_a_package_that_says_what_it_holds():

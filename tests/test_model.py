@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from textrnn.recurrent.model import (CELLS, POOLINGS, ModelConfig, build_model, cudnn_blockers,
+from textrnn.training.recurrent.model import (CELLS, POOLINGS, ModelConfig, build_model, cudnn_blockers,
                            recurrent_layers)
 
 
@@ -133,7 +133,7 @@ def test_mixed_float16_policy_computes_in_float16_with_float32_logits():
                                                              (False, True), (True, True)])
 def test_fused_cpu_lstm_matches_keras_lstm_values_and_gradients(return_sequences, go_backwards):
     import tensorflow as tf
-    from textrnn.recurrent.model import FusedLSTM
+    from textrnn.training.recurrent.model import FusedLSTM
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=(4, 7, 5)), tf.float32)
     mask = tf.sequence_mask([1, 7, 3, 5], 7)

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from conftest import run_cli, write_multilabel_corpus
 from textrnn.features.encoding import MultiLabelEncoder
-from textrnn.prepare import prepare
+from textrnn.text.prepare import prepare
 from textrnn.text import corpus
 from textrnn.training import multilabel
 from textrnn.training.objectives import MultiLabel
@@ -209,7 +209,7 @@ def test_predict_and_evaluate_a_multi_label_model(multilabel_model, tmp_path):
 
 
 def test_a_multi_label_model_exports_alone(multilabel_model, tmp_path):
-    from textrnn.serving import export
+    from textrnn.training import export
     _, model_dir, _ = multilabel_model
     import shutil
     copy = shutil.copytree(model_dir, tmp_path / "copy", ignore=shutil.ignore_patterns("export"))
@@ -252,21 +252,16 @@ def test_the_service_serves_a_multi_label_model(multilabel_model):
 def test_make_train_multi_label_runs_the_auto_recipe_end_to_end(tmp_path):
     """`make train DATA=tiny MULTI_LABEL=1`: prepared as several labels a text, the auto
     recipe's multi-label choices, a SavedModel that gives label sets."""
-    import os
-    import subprocess
-    from conftest import ROOT
+    from conftest import run_make_train
     data = write_multilabel_corpus(tmp_path / "tiny", counts=(200, 60, 60))
     run = tmp_path / "run"
-    done = subprocess.run(["make", "--no-print-directory", "train", f"DATA={data}",
-                           f"RUN={run}", "MULTI_LABEL=1",
-                           "TRAIN_ARGS=--num_train_steps=20 --nowide_words"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "MAKEFLAGS": ""})
-    said = done.stdout + done.stderr
-    assert done.returncode == 0, said[-3000:]
+    out, err, code = run_make_train(f"DATA={data}", f"RUN={run}", "MULTI_LABEL=1",
+                                    "TRAIN_ARGS=--num_train_steps=20 --nowide_words")
+    said = out + err
+    assert code == 0, said[-3000:]
     assert "4 labels, " in said and "--keep_prob=1.0: several labels a text" in said
     assert "thresholds: global threshold" in said
-    assert done.stdout.strip().splitlines()[-1].startswith("step 20: test micro-F1 ")
+    assert out.strip().splitlines()[-1].startswith("step 20: test micro-F1 ")
     manifest = json.loads((run / "prepared" / "manifest.json").read_text())
     assert manifest["multi_label"]
     serve = tf.saved_model.load(str(run / "model" / "export")).signatures["serving_default"]
@@ -275,7 +270,7 @@ def test_make_train_multi_label_runs_the_auto_recipe_end_to_end(tmp_path):
 
 
 def test_the_wide_path_scores_and_calibrates_label_rows():
-    from textrnn.wide import linear
+    from textrnn.training.wide import linear
     scores = np.array([[2.0, -1.0, 0.5], [-0.5, 1.5, -2.0]], np.float32)
     rows = np.array([[1, 0, 0], [0, 1, 1]], np.float32)
     # one binary SVM a label: the hinge's signs are the rows themselves

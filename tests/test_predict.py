@@ -88,3 +88,14 @@ def test_unknown_share_in_json_and_a_warning_for_people(model_dir):
     assert rows[0]["unknown_share"] < 0.5 and rows[1]["unknown_share"] == 1.0
     warnings = [l for l in result.stderr.splitlines() if "warning:" in l]
     assert len(warnings) == 1 and "text 2" in warnings[0] and "100% of its tokens" in warnings[0]
+
+
+def test_texts_from_a_csv_in_gb18030_agree_with_arguments(model_dir, tmp_path):
+    path = tmp_path / "texts.csv"
+    rows = "".join(f'{i},"{text}"\n' for i, text in enumerate(TEXTS))
+    path.write_bytes(("id,review\n" + rows).encode("gb18030"))
+    from_csv = run_cli("predict", f"--model_dir={model_dir}", f"--input_file={path}",
+                       "--encoding=gb18030", "--text_column=review", "--format=json")
+    from_args = run_cli("predict", f"--model_dir={model_dir}", "--format=json", *TEXTS)
+    assert from_csv.returncode == 0, from_csv.stderr[-2000:]
+    assert json_lines(from_csv.stdout) == json_lines(from_args.stdout)

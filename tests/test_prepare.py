@@ -7,7 +7,7 @@ import re
 import pytest
 
 from conftest import DEMO, demo_paths, run_cli, shared_data
-from textrnn.prepare import prepare
+from textrnn.text.prepare import prepare
 from textrnn.util.errors import UserError
 
 SPLITS = ("train", "val", "test")
@@ -79,7 +79,7 @@ def test_parallel_workers_give_identical_output(tmp_path, demo_prepared):
 
 def spans_of_a_few_lines(monkeypatch):
     """Spans of ~300 bytes: the demo's files in dozens of parts, split between workers."""
-    from textrnn import prepare as module
+    from textrnn.text import prepare as module
     monkeypatch.setattr(module, "_SPAN_MIN_BYTES", 300)
     monkeypatch.setattr(module, "_SPAN_MAX_BYTES", 300)
 
@@ -199,7 +199,13 @@ def test_skip_bad_lines_skips_and_counts_them(tmp_path):
 
 def test_missing_flags_are_named(tmp_path):
     result = run_cli("prepare", f"--out_dir={tmp_path}/o")
-    assert result.returncode != 0 and "--train, --val, --test" in result.stderr
+    assert result.returncode != 0 and "--train" in result.stderr
+
+
+def test_val_without_test_is_refused(tmp_path):
+    result = run_cli("prepare", f"--train={DEMO / 'train.txt'}", f"--val={DEMO / 'val.txt'}",
+                     f"--out_dir={tmp_path}/o")
+    assert result.returncode == 2 and "--train alone" in result.stderr
 
 
 def test_sigkill_mid_run_leaves_out_dir_as_it_was(tmp_path):
@@ -227,7 +233,7 @@ def test_sigkill_mid_run_leaves_out_dir_as_it_was(tmp_path):
 
 
 def test_default_worker_count_follows_the_input_size(tmp_path):
-    from textrnn.prepare import PARALLEL_MIN_MB, default_workers
+    from textrnn.text.prepare import PARALLEL_MIN_MB, default_workers
     small = {split: str(DEMO / f"{split}.txt") for split in ("train", "val", "test")}
     assert default_workers(small, cpus=8) == 1
     big = tmp_path / "big.txt"

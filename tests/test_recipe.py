@@ -1,13 +1,10 @@
 """--recipe=auto: choices made from the data by rule, explicit flags winning, early stopping."""
 
 import json
-import os
-import shutil
-import subprocess
 
 import pytest
 
-from conftest import ROOT, TINY_MODEL, run_cli
+from conftest import make_train_commands, run_make_train, ROOT, TINY_MODEL, run_cli
 from textrnn.text import vocab
 from textrnn.training import recipe
 
@@ -96,7 +93,7 @@ def test_auto_recipe_says_why_writes_a_flagfile_and_explicit_flags_win(demo_prep
 
 
 def test_early_stopping_stops_and_keeps_the_best_val_checkpoint(demo_prepared, tmp_path):
-    from textrnn.train import TrainConfig, train
+    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
     # a learning rate too small to change any prediction: val never improves after step 10
     metrics = train(TrainConfig(
         data_dir=str(demo_prepared), model_dir=str(tmp_path / "m"),
@@ -108,24 +105,30 @@ def test_early_stopping_stops_and_keeps_the_best_val_checkpoint(demo_prepared, t
 
 
 def test_make_train_with_data_and_no_flags_runs_the_auto_recipe(tmp_path):
-    if not shutil.which("make"):
-        pytest.skip("make is not installed")
     data = tmp_path / "tiny"
     data.mkdir()
     for split in ("train", "val", "test"):
         lines = (ROOT / "data" / "demo" / f"{split}.txt").read_text(encoding="utf-8").splitlines()
         (data / f"{split}.txt").write_text("\n".join(lines[:300]) + "\n", encoding="utf-8")
     run = tmp_path / "run"
-    result = subprocess.run(
-        ["make", "--no-print-directory", "train", f"DATA={data}", f"RUN={run}",
-         "TRAIN_ARGS=--num_train_steps=40"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-        env={**os.environ, "MAKEFLAGS": ""})
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "--recipe=auto" in result.stdout and "--tokenizer=char" in result.stdout
+    commands = make_train_commands(f"DATA={data}", f"RUN={run}",
+                                   "TRAIN_ARGS=--num_train_steps=40")
+    assert [module for module, _ in commands] == ["prepare", "train"]
+    assert "--tokenizer=char" in commands[0][1] and "--recipe=auto" in commands[1][1]
+    out, err, code = run_make_train(f"DATA={data}", f"RUN={run}",
+                                    "TRAIN_ARGS=--num_train_steps=40")
+    assert code == 0, err[-3000:]
     assert (run / "model" / "recipe.flags").is_file()
     assert (run / "model" / "export" / "saved_model.pb").is_file()
-    assert result.stdout.strip().splitlines()[-1].startswith("step 40: test accuracy ")
+    assert out.strip().splitlines()[-1].startswith("step 40: test accuracy ")
+
+
+def test_make_train_with_one_file_has_it_split(tmp_path):
+    (prepare, args), _ = make_train_commands("DATA=some/reviews.csv",
+                                             "PREPARE_ARGS=--encoding=gb18030")
+    assert prepare == "prepare" and "--train=some/reviews.csv" in args
+    assert not any(a.startswith(("--val=", "--test=")) for a in args)
+    assert "--encoding=gb18030" in args and "--out_dir=runs/reviews/prepared" in args
 
 
 def test_the_wide_paths_ngram_budget_shrinks_with_corpus_size():

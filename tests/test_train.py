@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import ROOT, TINY_MODEL, run_cli
-from textrnn.train import TrainConfig, train
+from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
 from textrnn.util.errors import UserError
 
 METRIC_KEYS = {"global_step", "val_accuracy", "val_loss", "test_accuracy", "test_loss",

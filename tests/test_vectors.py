@@ -6,12 +6,11 @@ import json
 import math
 import os
 import struct
-import subprocess
 
 import numpy as np
 import pytest
 
-from conftest import DEMO, ROOT
+from conftest import DEMO
 from textrnn.text import tokenize, vectors
 from textrnn.text.vocab import PAD, UNK, Vocabulary
 from textrnn.util.errors import UserError
@@ -173,7 +172,7 @@ def test_initial_rows_copy_the_file_compose_pairs_and_start_the_rest_at_its_scal
 @pytest.mark.parametrize("initializer", ["keras", "original"])
 def test_the_random_embeddings_std_is_what_rescaled_vectors_are_given(initializer):
     import keras
-    from textrnn.recurrent.model import ModelConfig, build_model, embedding_std
+    from textrnn.training.recurrent.model import ModelConfig, build_model, embedding_std
     keras.utils.set_random_seed(0)
     model = build_model(ModelConfig(vocab_size=2000, num_classes=2, num_embedding_size=64,
                                     num_lstm_nodes=(4,), num_fc_nodes=4,
@@ -200,7 +199,7 @@ def _char_vectors(tmp_path, prepared, dim=8, extra=("龘", "齉")):
 
 
 def _train(prepared, model_dir, **kw):
-    from textrnn.train import TrainConfig, train
+    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
     cfg = TrainConfig(data_dir=str(prepared), model_dir=str(model_dir), num_timesteps=20,
                       num_lstm_nodes=(8,), num_fc_nodes=8, batch_size=32, export=False,
                       log_every_steps=5, eval_every_steps=5, checkpoint_every_steps=5, **kw)
@@ -211,7 +210,7 @@ def _train(prepared, model_dir, **kw):
 @pytest.mark.parametrize("rescale", [True, False])
 def test_a_run_starts_from_the_vectors_and_a_frozen_embedding_does_not_move(
         demo_prepared_char, tmp_path, rescale):
-    from textrnn.recurrent.model import embedding_std
+    from textrnn.training.recurrent.model import embedding_std
     from textrnn.training import artifacts
     path, rows = _char_vectors(tmp_path, demo_prepared_char)
     cfg, metrics = _train(demo_prepared_char, tmp_path / "m", num_embedding_size=8,
@@ -253,7 +252,7 @@ def test_the_embedding_moves_once_unfrozen_and_little_at_a_lower_rate(
 
 
 def test_a_width_that_contradicts_the_file_is_refused(demo_prepared_char, tmp_path):
-    from textrnn.train import TrainConfig
+    from textrnn.training.config import TrainConfig
     path, _ = _char_vectors(tmp_path, demo_prepared_char)
     cfg = TrainConfig(data_dir=str(demo_prepared_char), model_dir=str(tmp_path / "m"),
                       pretrained_embeddings=path, num_embedding_size=16)
@@ -275,15 +274,14 @@ def test_make_train_with_vectors_exports_a_raw_text_model_that_reloads(tmp_path)
     path = write_text(tmp_path / "v.vec.gz", {c: rng.normal(0, 0.2, 12).round(3).tolist()
                                               for c in chars + ["龘"]}, opener=gzip.open)
     run = tmp_path / "run"
-    done = subprocess.run(["make", "--no-print-directory", "train", f"DATA={data}",
-                           f"RUN={run}", f"VECTORS={path}",
-                           "TRAIN_ARGS=--num_train_steps=10 --nowide"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "MAKEFLAGS": ""})
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "of val tokens have a vector" in done.stdout + done.stderr
-    assert "values scaled by" not in done.stdout + done.stderr  # --rescale_vectors is off
-    assert "--num_embedding_size=12: the pretrained vectors' dimension" in done.stdout + done.stderr
+    from conftest import run_make_train
+    out, err, code = run_make_train(f"DATA={data}", f"RUN={run}", f"VECTORS={path}",
+                                    "TRAIN_ARGS=--num_train_steps=10 --nowide")
+    said = out + err
+    assert code == 0, said[-3000:]
+    assert "of val tokens have a vector" in said
+    assert "values scaled by" not in said  # --rescale_vectors is off
+    assert "--num_embedding_size=12: the pretrained vectors' dimension" in said
     config = json.loads((run / "model" / "config.json").read_text())
     assert config["model"]["num_embedding_size"] == 12
     assert config["vocabulary"]["pretrained"]["added"] >= 1

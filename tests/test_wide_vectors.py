@@ -12,7 +12,7 @@ from test_vectors import write_text
 from test_wide import reference_features
 from textrnn.text import vectors
 from textrnn.training import artifacts
-from textrnn.wide import mean_vectors, ngrams
+from textrnn.training.wide import mean_vectors, ngrams
 
 ROWS = {"新": [3.0, 0.0, 0.0], "闻": [0.0, 4.0, 0.0], "体": [0.0, 0.0, 2.0],
         "新闻": [1.0, 1.0, 1.0], "育": [1.0, 1.0, 0.0]}
@@ -121,9 +121,9 @@ def test_vectors_carry_the_class_to_characters_train_never_saw(tmp_path, use_vec
     characters' vectors (one direction a class) decide; val chooses the block, the
     exported model serves it from raw text. The vectors file is streamed once: the
     wide path takes its rows from the recurrent model's pass."""
-    from textrnn.prepare import prepare
+    from textrnn.text.prepare import prepare
     from textrnn.serving.inference import Predictor
-    from textrnn.train import TrainConfig, train
+    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
     raw = tmp_path / "raw"
     raw.mkdir()
     write_split(raw / "train.txt", "春夏", "东西", 40)
@@ -186,9 +186,9 @@ def test_a_file_without_single_characters_keeps_nothing(tmp_path):
 @pytest.mark.slow
 def test_a_multi_label_run_chooses_the_vectors_weight_by_micro_f1_and_serves(tmp_path):
     from conftest import write_multilabel_corpus
-    from textrnn.prepare import prepare
+    from textrnn.text.prepare import prepare
     from textrnn.serving.inference import Predictor
-    from textrnn.train import TrainConfig, train
+    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
     raw = write_multilabel_corpus(tmp_path / "raw", counts=(300, 60, 60))
     chars = sorted({c for line in (raw / "train.txt").read_text(encoding="utf-8").splitlines()
                     for c in line.split("\t")[1]})

@@ -20,7 +20,7 @@ import os
 import numpy as np
 from absl import flags
 
-from textrnn.text import corpus
+from textrnn.text import formats
 from textrnn.text.vocab import MANIFEST_FILE
 from textrnn.serving.source import ModelSource
 from textrnn.training import artifacts
@@ -32,11 +32,15 @@ from textrnn.util.errors import UserError, run_app
 def define_flags():
     """Flags of textrnn-evaluate."""
     settings.define_flags(ModelSource)
-    flags.DEFINE_string("input_file", None, "Labelled file, 'label<TAB>text' a line "
-                        "('label1|label2<TAB>text' for a multi-label model, its separator).")
-    flags.DEFINE_enum("input_format", "auto", ["auto", "raw", "prepared"], "raw: tokenize the "
-                      "text the model's way; prepared: already tokenized by textrnn-prepare; "
-                      "auto: prepared when the file sits in a textrnn-prepare folder.")
+    flags.DEFINE_string("input_file", None, "Labelled file: 'label<TAB>text' a line "
+                        "('label1|label2<TAB>text' for a multi-label model, its separator), "
+                        "CSV, JSON Lines or fastText lines (see --input_format).")
+    flags.DEFINE_enum("input_format", "auto", ["auto", "raw", "prepared", *formats.FORMATS[1:]],
+                      "prepared: already tokenized by textrnn-prepare; tsv, csv, jsonl, "
+                      "fasttext: raw text in that layout (see textrnn-prepare --help), "
+                      "tokenized the model's way; raw: raw text, its layout by extension; "
+                      "auto: prepared when the file sits in a textrnn-prepare folder, else raw.")
+    settings.define_flags(formats.FileFormat, skip=("format",))
     flags.DEFINE_string("report", None, "Write the report as JSON to this path.")
     flags.DEFINE_enum("format", "table", ["table", "json"], "table: aligned text for people; "
                       "json: the report as one JSON object on stdout.")
@@ -52,11 +56,12 @@ def is_prepared(path):
     return os.path.isfile(os.path.join(os.path.dirname(os.path.abspath(path)), MANIFEST_FILE))
 
 
-def read_examples(path, labels, prepared, predictor):
+def read_examples(path, labels, prepared, predictor, file_format=None):
     """(model inputs, label ids) of a labelled file; unknown labels are an error."""
     index = {label: i for i, label in enumerate(labels)}
     texts, ids, unknown = [], [], {}
-    for line_number, label, text in corpus.read_labelled(path):
+    for record in formats.read_labelled(path, _layout(file_format, prepared)):
+        line_number, label, text = record.line, record.labels[0], record.text
         if label not in index:
             unknown.setdefault(label, line_number)
             continue
@@ -69,13 +74,14 @@ def read_examples(path, labels, prepared, predictor):
     return texts, np.array(ids, np.int64)
 
 
-def read_label_sets(path, labels, separator, prepared, predictor):
+def read_label_sets(path, labels, separator, prepared, predictor, file_format=None):
     """(model inputs, true 0/1 rows) of a multi-label file; unknown labels are an error."""
     index = {label: i for i, label in enumerate(labels)}
     texts, rows, unknown = [], [], {}
-    for line_number, field, text in corpus.read_labelled(path):
+    for record in formats.read_labelled(path, _layout(file_format, prepared), True, separator):
+        line_number, text = record.line, record.text
         row = np.zeros(len(labels), bool)
-        for label in corpus.split_labels(field, separator, path, line_number):
+        for label in record.labels:
             if label not in index:
                 unknown.setdefault(label, line_number)
                 continue
@@ -86,6 +92,11 @@ def read_label_sets(path, labels, separator, prepared, predictor):
         listed = "; ".join(f"{label!r} (first at {path}:{n})" for label, n in unknown.items())
         raise UserError(f"{path}: labels the model does not know: {listed}")
     return texts, np.array(rows, bool).reshape(-1, len(labels))
+
+
+def _layout(file_format, prepared):
+    """The FileFormat to read with: a prepared split is label<TAB>tokens in UTF-8."""
+    return formats.FileFormat(format="tsv") if prepared else file_format or formats.FileFormat()
 
 
 def scores(true_ids, predicted_ids, num_classes):
@@ -109,13 +120,19 @@ def scores(true_ids, predicted_ids, num_classes):
     )
 
 
-def evaluate(predictor, path, input_format="auto", batch_size=256, unknown_warning=0.5):
-    """The report dict for one labelled file."""
+def evaluate(predictor, path, input_format="auto", batch_size=256, unknown_warning=0.5,
+             file_format=None):
+    """The report dict for one labelled file (`file_format`: a formats.FileFormat for raw
+    text; `input_format` may name the layout, or 'prepared')."""
     from textrnn.util.console import Progress
     prepared = is_prepared(path) if input_format == "auto" else input_format == "prepared"
+    if input_format in formats.FORMATS:
+        import dataclasses
+        file_format = dataclasses.replace(file_format or formats.FileFormat(), format=input_format)
     if predictor.multi_label:
-        return _evaluate_label_sets(predictor, path, prepared, batch_size, unknown_warning)
-    texts, true_ids = read_examples(path, predictor.labels, prepared, predictor)
+        return _evaluate_label_sets(predictor, path, prepared, batch_size, unknown_warning,
+                                    file_format)
+    texts, true_ids = read_examples(path, predictor.labels, prepared, predictor, file_format)
     progress = Progress("evaluate", len(texts), "texts", seconds=10.0)
     predicted, unknown = [np.zeros(0, np.int64)], [np.zeros(0, np.float32)]
     for i in range(0, len(texts), batch_size):
@@ -129,12 +146,13 @@ def evaluate(predictor, path, input_format="auto", batch_size=256, unknown_warni
                 unknown_tokens=_unknown_summary(np.concatenate(unknown), unknown_warning))
 
 
-def _evaluate_label_sets(predictor, path, prepared, batch_size, unknown_warning):
+def _evaluate_label_sets(predictor, path, prepared, batch_size, unknown_warning, file_format):
     """The report of a multi-label model: its decisions (the graph's `labels`) scored."""
     from textrnn.training import multilabel
     from textrnn.util.console import Progress
     labels = predictor.labels
-    texts, truth = read_label_sets(path, labels, predictor.label_separator, prepared, predictor)
+    texts, truth = read_label_sets(path, labels, predictor.label_separator, prepared, predictor,
+                                   file_format)
     index = {label: i for i, label in enumerate(labels)}
     predicted = np.zeros_like(truth)
     unknown = [np.zeros(0, np.float32)]
@@ -226,8 +244,10 @@ def main(argv):
     source = ModelSource(**settings.values(ModelSource, FLAGS))
     from textrnn.serving.inference import Predictor
     predictor = Predictor(source.export_dir())
+    file_format = formats.FileFormat(**settings.values(formats.FileFormat, FLAGS,
+                                                       skip=("format",)))
     report = evaluate(predictor, FLAGS.input_file, FLAGS.input_format, source.batch_size,
-                      FLAGS.unknown_warning)
+                      FLAGS.unknown_warning, file_format)
     warn_unknown(report)
     if FLAGS.format == "json":
         print(json.dumps(report, ensure_ascii=False))

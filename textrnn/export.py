@@ -1,11 +1,11 @@
 """`textrnn-export`: write a model directory's best checkpoint as a SavedModel.
 
-What the SavedModel holds and how it is written: textrnn.serving.export.
+What the SavedModel holds and how it is written: textrnn.training.export.
 """
 
 from absl import flags
 
-from textrnn.serving.export import export_models
+from textrnn.training.export import export_models
 from textrnn.util.errors import UserError, run_app
 
 

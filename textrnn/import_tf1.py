@@ -216,7 +216,7 @@ def read_checkpoint(checkpoint):
 
 def model_config(weights):
     """The ModelConfig the weights imply, in the original's faithful mode."""
-    from textrnn.recurrent.model import ModelConfig
+    from textrnn.training.recurrent.model import ModelConfig
     vocab_size, embedding_size = weights["embedding"].shape
     return ModelConfig(
         vocab_size=int(vocab_size), num_classes=int(weights["fc2"][1].shape[0]),
@@ -228,7 +228,7 @@ def model_config(weights):
 
 def build_imported_model(weights):
     """The Keras model with the converted weights."""
-    from textrnn.recurrent.model import build_model
+    from textrnn.training.recurrent.model import build_model
     config = model_config(weights)
     model = build_model(config)
     model.get_layer("embedding").set_weights([weights["embedding"]])
@@ -335,7 +335,7 @@ def import_checkpoint(checkpoint, vocab_file, category_file, model_dir, num_word
     say(f"imported {weights['prefix']} (step {weights['global_step']}): {len(tokens)} words, "
         f"LSTM {list(config.num_lstm_nodes)}, {len(categories)} classes -> {model_dir}")
     if export:
-        from textrnn.serving.export import export_model
+        from textrnn.training.export import export_model
         export_model(model_dir)
     return config
 

@@ -14,7 +14,7 @@ import sys
 from absl import flags
 
 from textrnn.serving.source import ModelSource
-from textrnn.text import corpus
+from textrnn.text import formats
 from textrnn.util import settings
 from textrnn.util.console import say
 from textrnn.util.errors import UserError, run_app
@@ -23,8 +23,14 @@ from textrnn.util.errors import UserError, run_app
 def define_flags():
     """Flags of textrnn-predict."""
     settings.define_flags(ModelSource)
-    flags.DEFINE_string("input_file", None, "Raw texts, one a line, UTF-8 (default: the "
-                        "positional arguments, else standard input).")
+    flags.DEFINE_string("input_file", None, "Raw texts: one a line, or the text column of a "
+                        "CSV or JSON Lines file, or fastText lines without their labels (see "
+                        "--input_format; default: the positional arguments, else standard "
+                        "input, one text a line).")
+    flags.DEFINE_enum("input_format", "auto", formats.FORMATS, "Layout of --input_file: tsv "
+                      "(here: one text a line, the whole line), csv, jsonl, fasttext; auto: "
+                      "by extension (see textrnn-prepare --help).")
+    settings.define_flags(formats.FileFormat, skip=("format", "label_column"))
     flags.DEFINE_integer("top_k", 1, "How many labels to show per text, most probable first. "
                          "A multi-label model shows every label it gives a text (those at or "
                          "above their thresholds), and the --top_k most probable besides in "
@@ -44,13 +50,14 @@ def _stdin_texts():
             raise UserError(f"<stdin>:{line_number}: bytes that are not UTF-8") from None
 
 
-def input_texts(args, input_file):
+def input_texts(args, input_file, file_format=None):
     if args and input_file:
         raise UserError("give texts as arguments or --input_file, not both")
     if args:
         return iter(args)
     if input_file:
-        return (text for _, text in corpus.read_texts(input_file))
+        return (text for _, text in formats.read_texts(input_file, file_format
+                                                       or formats.FileFormat()))
     return _stdin_texts()
 
 
@@ -83,7 +90,9 @@ def main(argv):
     from textrnn.serving.inference import Predictor
     predictor = Predictor(source.export_dir())
     k = min(FLAGS.top_k, len(predictor.labels))
-    texts = input_texts(argv[1:], FLAGS.input_file)
+    file_format = formats.FileFormat(format=FLAGS.input_format, **settings.values(
+        formats.FileFormat, FLAGS, skip=("format", "label_column")))
+    texts = input_texts(argv[1:], FLAGS.input_file, file_format)
     row = _multi_label_row if predictor.multi_label else _single_label_row
     for number, (text, out) in enumerate(predictor.predict(texts, source.batch_size), start=1):
         _warn_unknown(number, text, out["unknown_share"], FLAGS.unknown_warning)

@@ -1,6 +1,5 @@
 """From a model directory to a model at work: the SavedModel and its users.
 
-    export.py     a model directory (or several) as one raw-text SavedModel
     source.py     which SavedModel a tool reads (--saved_model / --model_dir)
     inference.py  loading a SavedModel and predicting in-process
     rest.py       request bodies -> texts, outputs -> response bodies (no I/O)
@@ -8,6 +7,7 @@
     batching.py   requests that arrive together run as one model call
     service.py    the aiohttp application: routes, errors, start and stop
 
-The commands on top: textrnn-export (textrnn/export.py), textrnn-predict,
+Writing the SavedModel is training's last step (training/export.py); its layout
+is util/saved_model.py's. The commands on top: textrnn-export (textrnn/export.py), textrnn-predict,
 textrnn-evaluate and textrnn-serve (textrnn/serve.py).
 """

@@ -11,9 +11,9 @@ import os
 
 import numpy as np
 
-from textrnn.serving.export import EXTRA_DIR, INFO_FILE
 from textrnn.text import tokenize
-from textrnn.training import artifacts
+from textrnn.util import saved_model
+from textrnn.util.saved_model import EXTRA_DIR
 
 
 class Predictor:
@@ -21,7 +21,7 @@ class Predictor:
 
     def __init__(self, export_dir):
         import tensorflow as tf
-        info = artifacts.read_json(os.path.join(export_dir, EXTRA_DIR, INFO_FILE))
+        info = saved_model.read_info(export_dir)
         self.labels = info["labels"]
         # several labels a text: `labels` outputs, decided in the graph at its thresholds
         self.multi_label = bool(info.get("multi_label"))

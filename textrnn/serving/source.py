@@ -2,9 +2,9 @@
 share, and the folder they name."""
 
 import dataclasses
-import os
 
 from textrnn.training import artifacts
+from textrnn.util.saved_model import is_saved_model
 from textrnn.util.errors import UserError
 from textrnn.util.settings import setting
 
@@ -26,7 +26,7 @@ def resolve_export(saved_model=None, model_dir=None):
     if bool(saved_model) == bool(model_dir):
         raise UserError("give exactly one of --saved_model and --model_dir")
     path = saved_model or artifacts.path(model_dir, artifacts.EXPORT_DIR)
-    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+    if not is_saved_model(path):
         hint = " (run textrnn-export first)" if model_dir else ""
         raise UserError(f"{path}: no SavedModel there{hint}")
     return path

@@ -1,39 +1,21 @@
 """Which SavedModel is served: one folder, or the highest version under a base path.
 
 The base path has TensorFlow Serving's layout, numbered version folders
-`BASE/1`, `BASE/2`, ...; this module owns it (textrnn-export --serving_base
-writes the next number through `next_version_dir`). A version folder counts
+`BASE/1`, `BASE/2`, ... (util/saved_model.py names them; textrnn-export
+--serving_base writes the next number). A version folder counts
 once it holds saved_model.pb: writers create it complete, by a rename, so
 a half-written export is never seen. Other names (the writer's temporary
 `.3.tmp-...` folders) are ignored, as TensorFlow Serving ignores them.
 """
 
 import os
-import re
 
 from textrnn.serving.rest import DEFAULT_SIGNATURE
 from textrnn.util.console import say
 from textrnn.util.errors import UserError
+from textrnn.util.saved_model import SAVED_MODEL_FILE, version_dirs
 
-SAVED_MODEL_FILE = "saved_model.pb"
 WARM_UP_TEXT = "预热"
-
-
-def version_dirs(base):
-    """{version: folder} of the complete SavedModels under `base`."""
-    found = {}
-    for name in os.listdir(base) if os.path.isdir(base) else []:
-        path = os.path.join(base, name)
-        if re.fullmatch(r"[0-9]+", name) and os.path.isfile(os.path.join(path, SAVED_MODEL_FILE)):
-            found[int(name)] = path
-    return found
-
-
-def next_version_dir(base):
-    """The folder of the version after the highest one under `base` (BASE/1 at first)."""
-    taken = [int(n) for n in (os.listdir(base) if os.path.isdir(base) else [])
-             if re.fullmatch(r"[0-9]+", n)]
-    return os.path.join(base, str(max(taken, default=0) + 1))
 
 
 def signature_defs(export_dir):

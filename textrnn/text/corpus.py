@@ -1,9 +1,11 @@
 """Reading labelled text files (`label<TAB>text`, one example a line; with several
 labels a text, `label1|label2<TAB>text`).
 
-This is the one reader of user-supplied raw files: preparation, evaluation
-and prediction all go through it, so every tool reports bad input the same
-way, naming the file and line. It streams: memory does not grow with the file.
+The fast path of textrnn-prepare: UTF-8 label<TAB>text files are read here in
+spans that workers cut in parallel, naming file:line for bad input. Other
+layouts and encodings go through text/formats.py, which checks each record
+with this module's rule (check_fields). It streams: memory does not grow with
+the file.
 """
 
 import dataclasses
@@ -104,7 +106,8 @@ def _decode(raw, path, line_number):
     return line.rstrip("\r\n")
 
 
-def _parse(line, path, line_number):
+def parse_line(line, path, line_number):
+    """(label field, text) of one `label<TAB>text` line, checked."""
     if "\x00" in line:
         raise UserError(f"{where(path, line_number)}: a NUL byte inside the line")
     label, tab, text = line.partition("\t")
@@ -112,6 +115,13 @@ def _parse(line, path, line_number):
         raise UserError(f"{where(path, line_number)}: no TAB between label and text "
                         "(expected 'label<TAB>text')")
     label = label.strip()
+    check_fields(label, text, path, line_number)
+    return label, text
+
+
+def check_fields(label, text, path, line_number):
+    """Raise a UserError naming path:line for an empty or unusable label or text: the one
+    rule every input format is held to."""
     if not label:
         raise UserError(f"{where(path, line_number)}: empty label")
     if any(c.isspace() and c != " " or ord(c) < 32 for c in label):
@@ -119,9 +129,10 @@ def _parse(line, path, line_number):
         # shift every class id after it.
         raise UserError(f"{where(path, line_number)}: the label {label!r} contains a control "
                         "or line-break character")
+    if "\x00" in text:
+        raise UserError(f"{where(path, line_number)}: a NUL byte inside the text")
     if not text.strip():
         raise UserError(f"{where(path, line_number)}: empty text for label {label!r}")
-    return label, text
 
 
 def split_labels(field, separator, path, line_number):
@@ -167,22 +178,13 @@ def read_labelled(path, bad_lines=None, span=None) -> Iterator[tuple[int, str, s
             line = _decode(raw, path, line_number)
             if not line.strip():
                 continue
-            label, text = _parse(line, path, line_number)
+            label, text = parse_line(line, path, line_number)
         except UserError as error:
             if bad_lines is None:
                 raise
             bad_lines.add(str(error))
             continue
         yield line_number, label, text
-
-
-def read_texts(path) -> Iterator[tuple[int, str]]:
-    """Yield `(line_number, text)` for unlabelled input, one text a line."""
-    check_readable(path)
-    with open(path, "rb") as stream:
-        for line_number, raw in enumerate(stream, start=1):
-            yield line_number, _decode(raw, path, line_number)
-
 
 
 def sample_every(train_file, max_mb):

@@ -20,17 +20,18 @@
       wide/             the wide path (--wide): wide.json, its n-gram table,
                         features.json, checkpoint, jieba trie (wide/mixture.py)
       export/           the SavedModel (raw text in, labels out)
+      classifier.json   TextClassifier's record: the labels as given to fit (strings
+                        or numbers), the settings used and the metrics
 
 Training writes it; export, evaluate, predict and the TF1 importer read it.
 Every name under MODEL_DIR is defined here.
 """
 
-import json
 import os
-import tempfile
 
 from textrnn.text import vocab
 from textrnn.util.errors import UserError
+from textrnn.util.jsonfile import read as read_json, write as write_json  # noqa: F401
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
@@ -44,30 +45,11 @@ WIDE_DIR = "wide"
 PRETRAINED_CHARS_DIR = "pretrained_chars"
 WIDE_INFO_FILE = "wide.json"
 THRESHOLDS_FILE = "thresholds.json"
+CLASSIFIER_FILE = "classifier.json"
 
 
 def path(model_dir, name):
     return os.path.join(model_dir, name)
-
-
-def write_json(file_path, value):
-    """Write JSON atomically: a reader never sees half a file."""
-    directory = os.path.dirname(os.path.abspath(file_path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(value, out, ensure_ascii=False, indent=2)
-        out.write("\n")
-    os.replace(tmp, file_path)
-
-
-def read_json(file_path):
-    if not os.path.isfile(file_path):
-        raise UserError(f"{file_path}: missing")
-    with open(file_path, encoding="utf-8") as stream:
-        try:
-            return json.load(stream)
-        except json.JSONDecodeError as error:
-            raise UserError(f"{file_path}:{error.lineno}: not valid JSON ({error.msg})") from None
 
 
 def config_record(model, encoder, tokenizer, user_dict, jieba_hmm, vocabulary, train,
@@ -102,7 +84,7 @@ def read_config(model_dir):
 
 
 def model_config(config):
-    from textrnn.recurrent.model import ModelConfig
+    from textrnn.training.recurrent.model import ModelConfig
     return ModelConfig.from_dict(config["model"])
 
 
@@ -132,7 +114,7 @@ def load_model(model_dir, which=BEST_DIR):
     `which` is BEST_DIR (default: the best validation checkpoint) or CKPT_DIR.
     """
     import tensorflow as tf
-    from textrnn.recurrent.model import build_model
+    from textrnn.training.recurrent.model import build_model
     config = read_config(model_dir)
     model = build_model(model_config(config))
     checkpoint_path = tf.train.latest_checkpoint(path(model_dir, which))

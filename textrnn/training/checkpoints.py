@@ -12,17 +12,21 @@ import math
 import os
 import shutil
 
+from textrnn.text import prepared
 from textrnn.text import tokenize
 from textrnn.text import vocab
 from textrnn.training import artifacts
 from textrnn.training.config import SHAPE_FIELDS
+from textrnn.util import settings
 from textrnn.util.errors import UserError
 
 
 def run_config_of(cfg, manifest, tokens):
-    from textrnn.recurrent.model import ModelConfig
+    """config.json's content for a run of `cfg` on a prepared folder (its prepared.Manifest)
+    with this vocabulary."""
+    from textrnn.training.recurrent.model import ModelConfig
     model = ModelConfig(
-        vocab_size=len(tokens), num_classes=manifest["num_classes"],
+        vocab_size=len(tokens), num_classes=manifest.num_classes,
         num_embedding_size=cfg.num_embedding_size, cell=cfg.cell,
         num_lstm_nodes=cfg.num_lstm_nodes, bidirectional=cfg.bidirectional,
         num_fc_nodes=cfg.num_fc_nodes, dropout=round(1.0 - cfg.keep_prob, 6),
@@ -31,13 +35,13 @@ def run_config_of(cfg, manifest, tokens):
     return artifacts.config_record(
         model=model.to_dict(),
         encoder=dict(num_timesteps=cfg.num_timesteps, padding=cfg.padding,
-                     split=tokenize.ENCODER_SPLIT.get(manifest["tokenizer"], "whitespace")),
-        tokenizer=manifest["tokenizer"], user_dict=manifest.get("user_dict"),
-        jieba_hmm=tokenize.uses_hmm(manifest),
+                     split=tokenize.ENCODER_SPLIT.get(manifest.tokenizer, "whitespace")),
+        tokenizer=manifest.tokenizer, user_dict=manifest.record.get("user_dict"),
+        jieba_hmm=tokenize.uses_hmm(manifest.record),
         vocabulary=dict(num_word_threshold=cfg.num_word_threshold,
                         max_vocab_size=cfg.max_vocab_size, size=len(tokens)),
         train=dataclasses.asdict(cfg),
-        label_separator=manifest.get("label_separator") if manifest.get("multi_label") else None)
+        label_separator=manifest.label_separator)
 
 
 def check_resumable(old, new, model_dir):
@@ -53,20 +57,20 @@ def check_resumable(old, new, model_dir):
                         "--model_dir, or the old flags (saved in its flags.txt).")
 
 
-def prepare_model_dir(cfg, out_dir, flags_text=""):
+def prepare_model_dir(cfg, out_dir):
     """Create or check out_dir (the model dir, or a worker's scratch copy).
 
     Returns (run config, initial embedding rows or None): with
     --pretrained_embeddings the vocabulary gains the file's tokens train lacks and
-    the rows come from the file. `flags_text` is written to flags.txt, so the run
+    the rows come from the file. The settings are written to flags.txt, so the run
     can be repeated with --flagfile.
     """
-    manifest = artifacts.read_json(os.path.join(cfg.data_dir, vocab.MANIFEST_FILE))
+    manifest = prepared.read(cfg.data_dir)
     tokens = vocab.Vocabulary.load(os.path.join(cfg.data_dir, vocab.VOCAB_FILE),
                                    cfg.num_word_threshold, cfg.max_vocab_size or None)
     embedding, pretrained = None, None
     if cfg.pretrained_embeddings:
-        tokens, embedding, pretrained = _pretrained(cfg, manifest["tokenizer"], tokens, out_dir)
+        tokens, embedding, pretrained = _pretrained(cfg, manifest.tokenizer, tokens, out_dir)
     run_config = run_config_of(cfg, manifest, tokens)
     if pretrained:
         run_config["vocabulary"]["pretrained"] = pretrained
@@ -83,7 +87,7 @@ def prepare_model_dir(cfg, out_dir, flags_text=""):
     tokens.write_tokens(artifacts.path(out_dir, vocab.TOKENS_FILE))
     artifacts.write_json(config_path, run_config)
     with open(artifacts.path(out_dir, artifacts.FLAGS_FILE), "w", encoding="utf-8") as out:
-        out.write(flags_text)
+        out.write(settings.flagfile(cfg))
     return run_config, embedding
 
 
@@ -91,7 +95,7 @@ def _pretrained(cfg, tokenizer, tokens, out_dir):
     """(extended vocabulary, (initial embedding rows, ids of the rows from the file),
     record for config.json)."""
     import time
-    from textrnn.recurrent.model import embedding_std
+    from textrnn.training.recurrent.model import embedding_std
     from textrnn.text import vectors
     start = time.monotonic()
     requests = [vectors.Request(tokens.tokens, cfg.pretrained_max_tokens,

@@ -5,11 +5,10 @@ fill it; tests, benchmarks and the auto recipe build it directly.
 """
 
 import dataclasses
-import os
 
 from textrnn.features import PADDINGS
-from textrnn.recurrent import CELLS, INITIALIZERS, POOLINGS
-from textrnn.text import vocab
+from textrnn.training.recurrent import CELLS, INITIALIZERS, POOLINGS
+from textrnn.text import prepared
 from textrnn.util.errors import UserError
 from textrnn.util.settings import setting
 
@@ -208,6 +207,4 @@ class TrainConfig:
             raise UserError("--wide_max_train_mb must not be negative (0: all of train)")
         if not self.data_dir or not self.model_dir:
             raise UserError("--data_dir and --model_dir are required (see --help)")
-        if not os.path.isfile(os.path.join(self.data_dir, vocab.MANIFEST_FILE)):
-            raise UserError(f"--data_dir={self.data_dir} is not a textrnn-prepare output folder "
-                            f"(no {vocab.MANIFEST_FILE}); run textrnn-prepare first")
+        prepared.check(self.data_dir)

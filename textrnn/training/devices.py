@@ -5,6 +5,7 @@ so the rest of the code is the same on a laptop CPU, one GPU, several GPUs or
 several machines.
 """
 
+import contextlib
 import json
 import os
 
@@ -95,3 +96,35 @@ def describe(strategy, policy, cudnn_reasons):
     if policy != "float32":
         parts.append(f"precision {policy}")
     return "; ".join(parts)
+
+
+@contextlib.contextmanager
+def process_left_as_found():
+    """Run a training in someone else's process and give it back as it was: Keras' global
+    dtype policy, the global seeds (Python's, numpy's, TensorFlow's and Keras') are
+    restored afterwards, whatever the run set."""
+    import random
+    import numpy as np
+    from tensorflow.python.eager import context
+    policy = keras.config.dtype_policy()
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    tf_seed = context.global_seed()
+    keras_seed = _keras_seed()
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(policy)
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        tf.random.set_seed(tf_seed)
+        _set_keras_seed(keras_seed)
+
+
+def _keras_seed():
+    from keras.src.backend.common import global_state
+    return global_state.get_global_attribute("global_random_seed")
+
+
+def _set_keras_seed(seed):
+    from keras.src.backend.common import global_state
+    global_state.set_global_attribute("global_random_seed", seed)

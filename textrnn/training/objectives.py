@@ -101,10 +101,8 @@ def objective(label_encoder, label_smoothing, positive_weight="none", label_rate
 
 def label_rates(model_dir, labels):
     """Each label's share of the train texts (from the manifest), kept off 0 and 1."""
-    from textrnn.text import vocab
-    from textrnn.training import artifacts
-    manifest = artifacts.read_json(artifacts.path(model_dir, vocab.MANIFEST_FILE))
-    train = manifest["splits"]["train"]
+    from textrnn.text import prepared
+    train = prepared.read(model_dir).record["splits"]["train"]  # the model dir keeps a copy
     rates = np.array([train["labels"].get(label, 0) for label in labels], np.float64)
     return np.clip(rates / max(train["lines"], 1), 1e-4, 1 - 1e-4)
 

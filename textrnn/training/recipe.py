@@ -13,25 +13,25 @@ the number of steps, and how often to evaluate for early stopping.
 """
 
 import dataclasses
-import json
 import math
 import os
 
 import numpy as np
 
 from textrnn.text import corpus
+from textrnn.text import prepared
 from textrnn.text import vocab
+from textrnn.util.console import say
 from textrnn.util.errors import UserError
 
 RECIPES = ("none", "auto")
-# With pretrained vectors, the share of steps the embedding stays frozen: of frozen,
-# frozen for a third of the steps, a tenth of the rate and trained as the rest, the
-# last has the best val accuracy (benchmarks/pretrained.py).
-FROZEN_SHARE = 0.0
+# With pretrained vectors the embedding trains with the rest from the first step: of
+# frozen, frozen for a third of the steps, a tenth of the rate and trained as the rest,
+# the last had the best val accuracy (benchmarks/studies/pretrained.py).
 FROZEN_WHY = ("pretrained vectors: the embedding trains with the rest from the first step "
               "(the best on val of frozen, thawed later, or slower)")
-# With pretrained vectors, less embedding dropout than without: 0.25 has a better mean
-# val accuracy than 0.5 (benchmarks/pretrained.py, results/pretrained_light_dropout.json).
+# With pretrained vectors, less embedding dropout than without: 0.25 had the better mean
+# val accuracy of 0.25 and 0.5 (benchmarks/studies/pretrained.py).
 VECTORS_EMBEDDING_DROPOUT = 0.25
 VECTORS_DROPOUT_WHY = (f"pretrained vectors: embedding dropout {VECTORS_EMBEDDING_DROPOUT}, "
                        "less than without them (the better on val: dropping half the "
@@ -82,12 +82,7 @@ def choose(data_dir, steps=None, vectors_file=None):
     depends on it (warm-up, evaluation interval) follows it. `vectors_file`:
     the --pretrained_embeddings file, whose dimension is the embedding's.
     """
-    manifest_path = os.path.join(data_dir, vocab.MANIFEST_FILE)
-    if not os.path.isfile(manifest_path):
-        raise UserError(f"--data_dir={data_dir} is not a textrnn-prepare output folder "
-                        f"(no {vocab.MANIFEST_FILE}); run textrnn-prepare first")
-    with open(manifest_path, encoding="utf-8") as stream:
-        multi_label = bool(json.load(stream).get("multi_label"))
+    multi_label = prepared.read(data_dir).multi_label
     train_file = os.path.join(data_dir, "train.txt")
     lengths, classes = token_lengths(train_file)
     if multi_label:  # label fields are sets of labels; the wide path has one SVM a label
@@ -131,7 +126,7 @@ def choose(data_dir, steps=None, vectors_file=None):
         Choice("checkpoint_every_steps", every, "a resumable checkpoint at each evaluation"),
         Choice("early_stopping_evals", 3, "stop when val accuracy has not improved for 3 "
                "evaluations; the best-val checkpoint is kept and exported"),
-        *_pretrained_choices(steps, vectors_file),
+        *_pretrained_choices(vectors_file),
         Choice("shuffle_buffer", min(n, 50_000), "shuffle over the whole train split "
                "(up to 50,000 lines)"),
         Choice("cache", n <= 1_000_000, "keep the encoded train split in memory"
@@ -172,6 +167,47 @@ MULTI_LABEL = {
 }
 
 
+def resolve(cfg, explicit=()):
+    """(cfg with the auto recipe's choices for every setting not in `explicit`, the
+    choices): the recipe as one pure step that textrnn-train --recipe=auto and
+    TextClassifier share. `explicit`: names of the settings the user gave, which win."""
+    if not cfg.data_dir or not cfg.model_dir:
+        raise UserError("--data_dir and --model_dir are required (see --help)")
+    steps = cfg.num_train_steps if "num_train_steps" in explicit else None
+    choices = choose(cfg.data_dir, steps, cfg.pretrained_embeddings)
+    values = {c.flag: c.value for c in choices if c.flag not in explicit}
+    if "num_lstm_nodes" in values:
+        values["num_lstm_nodes"] = (values["num_lstm_nodes"],)
+    return dataclasses.replace(cfg, **values), choices
+
+
+def report(choices, cfg, explicit=()):
+    """Say each choice with its reason, or that the user's value stands."""
+    for choice in choices:
+        if choice.flag in explicit:
+            say(f"auto recipe: {_as_flag(choice.flag, getattr(cfg, choice.flag))} "
+                "(given explicitly)")
+        else:
+            say(f"auto recipe: {choice.as_flag()}: {choice.why}")
+
+
+def _as_flag(name, value):
+    if isinstance(value, bool):
+        return f"--{name}={str(value).lower()}"
+    if isinstance(value, tuple):
+        return f"--{name}={','.join(map(str, value))}"
+    return f"--{name}={value}"
+
+
+def vectors_width(cfg, explicit=()):
+    """cfg with the embedding as wide as --pretrained_embeddings' vectors, unless the width
+    was given (TrainConfig.validate then refuses a mismatch)."""
+    if not cfg.pretrained_embeddings or "num_embedding_size" in explicit:
+        return cfg
+    from textrnn.text import vectors
+    return dataclasses.replace(cfg, num_embedding_size=vectors.dimension(cfg.pretrained_embeddings))
+
+
 def _for_several_labels(choices):
     """The choices of a multi-label corpus: MULTI_LABEL's in place of the single-label ones,
     and how positives weigh."""
@@ -196,11 +232,10 @@ def _embedding_dropout(vectors_file):
     return Choice("embedding_dropout", 0.5, "embedding dropout 0.5 (tuned on dev)")
 
 
-def _pretrained_choices(steps, vectors_file):
+def _pretrained_choices(vectors_file):
     if not vectors_file:
         return []
-    frozen = round(steps * FROZEN_SHARE)
-    return [Choice("freeze_embedding_steps", frozen, FROZEN_WHY)]
+    return [Choice("freeze_embedding_steps", 0, FROZEN_WHY)]
 
 
 def _size_text(size):
@@ -214,13 +249,14 @@ def wide_ngrams(texts, classes):
     return min(WIDE_NGRAMS[1], max(WIDE_NGRAMS[0], budget))
 
 
-def write_flagfile(path, choices, explicit):
+def write_flagfile(path, choices, cfg, explicit=()):
     """The resolved recipe as a flagfile, each line with its reason."""
     with open(path, "w", encoding="utf-8", newline="\n") as out:
         out.write("# textrnn-train --recipe=auto: the choices made for this data.\n"
                   "# Re-run or edit by hand: textrnn-train --flagfile=THIS_FILE ...\n")
         for choice in choices:
             if choice.flag in explicit:
-                out.write(f"# --{choice.flag}: given explicitly\n{explicit[choice.flag]}\n")
+                out.write(f"# --{choice.flag}: given explicitly\n"
+                          f"{_as_flag(choice.flag, getattr(cfg, choice.flag))}\n")
             else:
                 out.write(f"# {choice.why}\n{choice.as_flag()}\n")

@@ -3,7 +3,7 @@
 import sys
 import time
 
-from textrnn.util.console import eta, say
+from textrnn.util.console import eta, say, speaking
 
 METRIC_NAMES = {"accuracy": "accuracy", "micro_f1": "micro-F1"}  # Trainer.metric -> words
 
@@ -11,11 +11,12 @@ METRIC_NAMES = {"accuracy": "accuracy", "micro_f1": "micro-F1"}  # Trainer.metri
 class Reporter:
     """A progress bar on a terminal; one log line per interval elsewhere, with the time left."""
 
-    def __init__(self, total, start, metric="accuracy"):
+    def __init__(self, total, start, metric="accuracy", show_test=True):
         import keras
         self.total, self.start_step, self.started = total, start, time.monotonic()
+        self.show_test = show_test  # False when test only repeats val (no test was given)
         self.metric = metric
-        self.tty = sys.stderr.isatty()
+        self.tty = sys.stderr.isatty() and speaking()
         self.bar = keras.utils.Progbar(total, stateful_metrics=["loss", metric]) if self.tty else None
         if self.bar and start:
             self.bar.update(start)
@@ -58,9 +59,10 @@ def log_eval(writers, reporter, results, labels, confusion=None, metric="accurac
             tf.summary.scalar(f"{split}_{metric}", results[split][metric])
         if confusion is not None:
             _confusion_summary(tf, labels, confusion, step)
+    test = (f", test {name} {results['test'][metric]:.4f} (loss {results['test']['loss']:.4f})"
+            if reporter.show_test else "")
     reporter.message(f"step {step}: val {name} {results['val'][metric]:.4f} "
-                     f"(loss {results['val']['loss']:.4f}), test {name} "
-                     f"{results['test'][metric]:.4f} (loss {results['test']['loss']:.4f})")
+                     f"(loss {results['val']['loss']:.4f}){test}")
 
 
 def _confusion_summary(tf, labels, confusion, step):

@@ -18,7 +18,7 @@ class Trainer:
     `restore_best`, `add_seconds`; `step`, `best` and `seconds` read the state.
     """
 
-    def __init__(self, cfg, flags_text=""):
+    def __init__(self, cfg):
         import keras
         from textrnn.training import devices
         self.cfg = cfg
@@ -32,7 +32,7 @@ class Trainer:
                             "(one loss scale cannot serve two optimizers)")
         self.chief = devices.is_chief(self.strategy)
         self.out_dir = cfg.model_dir if self.chief else _worker_dir(self.strategy)
-        run_config, embedding = checkpoints.prepare_model_dir(cfg, self.out_dir, flags_text)
+        run_config, embedding = checkpoints.prepare_model_dir(cfg, self.out_dir)
         self._inputs(run_config)
         with self.strategy.scope():
             self._build(run_config, embedding)
@@ -67,7 +67,7 @@ class Trainer:
         """Model, optimizers and the run's state, inside the strategy's scope;
         `embedding`: (initial rows, ids of the rows from a vectors file) or None."""
         import tensorflow as tf
-        from textrnn.recurrent import model as model_lib
+        from textrnn.training.recurrent import model as model_lib
         cfg = self.cfg
         self.model = model_lib.build_model(artifacts.model_config(run_config))
         self.embedding = self.model.get_layer("embedding").embeddings
@@ -121,7 +121,7 @@ class Trainer:
 
     def _compile(self):
         import tensorflow as tf
-        from textrnn.recurrent import model as model_lib
+        from textrnn.training.recurrent import model as model_lib
         self.cudnn_reasons = [r for layer in model_lib.recurrent_layers(self.model)
                               for r in model_lib.cudnn_blockers(layer)]
         for layer in model_lib.recurrent_layers(self.model):

@@ -4,12 +4,34 @@ Plain timestamped lines on stderr, so they interleave sanely with
 TensorFlow's own messages and stay readable in CI logs and files.
 """
 
+import contextlib
 import sys
 import time
 
 
+_quiet = 0  # how many quiet() blocks are open
+
+
 def say(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    """A timestamped line on stderr, unless inside quiet()."""
+    if not _quiet:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def speaking():
+    """Whether say() prints now (a progress bar should not draw either when it does not)."""
+    return not _quiet
+
+
+@contextlib.contextmanager
+def quiet(silent=True):
+    """Silence say() and the progress lines inside the block (TextClassifier's verbose=0)."""
+    global _quiet
+    _quiet += bool(silent)
+    try:
+        yield
+    finally:
+        _quiet -= bool(silent)
 
 
 def eta(seconds):

@@ -48,6 +48,8 @@ def run_app(main, tensorflow=True):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(141)
 
+    from textrnn.util import startup
+    startup.command_environment()
     _list_flags_in_help(main.__module__)
     app.run(guarded)
 

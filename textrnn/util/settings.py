@@ -72,3 +72,19 @@ def values(config_class, FLAGS, skip=()):
         out[field.name] = value
     return out
 
+
+
+def flagfile(config):
+    """A config's settings as flagfile lines (`--name=value`), None values left out: the
+    run's flags.txt, repeatable with --flagfile whoever started it."""
+    lines = []
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = str(value).lower()
+        elif isinstance(value, (tuple, list)):
+            value = ",".join(map(str, value))
+        lines.append(f"--{field.name}={value}")
+    return "\n".join(lines) + "\n"

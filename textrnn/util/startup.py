@@ -17,7 +17,9 @@ import re
 import sys
 import tempfile
 
-from textrnn import USER_LOG_LEVEL  # read before textrnn set its default
+import logging
+
+USER_LOG_LEVEL = None  # the user's TF_CPP_MIN_LOG_LEVEL, read before a command sets its own
 
 NOISE = re.compile(
     r"cudart_stub\.cc.*Could not find cuda drivers"
@@ -25,6 +27,23 @@ NOISE = re.compile(
     r"|All log messages before absl::InitializeLog\(\) is called"
     r"|cpu_feature_guard\.cc|To enable the following instructions:.*rebuild TensorFlow"
     r"|oneDNN custom operations are on")
+
+
+def command_environment():
+    """The commands' defaults for TensorFlow, set before it loads (the library, imported
+    into someone else's process, never touches the environment). The user's own values
+    win.
+
+    TF_CPP_MIN_LOG_LEVEL=2: TensorFlow's start-up chatter (oneDNN notices, missing CUDA
+    drivers, per-save INFO lines) buries the tools' own output. TF_ENABLE_ONEDNN_OPTS=0:
+    oneDNN's kernels pay off for large matrices; textrnn's recurrent steps are small,
+    and on a CPU they slow its train step (benchmarks/speed.py measures both).
+    """
+    global USER_LOG_LEVEL
+    USER_LOG_LEVEL = os.environ.get("TF_CPP_MIN_LOG_LEVEL") or None  # empty: not set
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
 
 
 def import_tensorflow():

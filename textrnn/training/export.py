@@ -47,7 +47,8 @@ from textrnn.training import artifacts
 from textrnn.util import atomic
 from textrnn.util.console import say
 from textrnn.util.errors import UserError
-from textrnn.wide import mixture
+from textrnn.util.saved_model import EXTRA_DIR, INFO_FILE, next_version_dir
+from textrnn.training.wide import mixture
 
 
 def build_archive(members, label_encoder, reader=None, thresholds=None):
@@ -126,10 +127,6 @@ def label_sets(probabilities, thresholds, label_encoder):
             "labels": tf.where(tf.gather(chosen, order, batch_dims=1), names, ""),
             "num_labels": tf.reduce_sum(tf.cast(chosen, tf.int32), axis=-1),
             "thresholds": tf.broadcast_to(limits, tf.shape(probabilities))}
-
-
-EXTRA_DIR = "assets.extra"  # TF Serving's place for files the graph does not read
-INFO_FILE = "textrnn.json"
 
 
 def _serving_tokenizer(model_dirs, configs):
@@ -231,14 +228,13 @@ def export_models(model_dirs, export_dir=None, serving_base=None):
     if export_dir and serving_base:
         raise UserError("give --export_dir or --serving_base, not both")
     if serving_base:
-        from textrnn.serving.versions import next_version_dir
         export_dir = next_version_dir(serving_base)
     if len(model_dirs) > 1 and not export_dir:
         raise UserError("--export_dir (or --serving_base) is required when exporting "
                         "several models")
     if len(set(map(os.path.abspath, model_dirs))) < len(model_dirs):
         raise UserError(f"a model directory is listed twice: {', '.join(model_dirs)}")
-    from textrnn.recurrent.model import portable_kernels
+    from textrnn.training.recurrent.model import portable_kernels
     with _float32():
         loaded = [artifacts.load_model(d) for d in model_dirs]  # first: names a non-model dir
     labels = _shared_labels(model_dirs)

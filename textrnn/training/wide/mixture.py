@@ -6,7 +6,7 @@ After the recurrent model's training, `add_wide_path`:
    and in each step below that learns from train,
 2. trains the wide classifier, its L2 strength chosen on val (wide.train_wide;
    with pretrained vectors, also the weight of their mean beside the n-grams,
-   textrnn.wide.mean_vectors), and fits the softmax temperature that turns its
+   textrnn.training.wide.mean_vectors), and fits the softmax temperature that turns its
    scores into probabilities on val (wide.calibrate),
 3. chooses the weight w of the served mixture
        p = (1 - w) * p_recurrent + w * p_wide
@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from textrnn.text import corpus, vocab
+from textrnn.text import corpus, prepared, vocab
 from textrnn.training import artifacts
 from textrnn.training import predictions
 from textrnn.util.console import say
@@ -60,7 +60,7 @@ def scorers(model_dir, model, encoder, num_classes, share):
     """(weight, model, encoder) of one model directory, what export serves: its
     recurrent model, and its wide path when it has one, mixed by the weight chosen on
     val; `share` of the total."""
-    from textrnn.wide import linear as wide
+    from textrnn.training.wide import linear as wide
     recurrent = (model, encoder)
     info = read_info(model_dir)
     if info is None:
@@ -77,7 +77,7 @@ def _texts(lines):
 
 
 def _log_loss(p, labels):
-    from textrnn.wide import linear as wide
+    from textrnn.training.wide import linear as wide
     return wide.log_loss(p, labels)
 
 
@@ -126,7 +126,7 @@ def weight_curve(val, test, metric="accuracy"):
 def _probabilities(fit, model):
     """{split: (recurrent probabilities, wide scores, labels)} of val and test."""
     from textrnn.features import data
-    from textrnn.wide import linear as wide
+    from textrnn.training.wide import linear as wide
     splits = ("val", "test")
     recurrent = predictions.probabilities(fit.model_dir, [fit.files[s] for s in splits])
     out = {}
@@ -141,8 +141,7 @@ def _probabilities(fit, model):
 
 def _split_lines(cfg, split):
     """Lines of a prepared split, as textrnn-prepare's manifest records them."""
-    manifest = artifacts.read_json(os.path.join(cfg.data_dir, vocab.MANIFEST_FILE))
-    return manifest["splits"][split]["lines"]
+    return prepared.read(cfg.data_dir).lines[split]
 
 
 def _train_sample(cfg, train_file):
@@ -162,7 +161,7 @@ def _fit_ngrams(cfg, out, train, num_train):
     --wide_words, IDF, and with --pretrained_embeddings and --wide_vectors the
     block of mean character vectors, at weight 1 until val chooses it), saved into
     `out`."""
-    from textrnn.wide import ngrams
+    from textrnn.training.wide import ngrams
     cut, words = ngrams.word_segmenter(out) if cfg.wide_words else (None, None)
     table, idf, _ = ngrams.fit(_texts(train), cfg.wide_max_ngrams, cfg.wide_min_df,
                                total=num_train, segmenter=cut)
@@ -179,7 +178,7 @@ def _fit_ngrams(cfg, out, train, num_train):
 def _save_vectors(cfg, out, characters):
     """Keep the vectors of train's `characters` (and of up to --pretrained_max_tokens
     others) for the mean-vectors block, in `out`; False when none has one."""
-    from textrnn.wide import mean_vectors
+    from textrnn.training.wide import mean_vectors
     copy = artifacts.path(cfg.model_dir, artifacts.PRETRAINED_CHARS_DIR)
     kept = mean_vectors.keep(cfg.pretrained_embeddings, characters, cfg.pretrained_max_tokens,
                              copy)
@@ -218,7 +217,7 @@ class _Chosen:
 def add_wide_path(cfg, metrics):
     """Train and save the wide path of cfg.model_dir; returns metrics of the mixture."""
     from textrnn.features import data
-    from textrnn.wide import linear as wide
+    from textrnn.training.wide import linear as wide
     started = time.perf_counter()
     out = wide_dir(cfg.model_dir)
     os.makedirs(out, exist_ok=True)
@@ -231,7 +230,7 @@ def add_wide_path(cfg, metrics):
         dict(train=train, val=data.lines(files["val"])), fit.featurizer, fit.label_encoder,
         fit.num_classes, num_train, fit.wide_cfg)
     if vector_weight is not None:
-        from textrnn.wide import ngrams
+        from textrnn.training.wide import ngrams
         ngrams.set_vector_weight(out, vector_weight)
         fit = dataclasses.replace(fit, featurizer=ngrams.load(out))
     p, temperature = _calibrated(fit, model)
@@ -276,7 +275,7 @@ def _num_classes(model_dir):
 def _calibrated(fit, model):
     """Both paths' probabilities on val and test, the wide path's at the temperature
     calibrated on val; and that temperature."""
-    from textrnn.wide import linear as wide
+    from textrnn.training.wide import linear as wide
     splits = _probabilities(fit, model)
     p_rnn, scores, labels = splits["val"]
     temperature = wide.calibrate(model, scores, labels)
@@ -326,7 +325,7 @@ def _refit(fit, chosen, lines, num_texts, test, val):
     multi-label score uses). Returns (model, test split with its probabilities, what the
     refit did)."""
     from textrnn.features import data
-    from textrnn.wide import linear as wide
+    from textrnn.training.wide import linear as wide
     say(f"wide path: training again on train + val ({num_texts:,} texts) at C={chosen.c:g}")
     model, epochs = wide.refit(lines, fit.featurizer, fit.label_encoder, fit.num_classes,
                                num_texts, chosen.c, chosen.temperature, fit.wide_cfg)

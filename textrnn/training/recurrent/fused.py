@@ -19,8 +19,9 @@ def block_lstm(inputs, h0, c0, mask, kernel, recurrent_kernel, bias, go_backward
 
     `mask` [batch, time] must be right padding (True then False). Outputs past
     each sequence's length are zero, like cuDNN's; last_output and the state
-    are those of the last valid step. BlockLSTMV2 would take Keras' gate order
-    as it is, but its gradient is wrong in TF 2.21; BlockLSTM's is right.
+    are those of the last valid step. BlockLSTM, not BlockLSTMV2 (which would
+    take Keras' gate order as it is): V2's gradient is wrong in the TensorFlow
+    versions textrnn supports (tests/test_model.py checks this kernel's).
     """
     batch, steps = tf.shape(inputs)[0], tf.shape(inputs)[1]
     if mask is None:

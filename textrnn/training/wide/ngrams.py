@@ -22,7 +22,7 @@ a prepared file (tokens separated by spaces) and the raw text it came from
 give the same words. `features.json` beside ngrams.txt says whether a table
 has words and holds the segmenter's settings; `load` reads both.
 
-Pretrained vectors: with a textrnn.wide.mean_vectors block, each row also
+Pretrained vectors: with a textrnn.training.wide.mean_vectors block, each row also
 holds the mean direction of the text's character vectors, times the weight
 features.json records, in the columns after the n-grams'.
 """
@@ -37,7 +37,7 @@ import tensorflow as tf
 from textrnn.features import encoding
 from textrnn.training import artifacts
 from textrnn.util.errors import UserError, where
-from textrnn.wide import mean_vectors
+from textrnn.training.wide import mean_vectors
 
 NGRAMS_FILE = "ngrams.txt"
 FEATURES_FILE = "features.json"

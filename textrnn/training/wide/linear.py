@@ -9,16 +9,14 @@ The classifier is a plain tf.Module (a kernel and a bias applied with
 functional models do not carry gradients through sparse inputs.
 
 It is a one-vs-rest linear SVM with the squared hinge loss, LinearSVC's
-default: on noisy 15-class titles it scored 2 points above a softmax trained
-the same way (48.2% vs 46.3% test on tnews; 89.6% vs 89.5% on waimai_10k).
-Its L2 strength is chosen on val, like C for LinearSVC: the penalty is
-1 / (C * n_train) per example for C in `C_GRID`, so the same grid means the
-same thing on corpora of any size. For each C the convex objective is solved
-(Adam, the rate decayed to zero by a cosine over a fixed number of epochs)
-and the solution is scored on val once: stopping early on val accuracy
-instead had left it short of the optimum and fitted to val (tnews: 47.1% test
-where liblinear's exact solution of the same objective gets 48.6%; solved,
-48.8%, objective within 0.3% of liblinear's). The grid is searched from its
+default (it scored above a softmax trained the same way on noisy many-class
+titles). Its L2 strength is chosen on val, like C for LinearSVC: the penalty
+is 1 / (C * n_train) per example for C in `C_GRID`, so the same grid means
+the same thing on corpora of any size. For each C the convex objective is
+solved (Adam, the rate decayed to zero by a cosine over a fixed number of
+epochs) and the solution is scored on val once: stopping early on val
+accuracy instead leaves it short of the optimum and fitted to val, where
+solving it reaches liblinear's exact solution. The grid is searched from its
 middle outward (`search_grid`): val's score against C has one peak, and
 each solve is a full training of the classifier. Its scores become
 probabilities, for the mixture, by a softmax at a temperature fitted on val
@@ -33,7 +31,7 @@ import tensorflow as tf
 
 from textrnn.features import data
 from textrnn.util.console import Progress, say
-from textrnn.wide import mean_vectors
+from textrnn.training.wide import mean_vectors
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)  # the grid the TF-IDF + SVM peer chooses from
 TEMPERATURES = tuple(np.geomspace(0.25, 64.0, 33))
@@ -282,7 +280,7 @@ def train_wide(splits, featurizer, label_encoder, num_classes, num_train, cfg):
 
     `splits` maps "train" and "val" to datasets of prepared lines (`data.lines`);
     `num_train` is the number of train lines. With a featurizer that has a block of
-    mean vectors (textrnn.wide.mean_vectors), C is chosen without the block, then the
+    mean vectors (textrnn.training.wide.mean_vectors), C is chosen without the block, then the
     block is solved at that C at each of mean_vectors.WEIGHTS and kept only at a
     weight that scores above the model without it (mean_vectors.choose_weight).
     Returns (model, C, val score, epochs, the block's weight: None without a block,
@@ -382,7 +380,7 @@ def save(model, out_dir):
 
 def load(out_dir, num_classes):
     """(WideModel, NgramFeaturizer) saved in out_dir by `save` and ngrams.save."""
-    from textrnn.wide import ngrams
+    from textrnn.training.wide import ngrams
     featurizer = ngrams.load(out_dir)
     model = WideModel(featurizer.num_features, num_classes)
     tf.train.Checkpoint(wide=model).read(os.path.join(out_dir, "wide")).assert_consumed()

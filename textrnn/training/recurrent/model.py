@@ -24,7 +24,7 @@ import math
 import keras
 from keras import layers
 
-from textrnn.recurrent import CELLS, INITIALIZERS, POOLINGS
+from textrnn.training.recurrent import CELLS, INITIALIZERS, POOLINGS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,7 +123,7 @@ class FusedLSTM(layers.LSTM):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not (self.allow_fused and _fused_lstm_applies(self, sequences)):
             return super().inner_loop(sequences, initial_state, mask, training=training)
-        from textrnn.recurrent import fused
+        from textrnn.training.recurrent import fused
         return fused.block_lstm(sequences, initial_state[0], initial_state[1], mask,
                                 self.cell.kernel, self.cell.recurrent_kernel, self.cell.bias,
                                 go_backwards=self.go_backwards)
