@@ -54,7 +54,7 @@ PYTEST_WORKERS ?= -n auto --maxprocesses=4 --dist loadfile
 SHARED_DATA ?= ../shared/data
 BENCH_OUT ?= benchmarks/results
 
-.PHONY: bench-serving bench-serving-models bench-serving-run bench-serving-http gpu-check install train test bench bench-quick original thucnews clean
+.PHONY: bench-serving bench-serving-models bench-serving-run bench-serving-http gpu-check install train test test-unit bench bench-quick original thucnews clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ train: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# The unit tier: no model trained, no process started (well under a minute).
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m unit $(PYTEST_ARGS)
 
 # The original recipe on the headlines, with its padding defect and without:
 # what the port fixed, measured (about 10-20 minutes on two CPU cores).

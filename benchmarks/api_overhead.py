@@ -103,21 +103,19 @@ def main(argv=None):
     work = tempfile.mkdtemp(prefix="textrnn-api-overhead-")
     runs = {"command": [], "api": []}
     order = [("command", "api") if i % 2 == 0 else ("api", "command") for i in range(args.pairs)]
-    try:
-        for i, pair in enumerate(order):
-            for kind in pair:
-                run_dir = os.path.join(work, f"{kind}{i}")
-                os.makedirs(run_dir)
-                started = time.perf_counter()
-                model_dir = (command_line if kind == "command" else api)(
-                    paths, run_dir, args.seed, args.quick)
-                seconds = time.perf_counter() - started
-                accuracy = test_accuracy(model_dir, paths["test"])
-                runs[kind].append(dict(seconds=round(seconds, 2), test_accuracy=accuracy))
-                print(f"{kind} run {i + 1}: {seconds:.1f} s, test accuracy {accuracy!r}",
-                      file=sys.stderr, flush=True)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    for i, pair in enumerate(order):
+        for kind in pair:
+            run_dir = os.path.join(work, f"{kind}{i}")
+            os.makedirs(run_dir)
+            started = time.perf_counter()
+            model_dir = (command_line if kind == "command" else api)(
+                paths, run_dir, args.seed, args.quick)
+            seconds = time.perf_counter() - started
+            accuracy = test_accuracy(model_dir, paths["test"])
+            runs[kind].append(dict(seconds=round(seconds, 2), test_accuracy=accuracy))
+            print(f"{kind} run {i + 1}: {seconds:.1f} s, test accuracy {accuracy!r}",
+                  file=sys.stderr, flush=True)
+    shutil.rmtree(work, ignore_errors=True)  # kept, with the logs, when a run failed
     mean = {kind: float(np.mean([r["seconds"] for r in rows])) for kind, rows in runs.items()}
     accuracies = {r["test_accuracy"] for rows in runs.values() for r in rows}
     result = dict(benchmark="TextClassifier.fit against textrnn-prepare + textrnn-train "

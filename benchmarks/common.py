@@ -71,10 +71,13 @@ def ensure_prepared(raw_dir, out_dir, tokenizer):
 
 
 def command_line(script, argv):
-    """How a benchmark was run, for its results file: `python benchmarks/NAME args`
-    (`argv`: main's argument, None for the process's own)."""
+    """How a benchmark was run, for its results file: `python benchmarks/NAME args`, or
+    `python benchmarks/studies/NAME args` for a study (`argv`: main's argument, None for
+    the process's own)."""
     args = argv if argv is not None else sys.argv[1:]
-    return " ".join(["python", f"benchmarks/{os.path.basename(script)}", *args])
+    folder = os.path.basename(os.path.dirname(os.path.abspath(script)))
+    where = "benchmarks/studies" if folder == "studies" else "benchmarks"
+    return " ".join(["python", f"{where}/{os.path.basename(script)}", *args])
 
 
 def mean_of_runs(rows, keys, metrics):

@@ -57,7 +57,7 @@ def thresholds_table(r):
 
 def calibration_table(r):
     """One temperature for all labels of the wide path, or one a label
-    (benchmarks/calibration.py)."""
+    (benchmarks/studies/calibration.py)."""
     out = ["## Several labels a text: one temperature for the wide path, or one a label", "",
            f"`{r['command']}`: each run's wide classifier solved again on train at its C "
            "(the served one has seen val in its refit); its sigmoid at the shared "

@@ -30,7 +30,6 @@ fasttext-wheel).
 """
 
 import argparse
-import json
 import os
 import shutil
 import subprocess

@@ -30,6 +30,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
+from textrnn.training import metrics as scoring  # noqa: E402
 from peers import (SVM_C, FASTTEXT_GRID, available, make_train, saved_model_mb,  # noqa: E402
                    _fasttext_line)
 
@@ -76,8 +77,7 @@ def rows(label_lists, names):
 
 
 def score(truth, predicted):
-    from textrnn.training import multilabel
-    s = multilabel.scores(truth, predicted)
+    s = scoring.label_sets(truth, predicted)
     return dict(micro_f1=s["micro_f1"], macro_f1=s["macro_f1"], exact_match=s["exact_match"])
 
 
@@ -98,7 +98,7 @@ def tfidf_svm(splits, names, seed, top_label=False):
 
     fitted = [(OneVsRestClassifier(LinearSVC(C=c, random_state=seed)).fit(x_train, y_train), c)
               for c in SVM_C]
-    model, c = max(fitted, key=lambda mc: multilabel.micro_f1(y_val, decide(mc[0], x_val)))
+    model, c = max(fitted, key=lambda mc: scoring.micro_f1(y_val, decide(mc[0], x_val)))
     seconds = time.perf_counter() - started
     predicted = decide(model, vectorizer.transform(splits["test"][0]))
     return dict(score(rows(splits["test"][1], names), predicted),
@@ -133,7 +133,7 @@ def fasttext(splits, names, seed, work_dir):
                                     minCount=1, seed=seed, thread=2, verbose=0, loss="ova")
         p_val = probabilities(model, splits["val"][0])
         for threshold in multilabel.GRID:
-            f1 = multilabel.micro_f1(y_val, p_val >= threshold)
+            f1 = scoring.micro_f1(y_val, p_val >= threshold)
             if best is None or f1 > best[0]:
                 best = (f1, model, dict(epoch=epochs, lr=lr, threshold=float(threshold)))
     seconds = time.perf_counter() - started

@@ -160,7 +160,7 @@ def _vectors_lines(corpora):
 
 
 def pretrained_table(r):
-    """benchmarks/pretrained.py: how the recurrent member treats the vectors, on val."""
+    """benchmarks/studies/pretrained.py: how the recurrent member treats the vectors, on val."""
     options = list(r["mean"])
     out = ["## Pretrained vectors: how the embedding trains", "",
            f"`{r['command']}`: the auto recipe's recurrent member alone (`--nowide`), "
@@ -185,7 +185,7 @@ def pretrained_table(r):
 
 
 def wide_vectors_table(r):
-    """benchmarks/wide_vectors.py: the vectors as features of the TF-IDF + SVM peer."""
+    """benchmarks/studies/wide_vectors.py: the vectors as features of the TF-IDF + SVM peer."""
     corpora = r["corpora"]
     alphas = [row["alpha"] for row in next(iter(corpora.values()))["rows"]]
     out = ["## Pretrained vectors in the wide path: TF-IDF + LinearSVC with mean vectors", "",
@@ -208,7 +208,7 @@ def wide_vectors_table(r):
 
 
 def wide_vectors_runs_table(r):
-    """benchmarks/wide_vectors_runs.py: the served model with and without the wide
+    """benchmarks/studies/wide_vectors_runs.py: the served model with and without the wide
     path's vectors, on the same finished runs."""
     out = ["## Pretrained vectors in the wide path: the served model", "",
            f"`{r['command']}`: finished `make train DATA=... VECTORS=...` runs (the shared "
@@ -296,6 +296,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--results", default=os.path.join(os.path.dirname(os.path.abspath(
         __file__)), "results"))
+    parser.add_argument("--studies", default=os.path.join(os.path.dirname(os.path.abspath(
+        __file__)), "studies", "results"), help="the studies' results (benchmarks/studies/)")
     parser.add_argument("--write", default=None, help="write a whole BENCHMARKS.md here "
                         "(default: print the speed tables only)")
     args = parser.parse_args()
@@ -319,16 +321,16 @@ def main():
     thresholds = load(os.path.join(r, "thresholds.json"))
     if thresholds:
         page += multilabel_tables.thresholds_table(thresholds)
-    calibration = load(os.path.join(r, "calibration.json"))
+    calibration = load(os.path.join(args.studies, "calibration.json"))
     if calibration:
         page += multilabel_tables.calibration_table(calibration)
-    pretrained = load(os.path.join(r, "pretrained.json"))
+    pretrained = load(os.path.join(args.studies, "pretrained.json"))
     if pretrained:
         page += pretrained_table(pretrained)
-    wide_vectors = load(os.path.join(r, "wide_vectors.json"))
+    wide_vectors = load(os.path.join(args.studies, "wide_vectors.json"))
     if wide_vectors:
         page += wide_vectors_table(wide_vectors)
-    wide_vectors_runs = load(os.path.join(r, "wide_vectors_runs.json"))
+    wide_vectors_runs = load(os.path.join(args.studies, "wide_vectors_runs.json"))
     if wide_vectors_runs:
         page += wide_vectors_runs_table(wide_vectors_runs)
     vectors_pass = load(os.path.join(r, "vectors_pass.json"))

@@ -21,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
+from textrnn.training import metrics as scoring  # noqa: E402
 
 MINIMUMS = (1, 5, 10, 20, 40, 80, 120, 160)
 
@@ -43,7 +44,7 @@ def measure(run_dir):
     base = np.full(y_val.shape[1], best)
 
     def on_test(thresholds, top=False):
-        s = multilabel.scores(y_test, multilabel.decide(p_test, thresholds, top))
+        s = scoring.label_sets(y_test, multilabel.decide(p_test, thresholds, top))
         return dict(micro_f1=round(s["micro_f1"], 4), macro_f1=round(s["macro_f1"], 4))
 
     row = dict(run=run_dir, global_threshold=best, global_only=on_test(base))

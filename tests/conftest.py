@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,48 @@ from textrnn.util import startup
 # The tests run the library in this process the way the commands run it: with the
 # commands' TensorFlow defaults (quiet start-up, oneDNN off), set before it loads.
 startup.command_environment()
+
+# The unit tier (`make test-unit`, `pytest -m unit`): tests that train no model and start
+# no process. A test belongs to it unless it asks for a fixture that trains or prepares,
+# or its own code runs a command, a training or a service; the guards below fail a unit
+# test that does so anyway, so the tier keeps its promise.
+_HEAVY_FIXTURES = {"trained_model", "demo_prepared", "demo_prepared_char", "hmm_model",
+                   "multilabel_model", "fitted", "single_run", "char_model", "bigram_model",
+                   "ensemble", "imported", "wide_deep", "start", "service", "served",
+                   "in_process"}
+_HEAVY_CODE = re.compile(r"run_cli|run_python|run_make_train|make_train_commands|subprocess|"
+                         r"Popen|\btrain\(|\.fit\(|\bprepare\(|serve|export_model|Trainer\(|"
+                         r"run_quick|train_wide|add_wide_path|multiprocessing|cli_|tracked_files")
+
+
+def pytest_collection_modifyitems(config, items):
+    import inspect
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is None or _HEAVY_FIXTURES & set(item.fixturenames):
+            continue
+        if not _HEAVY_CODE.search(inspect.getsource(function)):
+            item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tier_guard(request, monkeypatch):
+    """In a unit test, starting a process or training a model fails the test."""
+    if request.node.get_closest_marker("unit") is None:
+        yield
+        return
+
+    def refuse(what):
+        def refused(*args, **kwargs):
+            raise AssertionError(f"a unit test {what}: it belongs to the end-to-end tier "
+                                 "(see tests/conftest.py)")
+        return refused
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse("started a process"))
+    monkeypatch.setattr(cli_client, "run", refuse("ran a command"))
+    if "textrnn.training.trainer" in sys.modules:
+        monkeypatch.setattr(sys.modules["textrnn.training.trainer"].Trainer, "__init__",
+                            refuse("trained a model"))
+    yield
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo"

@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from conftest import DEMO, run_cli
-from textrnn.evaluate import scores
+from textrnn.training.metrics import classes as scores
 
 
 def test_accuracy_on_demo_test_matches_metrics_json(trained_model, tmp_path):

@@ -11,7 +11,7 @@ from conftest import run_cli, write_multilabel_corpus
 from textrnn.features.encoding import MultiLabelEncoder
 from textrnn.text.prepare import prepare
 from textrnn.text import corpus
-from textrnn.training import multilabel
+from textrnn.training import metrics, multilabel
 from textrnn.training.objectives import MultiLabel
 from textrnn.util.errors import UserError
 
@@ -109,7 +109,7 @@ def test_positive_weights_scale_each_labels_positive_term():
 def test_scores_match_a_hand_count():
     truth = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 0]], bool)
     predicted = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0]], bool)
-    s = multilabel.scores(truth, predicted)
+    s = metrics.label_sets(truth, predicted)
     # tp 3, fp 1, fn 1: micro-F1 6 / 8
     assert s["micro_f1"] == pytest.approx(0.75)
     # per-label F1: a 1.0, b 2/3, c 0.0

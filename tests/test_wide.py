@@ -401,9 +401,9 @@ def test_one_c_solved_again_on_its_grid_orders_is_the_model_training_chose(
                                     "train", cfg)
     orders = wide.grid_orders(len(batches), epochs, cfg)
     index = cfg.c_grid.index(c)
-    again, _ = wide._solve(c, batches, orders[index], featurizer.num_features,
+    again, _ = wide.solve(c, batches, orders[index], featurizer.num_features,
                            encoder.num_classes, num_train, cfg)
     np.testing.assert_array_equal(again.kernel.numpy(), chosen.kernel.numpy())
-    other, _ = wide._solve(c, batches, orders[(index + 1) % len(orders)],
+    other, _ = wide.solve(c, batches, orders[(index + 1) % len(orders)],
                            featurizer.num_features, encoder.num_classes, num_train, cfg)
     assert not np.array_equal(other.kernel.numpy(), chosen.kernel.numpy())

@@ -100,7 +100,7 @@ def test_a_weight_scales_only_the_block_and_zero_drops_its_columns():
 ])
 def test_the_vectors_weight_must_beat_the_ngrams_alone_on_val(scores, chosen):
     solve = lambda weight: (f"model at {weight}", scores[weight])
-    model, score, weight = mean_vectors.choose_weight("plain model", 0.70, solve)
+    model, score, weight = mean_vectors.choose_vector_weight("plain model", 0.70, solve)
     assert weight == chosen
     assert model == ("plain model" if chosen == 0 else f"model at {chosen}")
     assert score == max([0.70, *scores.values()])
@@ -151,7 +151,7 @@ def test_vectors_carry_the_class_to_characters_train_never_saw(tmp_path, use_vec
         assert info["vector_weight"] is None and features["vector_weight"] is None
         assert info["val_accuracy"]["wide"] == 0.5
         return
-    assert info["vector_weight"] == features["vector_weight"] == mean_vectors.WEIGHTS[0]
+    assert info["vector_weight"] == features["vector_weight"] == mean_vectors.VECTOR_WEIGHTS[0]
     assert info["val_accuracy"]["wide"] == 1.0
     texts = [line.split("\t")[1].strip() for line in
              (raw / "test.txt").read_text(encoding="utf-8").splitlines()]
@@ -202,7 +202,7 @@ def test_a_multi_label_run_chooses_the_vectors_weight_by_micro_f1_and_serves(tmp
                       num_train_steps=10, wide=True, wide_words=False, pretrained_embeddings=vec,
                       **{**TINY_MODEL, "num_embedding_size": 4, "num_word_threshold": 1}))
     info = json.loads((model_dir / "wide" / "wide.json").read_text(encoding="utf-8"))
-    assert info["vector_weight"] in (0.0, *mean_vectors.WEIGHTS)
+    assert info["vector_weight"] in (0.0, *mean_vectors.VECTOR_WEIGHTS)
     assert mean_vectors.saved_in(str(model_dir / "wide")) == (info["vector_weight"] > 0)
     (_, out), = Predictor(str(model_dir / "export")).predict(["猫的一是狗"])
     assert len(out["probabilities"]) == 4

@@ -24,6 +24,7 @@ from textrnn.text import formats
 from textrnn.text.vocab import MANIFEST_FILE
 from textrnn.serving.source import ModelSource
 from textrnn.training import artifacts
+from textrnn.training import metrics
 from textrnn.util import settings
 from textrnn.util.console import say
 from textrnn.util.errors import UserError, run_app
@@ -99,27 +100,6 @@ def _layout(file_format, prepared):
     return formats.FileFormat(format="tsv") if prepared else file_format or formats.FileFormat()
 
 
-def scores(true_ids, predicted_ids, num_classes):
-    """Accuracy, macro-F1 and per-class figures from TensorFlow's confusion matrix."""
-    import tensorflow as tf
-    matrix = tf.math.confusion_matrix(true_ids, predicted_ids, num_classes=num_classes,
-                                      dtype=tf.float64)
-    true_positives = tf.linalg.diag_part(matrix)
-    support = tf.reduce_sum(matrix, axis=1)
-    predicted = tf.reduce_sum(matrix, axis=0)
-    precision = tf.math.divide_no_nan(true_positives, predicted)
-    recall = tf.math.divide_no_nan(true_positives, support)
-    f1 = tf.math.divide_no_nan(2 * precision * recall, precision + recall)
-    return dict(
-        examples=int(tf.reduce_sum(support)),
-        accuracy=float(tf.reduce_sum(true_positives) / tf.maximum(tf.reduce_sum(support), 1.0)),
-        macro_f1=float(tf.reduce_mean(f1)),
-        precision=precision.numpy().tolist(), recall=recall.numpy().tolist(),
-        f1=f1.numpy().tolist(), support=support.numpy().astype(int).tolist(),
-        confusion_matrix=matrix.numpy().astype(int).tolist(),
-    )
-
-
 def evaluate(predictor, path, input_format="auto", batch_size=256, unknown_warning=0.5,
              file_format=None):
     """The report dict for one labelled file (`file_format`: a formats.FileFormat for raw
@@ -140,7 +120,7 @@ def evaluate(predictor, path, input_format="auto", batch_size=256, unknown_warni
         predicted.append(probabilities.argmax(-1))
         unknown.append(share)
         progress.add(len(probabilities))
-    report = scores(true_ids, np.concatenate(predicted), len(predictor.labels))
+    report = metrics.classes(true_ids, np.concatenate(predicted), len(predictor.labels))
     return dict(input_file=os.path.abspath(path), input_format="prepared" if prepared else "raw",
                 labels=list(predictor.labels), **report,
                 unknown_tokens=_unknown_summary(np.concatenate(unknown), unknown_warning))
@@ -148,7 +128,6 @@ def evaluate(predictor, path, input_format="auto", batch_size=256, unknown_warni
 
 def _evaluate_label_sets(predictor, path, prepared, batch_size, unknown_warning, file_format):
     """The report of a multi-label model: its decisions (the graph's `labels`) scored."""
-    from textrnn.training import multilabel
     from textrnn.util.console import Progress
     labels = predictor.labels
     texts, truth = read_label_sets(path, labels, predictor.label_separator, prepared, predictor,
@@ -163,7 +142,7 @@ def _evaluate_label_sets(predictor, path, prepared, batch_size, unknown_warning,
             predicted[row, [index[label] for label in chosen]] = True
         unknown.append(out["unknown_share"])
         progress.add(len(out["labels"]))
-    report = multilabel.scores(truth, predicted)
+    report = metrics.label_sets(truth, predicted)
     return dict(input_file=os.path.abspath(path), input_format="prepared" if prepared else "raw",
                 multi_label=True, labels=list(labels), **report,
                 unknown_tokens=_unknown_summary(np.concatenate(unknown), unknown_warning))
@@ -237,8 +216,6 @@ def _display_trim(text, width):
 
 def main(argv):
     FLAGS = flags.FLAGS
-    if len(argv) > 1:
-        raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.input_file:
         raise UserError("--input_file is required")
     source = ModelSource(**settings.values(ModelSource, FLAGS))

@@ -6,7 +6,7 @@ What the SavedModel holds and how it is written: textrnn.training.export.
 from absl import flags
 
 from textrnn.training.export import export_models
-from textrnn.util.errors import UserError, run_app
+from textrnn.util.errors import run_app
 
 
 def define_flags():
@@ -23,8 +23,6 @@ def define_flags():
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     print(export_models(flags.FLAGS.model_dir or [], flags.FLAGS.export_dir,
                         flags.FLAGS.serving_base))
 

@@ -341,8 +341,6 @@ def import_checkpoint(checkpoint, vocab_file, category_file, model_dir, num_word
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     FLAGS = flags.FLAGS
     missing = [f"--{n}" for n in ("checkpoint", "vocab_file", "category_file", "model_dir")
                if not FLAGS[n].value]

@@ -128,7 +128,7 @@ def _multi_label_row(text, out, labels, k, form):
 
 def run():
     define_flags()
-    run_app(main)
+    run_app(main, texts=True)
 
 
 if __name__ == "__main__":

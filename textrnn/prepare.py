@@ -60,8 +60,6 @@ def define_flags():
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     FLAGS = flags.FLAGS
     if FLAGS.num_workers < 0:
         raise UserError("--num_workers must be 0 (chosen from the input size) or more")

@@ -69,12 +69,10 @@ def _settings(FLAGS):
 
 def main(argv):
     FLAGS = flags.FLAGS
-    if len(argv) > 1:
-        raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if sum(bool(x) for x in (FLAGS.model_dir, FLAGS.saved_model, FLAGS.model_base_path)) != 1:
-        raise UserError("give exactly one of --model_dir, --saved_model and --model_base_path")
+    from textrnn.serving.source import one_source, resolve_export
+    one_source(model_dir=FLAGS.model_dir, saved_model=FLAGS.saved_model,
+               model_base_path=FLAGS.model_base_path)
     settings = _settings(FLAGS)
-    from textrnn.serving.source import resolve_export
     folder = None
     if not FLAGS.model_base_path:
         folder = resolve_export(FLAGS.saved_model, FLAGS.model_dir)

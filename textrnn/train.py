@@ -45,8 +45,6 @@ def config_from_flags(FLAGS):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     from textrnn.training import loop
     cfg, explicit = config_from_flags(flags.FLAGS)
     if flags.FLAGS.recipe == "auto":

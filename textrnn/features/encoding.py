@@ -9,13 +9,13 @@ travel with the model as assets and cannot drift from what training saw.
 
 import tensorflow as tf
 
+from textrnn.text import tokenize
 from textrnn.text.vocab import UNK
 
 from textrnn.features import PADDINGS
-SPLITS = ("whitespace", "chars", "bigrams")
-# Exactly Python's str.isspace(), which the char tokenizer drops: Unicode
-# separators plus the ASCII and C1 controls Python counts as whitespace.
-_WHITESPACE = r"[\p{Z}\t\n\x0b\f\r\x1c-\x1f\x85]"
+CUTS = ("whitespace", "chars", "bigrams")  # how an encoder cuts its input string
+# tokenize.WHITESPACE as a character class of TensorFlow's regular expressions (RE2)
+_WHITESPACE = "[" + "".join(f"\\x{{{c:x}}}" for c in tokenize.WHITESPACE) + "]"
 
 
 def characters(texts):
@@ -55,8 +55,8 @@ class TokenEncoder(tf.Module):
         super().__init__(name=name)
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {PADDINGS}")
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}")
+        if split not in CUTS:
+            raise ValueError(f"split must be one of {CUTS}")
         if segmenter is not None and split != "whitespace":
             raise ValueError("a segmenter replaces the whitespace split only")
         self.num_timesteps = int(num_timesteps)
@@ -210,4 +210,4 @@ def _count_lines(path):
         return sum(1 for _ in stream)
 
 
-__all__ = ["TokenEncoder", "LabelEncoder", "MultiLabelEncoder", "characters", "PADDINGS", "SPLITS", "UNK"]
+__all__ = ["TokenEncoder", "LabelEncoder", "MultiLabelEncoder", "characters", "PADDINGS", "CUTS", "UNK"]

@@ -21,10 +21,19 @@ class ModelSource:
         return resolve_export(self.saved_model, self.model_dir)
 
 
+def one_source(**flags):
+    """The name of the one flag of `flags` (name: value) that is set; a UserError naming
+    them all when none or several are."""
+    given = [name for name, value in flags.items() if value]
+    if len(given) != 1:
+        names = [f"--{name}" for name in flags]
+        raise UserError(f"give exactly one of {', '.join(names[:-1])} and {names[-1]}")
+    return given[0]
+
+
 def resolve_export(saved_model=None, model_dir=None):
     """The SavedModel folder from --saved_model or --model_dir (then MODEL_DIR/export)."""
-    if bool(saved_model) == bool(model_dir):
-        raise UserError("give exactly one of --saved_model and --model_dir")
+    one_source(saved_model=saved_model, model_dir=model_dir)
     path = saved_model or artifacts.path(model_dir, artifacts.EXPORT_DIR)
     if not is_saved_model(path):
         hint = " (run textrnn-export first)" if model_dir else ""

@@ -69,8 +69,7 @@ class Versions:
     """
 
     def __init__(self, folder=None, base=None):
-        if bool(folder) == bool(base):
-            raise UserError("give exactly one of --model_dir, --saved_model and --model_base_path")
+        assert bool(folder) != bool(base), "one of folder and base (serving/source.one_source)"
         self.base = base
         if base:
             found = version_dirs(base)

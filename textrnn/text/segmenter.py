@@ -34,13 +34,13 @@ import re
 
 import tensorflow as tf
 
+from textrnn.text.tokenize import WHITESPACE
+
 # jieba.re_han_default's character class, as code point ranges.
 HAN_RANGES = ((0x4E00, 0x9FD5), (ord("a"), ord("z")), (ord("A"), ord("Z")),
               (ord("0"), ord("9")))
 HAN_SYMBOLS = "+#&._%-"
 _HAN = re.compile("^[\u4E00-\u9FD5a-zA-Z0-9+#&._%\\-]+$")
-# Exactly what Python's str.isspace (and jieba's re_skip \s) calls whitespace.
-WHITESPACE = tuple(c for c in range(0x110000) if chr(c).isspace())
 PREFIX_ONLY = 1.0  # a dictionary key that is no word itself (weights are < 0)
 EDGES_FILE = "jieba_trie_edges.tsv"
 NODES_FILE = "jieba_trie_nodes.tsv"

@@ -16,6 +16,9 @@ import logging
 import os
 
 TOKENIZERS = ("jieba", "char", "bigram")
+# What every tokenizer, in Python and in the graph, drops as whitespace: exactly Python's
+# str.isspace() (which jieba's re_skip \s follows too), as code points.
+WHITESPACE = tuple(c for c in range(0x110000) if chr(c).isspace())
 # How the in-graph TokenEncoder of a model of each tokenizer cuts its input.
 ENCODER_SPLIT = {"jieba": "whitespace", "char": "chars", "bigram": "bigrams"}
 
@@ -77,14 +80,20 @@ def uses_hmm(record):
     return bool(record.get("jieba_hmm"))
 
 
+def check_user_dict(user_dict, why=""):
+    """Raise a UserError when a jieba user dictionary is given but missing (`why`: what
+    needs it, for the message)."""
+    if user_dict and not os.path.isfile(user_dict):
+        from textrnn.util.errors import UserError
+        raise UserError(f"{user_dict}: jieba user dictionary not found{why}")
+
+
 def get_tokenizer(name, user_dict=None, hmm=False):
     """A function text -> tokens for tokenizer `name` (see TOKENIZERS);
     `hmm` turns jieba's HMM on (jieba only)."""
     if name in ("char", "bigram"):
         return char_tokens
     if name == "jieba":
-        if user_dict and not os.path.isfile(user_dict):
-            from textrnn.util.errors import UserError
-            raise UserError(f"{user_dict}: jieba user dictionary not found")
+        check_user_dict(user_dict)
         return functools.partial(jieba_tokens, user_dict=user_dict or None, hmm=bool(hmm))
     raise ValueError(f"unknown tokenizer {name!r}; choose one of {TOKENIZERS}")

@@ -31,7 +31,7 @@ import os
 
 from textrnn.text import vocab
 from textrnn.util.errors import UserError
-from textrnn.util.jsonfile import read as read_json, write as write_json  # noqa: F401
+from textrnn.util import jsonfile
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
@@ -46,6 +46,9 @@ PRETRAINED_CHARS_DIR = "pretrained_chars"
 WIDE_INFO_FILE = "wide.json"
 THRESHOLDS_FILE = "thresholds.json"
 CLASSIFIER_FILE = "classifier.json"
+
+
+read_json, write_json = jsonfile.read, jsonfile.write  # the model directory's JSON files
 
 
 def path(model_dir, name):

@@ -151,9 +151,7 @@ def _segmenter(tokenizer, user_dict, hmm, directory):
     """The in-graph segmenter word members serve with (None: they read segmented text)."""
     if tokenizer != "jieba" or hmm:
         return None
-    if user_dict and not os.path.isfile(user_dict):
-        raise UserError(f"{user_dict}: the model's jieba user dictionary is missing; "
-                        "the export needs it to cut text like training did")
+    tokenize.check_user_dict(user_dict, "; the export needs it to cut text as training did")
     from textrnn.text.segmenter import JiebaSegmenter
     return JiebaSegmenter.from_jieba(tokenize.jieba_tokenizer(user_dict), directory)
 
@@ -181,9 +179,7 @@ def _write_info(export_dir, tokenizer, user_dict, hmm, raw, labels, members, lab
     extra = os.path.join(export_dir, EXTRA_DIR)
     os.makedirs(extra, exist_ok=True)
     if user_dict:
-        if not os.path.isfile(user_dict):
-            raise UserError(f"{user_dict}: the model's jieba user dictionary is missing; "
-                            "the export needs it to tokenize like training did")
+        tokenize.check_user_dict(user_dict, "; the export needs it to cut text as training did")
         shutil.copyfile(user_dict, os.path.join(extra, "user_dict.txt"))
     artifacts.write_json(os.path.join(extra, INFO_FILE), dict(
         tokenizer=tokenizer, user_dict="user_dict.txt" if user_dict else None,

@@ -12,10 +12,7 @@ them on val by one rule, the same for every corpus:
    of examples does not carry;
 3. "every text gets at least its top label", kept when it raises val micro-F1.
 
-Scores follow the usual definitions: micro-F1 over all (text, label)
-decisions, macro-F1 as the mean of per-label F1 (over the labels with a
-positive in the file, and over all), exact match (the whole set right),
-Hamming loss (the share of wrong decisions).
+How label sets are scored: training/metrics.py.
 """
 
 import dataclasses
@@ -23,6 +20,7 @@ import dataclasses
 import numpy as np
 
 from textrnn.training import artifacts
+from textrnn.training.metrics import label_sets, micro_f1
 
 # Labels with fewer val positives keep the global threshold: fitted to fewer, per-label
 # thresholds lost test micro-F1 in every run measured (benchmarks/thresholds.py), and
@@ -55,48 +53,6 @@ def decide(probabilities, thresholds, top_label):
     if top_label and len(probabilities):
         chosen[np.arange(len(probabilities)), probabilities.argmax(-1)] = True
     return chosen
-
-
-def _counts(truth, predicted):
-    truth, predicted = truth.astype(bool), predicted.astype(bool)
-    tp = (truth & predicted).sum(0).astype(np.float64)
-    fp = (~truth & predicted).sum(0).astype(np.float64)
-    fn = (truth & ~predicted).sum(0).astype(np.float64)
-    return tp, fp, fn
-
-
-def _f1(tp, fp, fn):
-    denominator = 2 * tp + fp + fn
-    return np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
-
-
-def micro_f1(truth, predicted):
-    tp, fp, fn = _counts(truth, predicted)
-    return float(_f1(tp.sum(), fp.sum(), fn.sum()))
-
-
-def scores(truth, predicted):
-    """Every figure of a set of decisions against the true 0/1 rows."""
-    tp, fp, fn = _counts(truth, predicted)
-    support = tp + fn
-    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=tp + fp > 0)
-    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
-    f1 = _f1(tp, fp, fn)
-    present = support > 0
-    n = max(len(truth), 1)
-    return dict(
-        examples=len(truth),
-        micro_f1=float(_f1(tp.sum(), fp.sum(), fn.sum())),
-        macro_f1=float(f1[present].mean()) if present.any() else 0.0,
-        macro_f1_all_labels=float(f1.mean()) if len(f1) else 0.0,
-        labels_present=int(present.sum()),
-        exact_match=float((truth.astype(bool) == predicted.astype(bool)).all(1).sum() / n),
-        hamming_loss=float((truth.astype(bool) != predicted.astype(bool)).mean())
-        if truth.size else 0.0,
-        precision=precision.tolist(), recall=recall.tolist(), f1=f1.tolist(),
-        support=support.astype(int).tolist(),
-        predicted=(tp + fp).astype(int).tolist(),
-    )
 
 
 def choose_global(probabilities, truth):
@@ -176,7 +132,7 @@ def add_thresholds(model_dir, metrics, val, test):
     artifacts.write_json(artifacts.path(model_dir, artifacts.THRESHOLDS_FILE), chosen.to_dict())
     say(f"thresholds: {chosen.why}")
     for split, (probabilities, targets) in (("val", val), ("test", test)):
-        figures = scores(targets, decide(probabilities, chosen.per_label, chosen.top_label))
+        figures = label_sets(targets, decide(probabilities, chosen.per_label, chosen.top_label))
         for name in ("micro_f1", "macro_f1", "exact_match", "hamming_loss"):
             metrics[f"{split}_{name}"] = figures[name]
     metrics["thresholds"] = dict(global_threshold=chosen.global_threshold,

@@ -87,7 +87,7 @@ class Trainer:
                 optimizer.exclude_from_weight_decay(var_list=[self.embedding])
         variable = lambda value, dtype: tf.Variable(value, dtype=dtype, trainable=False)
         self._step = variable(0, tf.int64)
-        self._best_val_accuracy = variable(-1.0, tf.float64)
+        self._best_val_score = variable(-1.0, tf.float64)  # accuracy, or micro-F1
         self._best_step = variable(0, tf.int64)
         self._train_seconds = variable(0.0, tf.float64)
         # Sums since the last log line, added on every replica and summed when read
@@ -107,7 +107,7 @@ class Trainer:
         """What a resumable checkpoint holds besides the model."""
         import tensorflow as tf
         state = dict(optimizer=self.optimizer, step=self._step,
-                     best_val_accuracy=self._best_val_accuracy, best_step=self._best_step,
+                     best_val_accuracy=self._best_val_score,  # the key old checkpoints hold best_step=self._best_step,
                      train_seconds=self._train_seconds)
         if self.embedding_optimizer is not None:
             state["embedding_optimizer"] = self.embedding_optimizer
@@ -142,7 +142,7 @@ class Trainer:
     def best(self):
         """(step, val score) of the best evaluation so far (the score: `self.metric`);
         step 0: none yet."""
-        return int(self._best_step.numpy()), float(self._best_val_accuracy.numpy())
+        return int(self._best_step.numpy()), float(self._best_val_score.numpy())
 
     @property
     def seconds(self):
@@ -155,7 +155,7 @@ class Trainer:
         """Keep the best-val checkpoint; True when `val_score` is a new best."""
         if val_score <= self.best[1]:
             return False
-        self._best_val_accuracy.assign(val_score)
+        self._best_val_score.assign(val_score)
         self._best_step.assign(step)
         self.best_manager.save(checkpoint_number=step)
         return True

@@ -20,11 +20,12 @@ def where(path, line_number=None):
     return f"{path}:{line_number}" if line_number is not None else str(path)
 
 
-def run_app(main, tensorflow=True):
+def run_app(main, tensorflow=True, texts=False):
     """`absl.app.run(main)`, with `UserError` and Ctrl-C turned into clean exits.
 
     With `tensorflow`, TensorFlow is imported first, without its start-up
-    noise (see util/startup.py); tools that never need it pass False.
+    noise (see util/startup.py); tools that never need it pass False. Arguments
+    that are not flags are refused unless the tool takes `texts` that way.
     """
     def guarded(argv):
         from absl import flags, logging
@@ -32,6 +33,8 @@ def run_app(main, tensorflow=True):
             # TensorFlow logs every save and trace at INFO through absl.
             logging.set_verbosity(logging.WARNING)
         try:
+            if len(argv) > 1 and not texts:
+                raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
             if tensorflow:
                 from textrnn.util import startup
                 startup.import_tensorflow()

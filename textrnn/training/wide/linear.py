@@ -244,7 +244,7 @@ def calibrate(model, scores, labels):
     return float(model.temperature.numpy())
 
 
-def _solve(c, train, orders, num_features, num_classes, num_train, cfg):
+def solve(c, train, orders, num_features, num_classes, num_train, cfg):
     """The model minimising the objective with penalty 1/(c*n) over the batches `train`,
     one epoch for each batch order of `orders`; (model, epochs)."""
     tf.random.set_seed(cfg.seed)
@@ -261,7 +261,7 @@ def _solve(c, train, orders, num_features, num_classes, num_train, cfg):
 
 def _fit_one(c, train, orders, val, num_features, num_classes, num_train, cfg):
     """Solve the objective with penalty 1/(c*n); returns (model, val accuracy, epochs)."""
-    model, epochs = _solve(c, train, orders, num_features, num_classes, num_train, cfg)
+    model, epochs = solve(c, train, orders, num_features, num_classes, num_train, cfg)
     scores, labels = predict_scores(model, val)
     return model, decision_score(scores, labels), epochs
 
@@ -269,10 +269,10 @@ def _fit_one(c, train, orders, val, num_features, num_classes, num_train, cfg):
 def decision_score(scores, labels):
     """Val's score of the SVM's own decisions: accuracy of the top class, or micro-F1 of
     every label with a positive score."""
+    from textrnn.training import metrics
     if labels.ndim == 2:
-        from textrnn.training.multilabel import micro_f1
-        return micro_f1(labels, scores > 0)
-    return float((scores.argmax(-1) == labels).mean())
+        return metrics.micro_f1(labels, scores > 0)
+    return metrics.accuracy(scores, labels)
 
 
 def train_wide(splits, featurizer, label_encoder, num_classes, num_train, cfg):
@@ -281,8 +281,8 @@ def train_wide(splits, featurizer, label_encoder, num_classes, num_train, cfg):
     `splits` maps "train" and "val" to datasets of prepared lines (`data.lines`);
     `num_train` is the number of train lines. With a featurizer that has a block of
     mean vectors (textrnn.training.wide.mean_vectors), C is chosen without the block, then the
-    block is solved at that C at each of mean_vectors.WEIGHTS and kept only at a
-    weight that scores above the model without it (mean_vectors.choose_weight).
+    block is solved at that C at each of mean_vectors.VECTOR_WEIGHTS and kept only at a
+    weight that scores above the model without it (mean_vectors.choose_vector_weight).
     Returns (model, C, val score, epochs, the block's weight: None without a block,
     0 when val left it out).
     """
@@ -303,7 +303,7 @@ def train_wide(splits, featurizer, label_encoder, num_classes, num_train, cfg):
         cfg.c_grid[best], mean_vectors.weighted_batches(train, start, weight), orders[best],
         mean_vectors.weighted_batches(val, start, weight), featurizer.num_features,
         num_classes, num_train, cfg)[:2]
-    model, score, weight = mean_vectors.choose_weight(model, score, solve, name)
+    model, score, weight = mean_vectors.choose_vector_weight(model, score, solve, name)
     return model, cfg.c_grid[best], score, epochs, weight
 
 
@@ -368,7 +368,7 @@ def refit(lines, featurizer, label_encoder, num_classes, num_texts, c, temperatu
     """
     texts = training_batches(lines, featurizer, label_encoder, num_texts, "train + val", cfg)
     orders = epoch_orders(len(texts), cfg.epochs_for(num_texts), cfg)
-    model, epochs = _solve(c, texts, orders, featurizer.num_features, num_classes, num_texts,
+    model, epochs = solve(c, texts, orders, featurizer.num_features, num_classes, num_texts,
                            cfg)
     model.temperature.assign(temperature)
     return model, epochs

@@ -6,8 +6,8 @@
 With --pretrained_embeddings the wide path's TF-IDF row (norm 1) is extended
 by this block times a weight (ngrams.NgramFeaturizer): n-grams know only the
 strings train holds, the vectors what a character means, also one train
-never saw. The weight is chosen on val (`choose_weight`, at the C that
-linear.train_wide chose without the block) from WEIGHTS, or 0, which leaves
+never saw. The weight is chosen on val (`choose_vector_weight`, at the C that
+linear.train_wide chose without the block) from VECTOR_WEIGHTS, or 0, which leaves
 the block out of the model: on some corpora the n-grams say all there is.
 
 Files (beside ngrams.txt): VECTOR_CHARS_FILE, one character a line (line
@@ -24,7 +24,7 @@ from textrnn.util.console import say
 
 VECTOR_CHARS_FILE = "vector_chars.txt"
 VECTOR_MATRIX_FILE = "vector_chars.npy"
-WEIGHTS = (0.3, 0.6, 1.0)  # of the block against the TF-IDF row; 0 is always a candidate
+VECTOR_WEIGHTS = (0.3, 0.6, 1.0)  # of the block against the TF-IDF row; 0 is always a candidate
 
 
 def keep(path, train_characters, max_added, copy=None):
@@ -85,13 +85,13 @@ class MeanVectors(tf.Module):
         return tf.math.l2_normalize(sums, axis=1)
 
 
-def choose_weight(model, score, solve, name="accuracy"):
+def choose_vector_weight(model, score, solve, name="accuracy"):
     """(model, val score, weight) of the mean-vectors block: `model` (val `score`)
     without it, unless `solve(weight)` -> (model, val score) beats it at one of
-    WEIGHTS (the lowest of ties). A tie keeps the block out: it adds
+    VECTOR_WEIGHTS (the lowest of ties). A tie keeps the block out: it adds
     a row of weights a corpus has shown no use for."""
     weight = 0.0
-    for candidate in WEIGHTS:
+    for candidate in VECTOR_WEIGHTS:
         found, found_score = solve(candidate)
         say(f"wide path: with the character vectors at weight {candidate:g}: val {name} "
             f"{found_score:.4f}")

@@ -4,10 +4,10 @@ After the recurrent model's training, `add_wide_path`:
 1. fits the character n-grams (and words) and their IDF on train (ngrams.fit);
    a train split over --wide_max_train_mb is read as every k-th line, here
    and in each step below that learns from train,
-2. trains the wide classifier, its L2 strength chosen on val (wide.train_wide;
+2. trains the wide classifier, its L2 strength chosen on val (linear.train_wide;
    with pretrained vectors, also the weight of their mean beside the n-grams,
    textrnn.training.wide.mean_vectors), and fits the softmax temperature that turns its
-   scores into probabilities on val (wide.calibrate),
+   scores into probabilities on val (linear.calibrate),
 3. chooses the weight w of the served mixture
        p = (1 - w) * p_recurrent + w * p_wide
    on val, by accuracy (ties: lower log-loss), from a grid of 0 to 1,
@@ -60,13 +60,13 @@ def scorers(model_dir, model, encoder, num_classes, share):
     """(weight, model, encoder) of one model directory, what export serves: its
     recurrent model, and its wide path when it has one, mixed by the weight chosen on
     val; `share` of the total."""
-    from textrnn.training.wide import linear as wide
+    from textrnn.training.wide import linear
     recurrent = (model, encoder)
     info = read_info(model_dir)
     if info is None:
         return [(share, *recurrent)]
     weight = info["weight"]
-    wide_model, featurizer = wide.load(wide_dir(model_dir), num_classes)
+    wide_model, featurizer = linear.load(wide_dir(model_dir), num_classes)
     parts = [(share * (1.0 - weight), *recurrent), (share * weight, wide_model, featurizer)]
     return [part for part in parts if part[0] > 0]
 
@@ -77,8 +77,8 @@ def _texts(lines):
 
 
 def _log_loss(p, labels):
-    from textrnn.training.wide import linear as wide
-    return wide.log_loss(p, labels)
+    from textrnn.training.wide import linear
+    return linear.log_loss(p, labels)
 
 
 def _threshold(p, labels):
@@ -90,11 +90,11 @@ def _threshold(p, labels):
 def _score(p, labels, threshold=None):
     """Accuracy of the top class; for 0/1 label rows, micro-F1 at `threshold` (default:
     the best global one on these rows)."""
+    from textrnn.training import metrics
     if labels.ndim == 2:
-        from textrnn.training import multilabel
         threshold = _threshold(p, labels) if threshold is None else threshold
-        return multilabel.micro_f1(labels, p >= threshold)
-    return float((p.argmax(-1) == labels).mean())
+        return metrics.micro_f1(labels, p >= threshold)
+    return metrics.accuracy(p, labels)
 
 
 def choose_weight(recurrent, wide, labels):
@@ -126,20 +126,20 @@ def weight_curve(val, test, metric="accuracy"):
 def _probabilities(fit, model):
     """{split: (recurrent probabilities, wide scores, labels)} of val and test."""
     from textrnn.features import data
-    from textrnn.training.wide import linear as wide
+    from textrnn.training.wide import linear
     splits = ("val", "test")
     recurrent = predictions.probabilities(fit.model_dir, [fit.files[s] for s in splits])
     out = {}
     for split, (p_rnn, rnn_labels) in zip(splits, recurrent):
-        scores, labels = wide.predict_scores(
-            model, wide.batches(data.lines(fit.files[split]), fit.featurizer,
+        scores, labels = linear.predict_scores(
+            model, linear.batches(data.lines(fit.files[split]), fit.featurizer,
                                 fit.label_encoder, 1024))
         assert (labels == rnn_labels).all(), "val/test streams out of order"
         out[split] = (p_rnn, scores, labels)
     return out
 
 
-def _split_lines(cfg, split):
+def _split_size(cfg, split):
     """Lines of a prepared split, as textrnn-prepare's manifest records them."""
     return prepared.read(cfg.data_dir).lines[split]
 
@@ -149,7 +149,7 @@ def _train_sample(cfg, train_file):
     learns from, all of train unless it is over --wide_max_train_mb."""
     from textrnn.features import data
     every = corpus.sample_every(train_file, cfg.wide_max_train_mb)
-    lines = _split_lines(cfg, "train")
+    lines = _split_size(cfg, "train")
     if every > 1:
         say(f"wide path: train is over {cfg.wide_max_train_mb:g} MB: one line in {every} "
             f"({math.ceil(lines / every):,} of {lines:,})")
@@ -217,7 +217,7 @@ class _Chosen:
 def add_wide_path(cfg, metrics):
     """Train and save the wide path of cfg.model_dir; returns metrics of the mixture."""
     from textrnn.features import data
-    from textrnn.training.wide import linear as wide
+    from textrnn.training.wide import linear
     started = time.perf_counter()
     out = wide_dir(cfg.model_dir)
     os.makedirs(out, exist_ok=True)
@@ -225,8 +225,8 @@ def add_wide_path(cfg, metrics):
     train, every, num_train = _train_sample(cfg, files["train"])
     fit = _Fit(cfg.model_dir, files, _fit_ngrams(cfg, out, train, num_train),
                artifacts.label_encoder(cfg.model_dir), _num_classes(cfg.model_dir),
-               wide.WideConfig(seed=cfg.seed))
-    model, c, _, epochs, vector_weight = wide.train_wide(
+               linear.WideConfig(seed=cfg.seed))
+    model, c, _, epochs, vector_weight = linear.train_wide(
         dict(train=train, val=data.lines(files["val"])), fit.featurizer, fit.label_encoder,
         fit.num_classes, num_train, fit.wide_cfg)
     if vector_weight is not None:
@@ -244,9 +244,9 @@ def add_wide_path(cfg, metrics):
     if cfg.wide_refit:
         lines = train.concatenate(data.lines(files["val"]))
         model, p["test"], info["refit"] = _refit(
-            fit, chosen, lines=lines, num_texts=num_train + _split_lines(cfg, "val"),
+            fit, chosen, lines=lines, num_texts=num_train + _split_size(cfg, "val"),
             test=p["test"], val=p["val"])
-    wide.save(model, out)
+    linear.save(model, out)
     info.update({f"test_{m}": _scores(p["test"], weight, p["val"]),
                  "curve": weight_curve(p["val"], p["test"], m),
                  "seconds": round(time.perf_counter() - started, 3)})
@@ -275,12 +275,12 @@ def _num_classes(model_dir):
 def _calibrated(fit, model):
     """Both paths' probabilities on val and test, the wide path's at the temperature
     calibrated on val; and that temperature."""
-    from textrnn.training.wide import linear as wide
+    from textrnn.training.wide import linear
     splits = _probabilities(fit, model)
     p_rnn, scores, labels = splits["val"]
-    temperature = wide.calibrate(model, scores, labels)
+    temperature = linear.calibrate(model, scores, labels)
     multi = fit.label_encoder.multi_label
-    p = {split: (p_rnn, wide.probabilities(scores, temperature, multi), labels)
+    p = {split: (p_rnn, linear.probabilities(scores, temperature, multi), labels)
          for split, (p_rnn, scores, labels) in splits.items()}
     return p, temperature
 
@@ -325,17 +325,17 @@ def _refit(fit, chosen, lines, num_texts, test, val):
     multi-label score uses). Returns (model, test split with its probabilities, what the
     refit did)."""
     from textrnn.features import data
-    from textrnn.training.wide import linear as wide
+    from textrnn.training.wide import linear
     say(f"wide path: training again on train + val ({num_texts:,} texts) at C={chosen.c:g}")
-    model, epochs = wide.refit(lines, fit.featurizer, fit.label_encoder, fit.num_classes,
+    model, epochs = linear.refit(lines, fit.featurizer, fit.label_encoder, fit.num_classes,
                                num_texts, chosen.c, chosen.temperature, fit.wide_cfg)
-    scores, labels = wide.predict_scores(
-        model, wide.batches(data.lines(fit.files["test"]), fit.featurizer, fit.label_encoder,
+    scores, labels = linear.predict_scores(
+        model, linear.batches(data.lines(fit.files["test"]), fit.featurizer, fit.label_encoder,
                             1024))
     p_rnn, _, _ = test
     # recorded to measure what the refit does; nothing is chosen from it
     m = _metric(fit)
     before = _scores(test, chosen.weight, val)["mixture"]
-    p_wide = wide.probabilities(scores, chosen.temperature, fit.label_encoder.multi_label)
+    p_wide = linear.probabilities(scores, chosen.temperature, fit.label_encoder.multi_label)
     return model, (p_rnn, p_wide, labels), {"texts": num_texts, "epochs": epochs,
                                             f"test_{m}_before": before}

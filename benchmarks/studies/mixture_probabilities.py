@@ -16,7 +16,7 @@ recurrent probabilities as trained ("raw"; label smoothing leaves them
 under-confident) or at a temperature fitted on val by log-loss
 ("calibrated"), and is scored by the test accuracy of that mixture.
 
-    python benchmarks/mixture_probabilities.py --run_dirs=A,B --out=mix.json
+    python benchmarks/studies/mixture_probabilities.py --run_dirs=A,B --out=mix.json
 """
 
 import argparse
@@ -25,7 +25,7 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import calibration  # noqa: E402
 import common  # noqa: E402
 import mixture_rules  # noqa: E402
@@ -35,7 +35,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run_dirs", required=True,
                         help="comma-separated RUN folders of peers.py's textrnn runs")
-    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
+    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "studies", "results",
                                                       "mixture_probabilities.json"))
     return parser.parse_args(argv)
 

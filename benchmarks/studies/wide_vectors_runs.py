@@ -9,7 +9,7 @@ weight, the refit, all on the same val) and the model exported: the `with`
 arm. Both are scored as training scores them (metrics.json's test accuracy
 of the exported model).
 
-    python benchmarks/wide_vectors_runs.py --run_dirs=$TMPDIR/runs/tnews,... \\
+    python benchmarks/studies/wide_vectors_runs.py --run_dirs=$TMPDIR/runs/tnews,... \\
         --work_dir=$TMPDIR/wide_vectors_runs
 """
 
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import common  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def parse_args(argv=None):
     parser.add_argument("--resume", action="store_true",
                         help="keep a copy in --work_dir whose wide path was already trained "
                              "with the vectors (after an interruption)")
-    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
+    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "studies", "results",
                                                       "wide_vectors_runs.json"))
     return parser.parse_args(argv)
 

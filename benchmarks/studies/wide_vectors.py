@@ -7,8 +7,8 @@ L2-normalised mean of the text's character vectors times alpha. For each
 alpha, C is chosen on val; the row `chosen` takes alpha and C together by val
 accuracy. alpha 0 is peers.py's tfidf_svm row. Needs the [bench] extra.
 
-    python benchmarks/wide_vectors.py                   # four corpora
-    python benchmarks/wide_vectors.py --corpora=tnews --alphas=0,1
+    python benchmarks/studies/wide_vectors.py                   # four corpora
+    python benchmarks/studies/wide_vectors.py --corpora=tnews --alphas=0,1
 """
 
 import argparse
@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import common  # noqa: E402
 from peers import CORPORA, SVM_C, VECTORS, read_split  # noqa: E402
 
@@ -28,7 +28,7 @@ MAX_ADDED = 50_000  # characters train lacks, as textrnn-train's --pretrained_ma
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
+    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "studies", "results",
                                                       "wide_vectors.json"))
     parser.add_argument("--corpora", default=",".join(CORPORA),
                         help="comma-separated subset of " + ", ".join(CORPORA))

@@ -13,8 +13,8 @@ RUN/model), the wide classifier is solved again on train at the C the run chose,
 the run's seed and the run's n-grams: the saved one was trained again on train + val
 and so has seen val.
 
-    python benchmarks/calibration.py --runs=runs/peers_multilabel
-    python benchmarks/calibration.py --run_dirs=A,B
+    python benchmarks/studies/calibration.py --runs=runs/peers_multilabel
+    python benchmarks/studies/calibration.py --run_dirs=A,B
 """
 
 import argparse
@@ -24,8 +24,9 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import common  # noqa: E402
+from textrnn.training import metrics as scoring  # noqa: E402
 
 MINIMUMS = (1, 5, 20, 50)
 METRICS = ("val_micro_f1", "wide_val_log_loss", "wide_test_log_loss", "test_micro_f1",
@@ -35,7 +36,7 @@ METRICS = ("val_micro_f1", "wide_val_log_loss", "wide_test_log_loss", "test_micr
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_run_flags(parser)
-    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
+    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "studies", "results",
                                                       "calibration.json"),
                         help="where the JSON report goes")
     return parser.parse_args(argv)
@@ -71,7 +72,7 @@ def wide_scores(run_dir):
     # the orders training gave this C, so the model is the one training solved
     orders = linear.grid_orders(len(train), cfg.epochs_for(info["train_texts"]),
                                 cfg)[cfg.c_grid.index(info["c"])]
-    model, _ = linear._solve(info["c"], train, orders, featurizer.num_features,
+    model, _ = linear.solve(info["c"], train, orders, featurizer.num_features,
                              encoder.num_classes, info["train_texts"], cfg)
     scores = {s: linear.predict_scores(model, linear.batches(
         data.lines(os.path.join(prepared, f"{s}.txt")), featurizer, encoder, 1024))
@@ -86,7 +87,7 @@ def served(recurrent, wide, truth):
     weight, val_micro, _ = mixture.choose_weight(recurrent["val"], wide["val"], truth["val"])
     mixed = {s: (1 - weight) * recurrent[s] + weight * wide[s] for s in truth}
     chosen = multilabel.choose_thresholds(mixed["val"], truth["val"])
-    test = multilabel.scores(truth["test"], multilabel.decide(
+    test = scoring.label_sets(truth["test"], multilabel.decide(
         mixed["test"], chosen.per_label, chosen.top_label))
     return dict(weight=weight, val_micro_f1=val_micro, test_micro_f1=test["micro_f1"],
                 test_macro_f1=test["macro_f1"], test_exact_match=test["exact_match"])

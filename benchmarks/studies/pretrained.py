@@ -17,9 +17,9 @@ each way of starting and training the embedding:
 The recipe follows the option using the vectors with the best val accuracy
 averaged over corpora and seeds (test is reported, never used to choose).
 
-    python benchmarks/pretrained.py                       # four corpora, seed 1
-    python benchmarks/pretrained.py --corpora=tnews --seeds=1,2,3 --options=random,train
-    python benchmarks/pretrained.py --train_lines=800 --options=train,rescaled
+    python benchmarks/studies/pretrained.py                       # four corpora, seed 1
+    python benchmarks/studies/pretrained.py --corpora=tnews --seeds=1,2,3 --options=random,train
+    python benchmarks/studies/pretrained.py --train_lines=800 --options=train,rescaled
 
 --train_lines=N trains on a sample of N train lines (val and test whole): a
 small-corpus version of each corpus, to see whether a rule for small corpora
@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import common  # noqa: E402
 
 CORPORA = ("tnews", "waimai_10k", "cnews", "thucnews_titles")
@@ -54,7 +54,7 @@ OPTIONS = {  # option -> (uses the vectors, flags; FROZEN_SHARE of the steps fro
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
+    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "studies", "results",
                                                       "pretrained.json"))
     parser.add_argument("--corpora", default=",".join(CORPORA))
     parser.add_argument("--seeds", default="1")

@@ -14,7 +14,7 @@ with that weight (the wide path's refit does not depend on it). Rules:
 - one_se: the middle of the weights whose val accuracy is within one standard
   error (sqrt(p (1 - p) / n) over the n val texts) of the best.
 
-    python benchmarks/mixture_rules.py [--peers benchmarks/results/peers.json]
+    python benchmarks/studies/mixture_rules.py [--peers benchmarks/results/peers.json]
 """
 
 import argparse
@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import common  # noqa: E402
 
 SYSTEMS = ("textrnn", "textrnn_vectors")
@@ -91,7 +91,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--peers", default=os.path.join(common.ROOT, "benchmarks", "results",
                                                         "peers.json"))
-    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
+    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "studies", "results",
                                                       "mixture_rules.json"))
     args = parser.parse_args(argv)
     result = dict(command=common.command_line(__file__, argv),

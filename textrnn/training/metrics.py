@@ -1,0 +1,77 @@
+"""Scores of predictions, one definition each, for training, the wide path, the mixture
+and textrnn-evaluate.
+
+One label a text: accuracy of the top class; per class precision, recall, F1, support
+and the confusion matrix (rows: true class); macro-F1 the mean of the classes' F1.
+Several labels a text: micro-F1 over all (text, label) decisions, macro-F1 as the mean
+of per-label F1 (over the labels with a positive in the file, and over all), exact
+match (the whole set right), Hamming loss (the share of wrong decisions).
+"""
+
+import numpy as np
+
+
+def accuracy(scores, labels):
+    """The share of rows whose highest score is their label id."""
+    return float((np.asarray(scores).argmax(-1) == np.asarray(labels)).mean()) if len(labels) \
+        else 0.0
+
+
+def classes(true_ids, predicted_ids, num_classes):
+    """Accuracy, macro-F1 and per-class figures of predicted class ids."""
+    matrix = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(matrix, (np.asarray(true_ids, np.int64), np.asarray(predicted_ids, np.int64)), 1)
+    tp = np.diag(matrix).astype(np.float64)
+    support, predicted = matrix.sum(1).astype(np.float64), matrix.sum(0).astype(np.float64)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp),
+                   where=precision + recall > 0)
+    return dict(
+        examples=int(support.sum()),
+        accuracy=float(tp.sum() / max(support.sum(), 1.0)),
+        macro_f1=float(f1.mean()) if num_classes else 0.0,
+        precision=precision.tolist(), recall=recall.tolist(), f1=f1.tolist(),
+        support=support.astype(int).tolist(), confusion_matrix=matrix.tolist())
+
+
+def _counts(truth, predicted):
+    truth, predicted = truth.astype(bool), predicted.astype(bool)
+    tp = (truth & predicted).sum(0).astype(np.float64)
+    fp = (~truth & predicted).sum(0).astype(np.float64)
+    fn = (truth & ~predicted).sum(0).astype(np.float64)
+    return tp, fp, fn
+
+
+def _f1(tp, fp, fn):
+    denominator = 2 * tp + fp + fn
+    return np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+
+
+def micro_f1(truth, predicted):
+    tp, fp, fn = _counts(truth, predicted)
+    return float(_f1(tp.sum(), fp.sum(), fn.sum()))
+
+
+def label_sets(truth, predicted):
+    """Every figure of a set of decisions against the true 0/1 rows."""
+    tp, fp, fn = _counts(truth, predicted)
+    support = tp + fn
+    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=tp + fp > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    f1 = _f1(tp, fp, fn)
+    present = support > 0
+    n = max(len(truth), 1)
+    return dict(
+        examples=len(truth),
+        micro_f1=float(_f1(tp.sum(), fp.sum(), fn.sum())),
+        macro_f1=float(f1[present].mean()) if present.any() else 0.0,
+        macro_f1_all_labels=float(f1.mean()) if len(f1) else 0.0,
+        labels_present=int(present.sum()),
+        exact_match=float((truth.astype(bool) == predicted.astype(bool)).all(1).sum() / n),
+        hamming_loss=float((truth.astype(bool) != predicted.astype(bool)).mean())
+        if truth.size else 0.0,
+        precision=precision.tolist(), recall=recall.tolist(), f1=f1.tolist(),
+        support=support.astype(int).tolist(),
+        predicted=(tp + fp).astype(int).tolist(),
+    )
