@@ -88,8 +88,7 @@ original: $(STAMP)
 
 # The tuned headline model: words, characters and character pairs trained
 # separately (flags/thucnews*.flags), exported as one SavedModel that averages
-# them, scored on test (11 minutes on two quiet CPU cores, test accuracy 0.9101
-# with SEED=1, measured in a fresh clone).
+# them, scored on test (minutes on two CPU cores; its accuracy: BENCHMARKS.md).
 HEADLINES := $(SHARED_DATA)/thucnews_titles
 SEED ?= 1
 thucnews: $(STAMP)

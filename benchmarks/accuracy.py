@@ -262,7 +262,7 @@ def run_recipe(args, name, recipe, data_dir, work_dir, seeds):
 
 def run_ensemble(name, ensemble, work_dir, raw_dir, results):
     """Export each seed's members as one SavedModel and score it on the raw val and test."""
-    from textrnn import evaluate
+    from textrnn.serving import evaluation as evaluate
     from textrnn.training import export
     from textrnn.serving.inference import Predictor
     members = [results["recipes"][m] for m in ensemble["members"]]

@@ -1,5 +1,6 @@
 """Shared fixtures: paths, the real-data skip, CLI runner, prepared demo data."""
 
+import json
 import os
 import pathlib
 import re
@@ -133,6 +134,25 @@ def demo_paths():
     return {split: str(DEMO / f"{split}.txt") for split in ("train", "val", "test")}
 
 
+def built_once(tmp_path_factory, name, build):
+    """A folder that `build(folder)` fills, built once per test run: the first test
+    worker to ask builds it under a lock, in the run's shared temporary folder; each
+    worker gets a copy of its own, so no test sees another's changes."""
+    import fcntl
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    source = shared / f"built-{name}"
+    with open(shared / f"built-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (source / ".complete").exists():
+            shutil.rmtree(source, ignore_errors=True)
+            build(source)
+            (source / ".complete").touch()
+    copy = tmp_path_factory.mktemp(name) / name
+    shutil.copytree(source, copy)
+    return copy
+
+
 @pytest.fixture(scope="session")
 def demo_prepared(tmp_path_factory):
     """data/demo prepared with jieba (the default tokenizer)."""
@@ -158,19 +178,24 @@ TINY_MODEL = dict(num_word_threshold=2, num_timesteps=60, num_embedding_size=32,
 
 @pytest.fixture(scope="session")
 def trained_model(demo_prepared, tmp_path_factory):
-    """A small model trained on the demo corpus for 200 steps, exported."""
-    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
-    model_dir = tmp_path_factory.mktemp("models") / "demo"
-    metrics = train(TrainConfig(data_dir=str(demo_prepared), model_dir=str(model_dir),
-                                num_train_steps=200, **TINY_MODEL))
-    return model_dir, metrics
+    """A small model trained on the demo corpus for 200 steps, exported (built once per
+    run, a copy for each test worker)."""
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.loop import train
+
+    def build(model_dir):
+        train(TrainConfig(data_dir=str(demo_prepared), model_dir=str(model_dir),
+                          num_train_steps=200, **TINY_MODEL))
+    model_dir = built_once(tmp_path_factory, "trained_model", build)
+    return model_dir, json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
 def hmm_model(tmp_path_factory):
     """A tiny model of words cut with jieba's HMM (its SavedModel reads segmented text)."""
     from textrnn.text.prepare import prepare
-    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.loop import train
     root = tmp_path_factory.mktemp("hmm")
     prepare(demo_paths(), root / "data", tokenizer="jieba", jieba_hmm=True, num_workers=1,
             progress_every=0)
@@ -210,13 +235,16 @@ def multilabel_model(tmp_path_factory):
     """(raw data dir, model dir, metrics) of a tiny multi-label char model with its wide
     path, exported."""
     from textrnn.text.prepare import prepare
-    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
-    root = tmp_path_factory.mktemp("multilabel")
-    raw = write_multilabel_corpus(root / "raw")
-    prepare({s: str(raw / f"{s}.txt") for s in ("train", "val", "test")}, root / "data",
-            tokenizer="char", num_workers=1, progress_every=0, multi_label=True)
-    metrics = train(TrainConfig(data_dir=str(root / "data"), model_dir=str(root / "model"),
-                                num_train_steps=150, wide=True, wide_words=False,
-                                **{**TINY_MODEL, "num_word_threshold": 1,
-                                   "eval_every_steps": 50}))
-    return raw, root / "model", metrics
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.loop import train
+
+    def build(root):
+        raw = write_multilabel_corpus(root / "raw")
+        prepare({s: str(raw / f"{s}.txt") for s in ("train", "val", "test")}, root / "data",
+                tokenizer="char", num_workers=1, progress_every=0, multi_label=True)
+        train(TrainConfig(data_dir=str(root / "data"), model_dir=str(root / "model"),
+                          num_train_steps=150, wide=True, wide_words=False,
+                          **{**TINY_MODEL, "num_word_threshold": 1, "eval_every_steps": 50}))
+    root = built_once(tmp_path_factory, "multilabel_model", build)
+    metrics = json.loads((root / "model" / "metrics.json").read_text(encoding="utf-8"))
+    return root / "raw", root / "model", metrics

@@ -16,7 +16,8 @@ TEXTS = ["国家队在世界杯预选赛中以2比0取胜", "央行宣布下调�
 
 
 def train_small(data_dir, model_dir, seed):
-    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.loop import train
     train(TrainConfig(data_dir=str(data_dir), model_dir=str(model_dir), num_train_steps=100,
                       seed=seed, **TINY_MODEL))
     return model_dir
@@ -61,10 +62,10 @@ def test_ensemble_averages_the_members_probabilities(trained_model, char_model, 
     members = [Predictor(str(d / "export")) for d in (trained_model[0], char_model, bigram_model)]
     # a bigram model is served characters, like a char model: it pairs them in the graph
     assert [m.tokenizer_name for m in members] == ["jieba", "char", "char"]
-    expected = sum(m.probabilities([m.model_input(t) for t in TEXTS]) for m in members) / 3
+    expected = sum(m.run([m.model_input(t) for t in TEXTS])["probabilities"] for m in members) / 3
     both = Predictor(str(ensemble))
     assert both.tokenizer_name == "jieba"  # the word member decides how clients cut text
-    got = both.probabilities([both.model_input(t) for t in TEXTS])
+    got = both.run([both.model_input(t) for t in TEXTS])["probabilities"]
     np.testing.assert_allclose(got, expected, atol=1e-5)
     out = serve(ensemble, [both.model_input(t) for t in TEXTS])
     assert list(out["class_id"].numpy()) == list(expected.argmax(-1))

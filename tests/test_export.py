@@ -197,7 +197,8 @@ def test_the_user_dictionary_travels_in_the_saved_model(tmp_path):
     """A word of prepare's --user_dict is cut whole by the SavedModel, jieba absent or not."""
     from conftest import TINY_MODEL, demo_paths
     from textrnn.text.prepare import prepare
-    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.loop import train
     user_dict = tmp_path / "dict.txt"
     user_dict.write_text("瓦力普斯特 10 n\n", encoding="utf-8")
     prepare(demo_paths(), tmp_path / "data", tokenizer="jieba", user_dict=str(user_dict),

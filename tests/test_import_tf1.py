@@ -19,7 +19,7 @@ import pytest
 from conftest import run_cli
 from textrnn.training import artifacts
 import reference as ref
-from textrnn.import_tf1 import EMBEDDING, cell_name, fc_name, import_checkpoint
+from textrnn.training.tf1_import import EMBEDDING, cell_name, fc_name, import_checkpoint
 from textrnn.util.errors import UserError
 
 tf = pytest.importorskip("tensorflow")

@@ -93,7 +93,8 @@ def test_auto_recipe_says_why_writes_a_flagfile_and_explicit_flags_win(demo_prep
 
 
 def test_early_stopping_stops_and_keeps_the_best_val_checkpoint(demo_prepared, tmp_path):
-    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.loop import train
     # a learning rate too small to change any prediction: val never improves after step 10
     metrics = train(TrainConfig(
         data_dir=str(demo_prepared), model_dir=str(tmp_path / "m"),

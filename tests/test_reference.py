@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import reference as ref
-from textrnn.import_tf1 import tf1_to_keras_lstm
+from textrnn.training.tf1_import import tf1_to_keras_lstm
 
 keras = pytest.importorskip("keras")
 

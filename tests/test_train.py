@@ -12,7 +12,8 @@ import time
 import pytest
 
 from conftest import ROOT, TINY_MODEL, run_cli
-from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
+from textrnn.training.config import TrainConfig
+from textrnn.training.loop import train
 from textrnn.util.errors import UserError
 
 METRIC_KEYS = {"global_step", "val_accuracy", "val_loss", "test_accuracy", "test_loss",
@@ -122,10 +123,11 @@ def test_sigkill_then_rerun_resumes_and_finishes_exactly(demo_prepared, tmp_path
     command = [sys.executable, "-m", "textrnn.train", *flags]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
+        import tensorflow as tf
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not list((model_dir / "ckpt").glob("ckpt-*.index")):
-            time.sleep(0.2)
-        time.sleep(0.5)
+        # a checkpoint is whole once the manager's state file names it
+        while time.monotonic() < deadline and not tf.train.latest_checkpoint(model_dir / "ckpt"):
+            time.sleep(0.05)
         assert process.poll() is None, "training finished before it could be killed"
         process.send_signal(signal.SIGKILL)
     finally:
@@ -146,13 +148,17 @@ def stopped_with_sigterm(command, marker):
     returns (exit code, stderr)."""
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
-    lines = []
-    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    lines, seen = [], threading.Event()
+
+    def read():
+        for line in process.stderr:
+            lines.append(line)
+            if marker in line:
+                seen.set()
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not any(marker in l for l in lines):
-            time.sleep(0.1)
+        seen.wait(timeout=300)
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=120)
         reader.join(timeout=10)

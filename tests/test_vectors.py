@@ -199,7 +199,8 @@ def _char_vectors(tmp_path, prepared, dim=8, extra=("龘", "齉")):
 
 
 def _train(prepared, model_dir, **kw):
-    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.loop import train
     cfg = TrainConfig(data_dir=str(prepared), model_dir=str(model_dir), num_timesteps=20,
                       num_lstm_nodes=(8,), num_fc_nodes=8, batch_size=32, export=False,
                       log_every_steps=5, eval_every_steps=5, checkpoint_every_steps=5, **kw)

@@ -148,7 +148,8 @@ def test_bad_ngram_table_names_file_and_line(tmp_path):
 @pytest.fixture(scope="module")
 def wide_deep(demo_prepared_char, tmp_path_factory):
     """A small char model of the demo corpus with its wide path, exported."""
-    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.loop import train
     model_dir = tmp_path_factory.mktemp("models") / "wide_deep"
     metrics = train(TrainConfig(data_dir=str(demo_prepared_char), model_dir=str(model_dir),
                                 num_train_steps=60, wide=True, **TINY_MODEL))
@@ -335,7 +336,8 @@ def test_lines_every_kth_is_a_uniform_sample(tmp_path):
 
 def test_wide_path_over_its_bound_learns_from_every_kth_train_line(demo_prepared_char,
                                                                    tmp_path, capfd):
-    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.loop import train
     train_file = demo_prepared_char / "train.txt"
     lines = len(train_file.read_text(encoding="utf-8").splitlines())
     bound = train_file.stat().st_size / 2**20 / 3.5  # every 4th line

@@ -123,7 +123,8 @@ def test_vectors_carry_the_class_to_characters_train_never_saw(tmp_path, use_vec
     wide path takes its rows from the recurrent model's pass."""
     from textrnn.text.prepare import prepare
     from textrnn.serving.inference import Predictor
-    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.loop import train
     raw = tmp_path / "raw"
     raw.mkdir()
     write_split(raw / "train.txt", "春夏", "东西", 40)
@@ -188,7 +189,8 @@ def test_a_multi_label_run_chooses_the_vectors_weight_by_micro_f1_and_serves(tmp
     from conftest import write_multilabel_corpus
     from textrnn.text.prepare import prepare
     from textrnn.serving.inference import Predictor
-    from textrnn.training.config import TrainConfig; from textrnn.training.loop import train
+    from textrnn.training.config import TrainConfig
+    from textrnn.training.loop import train
     raw = write_multilabel_corpus(tmp_path / "raw", counts=(300, 60, 60))
     chars = sorted({c for line in (raw / "train.txt").read_text(encoding="utf-8").splitlines()
                     for c in line.split("\t")[1]})

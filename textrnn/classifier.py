@@ -366,13 +366,11 @@ class TextClassifier:
 
 
 def _train_in_process(cfg):
-    """training/loop.train, with the process's seeds and dtype policy given back."""
+    """training/loop.train (which gives the process's seeds and dtype policy back)."""
     from textrnn.util import startup
     startup.import_tensorflow()  # without its start-up noise, if it is not loaded yet
-    from textrnn.training import devices
     from textrnn.training import loop
-    with devices.process_left_as_found():
-        return loop.train(cfg)
+    return loop.train(cfg)
 
 
 # Generated from the parameter lists, so scikit-learn's get_params, clone and help()

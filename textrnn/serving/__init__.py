@@ -2,6 +2,7 @@
 
     source.py     which SavedModel a tool reads (--saved_model / --model_dir)
     inference.py  loading a SavedModel and predicting in-process
+    evaluation.py scoring a SavedModel on a labelled file (textrnn-evaluate's report)
     rest.py       request bodies -> texts, outputs -> response bodies (no I/O)
     versions.py   which SavedModel version is served, and picking up new ones
     batching.py   requests that arrive together run as one model call

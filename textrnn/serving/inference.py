@@ -13,7 +13,7 @@ import numpy as np
 
 from textrnn.text import tokenize
 from textrnn.util import saved_model
-from textrnn.util.saved_model import EXTRA_DIR
+from textrnn.util.saved_model import DEFAULT_SIGNATURE, EXTRA_DIR
 
 
 class Predictor:
@@ -37,7 +37,6 @@ class Predictor:
                 hmm=tokenize.uses_hmm(info))
         self._loaded = tf.saved_model.load(export_dir)  # the signatures hold on to it
         self.signatures = self._loaded.signatures
-        self._serve = self.signatures["serving_default"]
         self._tf = tf
 
     def model_input(self, text):
@@ -45,29 +44,22 @@ class Predictor:
         jieba tokens joined by spaces for a model that reads segmented text."""
         return text if self._cut is None else " ".join(self._cut(text))
 
-    def probabilities(self, token_strings):
-        """float32 [n, num_classes] for a list of token strings."""
-        return self.outputs(token_strings)[0]
-
-    def outputs(self, token_strings):
-        """(probabilities [n, num_classes], unknown_share [n]) for a list of model inputs.
-
-        unknown_share is the share of each text's tokens outside the model's
-        vocabulary.
-        """
-        out = self.run(token_strings)
-        return out["probabilities"], out["unknown_share"]
-
-    def run(self, token_strings):
-        """Every output of serving_default (numpy) for a list of model inputs; a
-        multi-label model's `labels` become lists of label strings."""
-        if not token_strings:
+    def run(self, model_inputs, signature=DEFAULT_SIGNATURE, decode_labels=True):
+        """Every output (numpy) of `signature` for a list of model inputs (model_input's
+        strings): the one way textrnn runs a signature. serving_default's outputs are
+        `probabilities`, `unknown_share` (the share of each text's tokens outside the
+        vocabulary) and the labels; with `decode_labels`, a multi-label model's `labels`
+        become lists of label strings."""
+        default = signature == DEFAULT_SIGNATURE
+        if not model_inputs and default:
             out = dict(probabilities=np.zeros((0, len(self.labels)), np.float32),
                        unknown_share=np.zeros(0, np.float32))
             return {**out, "labels": []} if self.multi_label else out
-        out = {name: value.numpy() for name, value in
-               self._serve(text=self._tf.constant(token_strings, self._tf.string)).items()}
-        if self.multi_label:
+        function = self.signatures[signature]
+        name = next(iter(function.structured_input_signature[1]))
+        out = {key: value.numpy() for key, value in
+               function(**{name: self._tf.constant(model_inputs, self._tf.string)}).items()}
+        if default and decode_labels and self.multi_label:
             out["labels"] = [[label.decode("utf-8") for label in row if label]
                              for row in out["labels"]]
         return out

@@ -23,7 +23,7 @@ import json
 
 import numpy as np
 
-DEFAULT_SIGNATURE = "serving_default"
+from textrnn.util.saved_model import DEFAULT_SIGNATURE
 
 
 class RequestError(Exception):

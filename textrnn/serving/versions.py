@@ -10,10 +10,9 @@ a half-written export is never seen. Other names (the writer's temporary
 
 import os
 
-from textrnn.serving.rest import DEFAULT_SIGNATURE
 from textrnn.util.console import say
 from textrnn.util.errors import UserError
-from textrnn.util.saved_model import SAVED_MODEL_FILE, version_dirs
+from textrnn.util.saved_model import DEFAULT_SIGNATURE, SAVED_MODEL_FILE, version_dirs
 
 WARM_UP_TEXT = "预热"
 
@@ -38,23 +37,19 @@ class ServedModel:
     """
 
     def __init__(self, export_dir, version):
-        import tensorflow as tf
         from textrnn.serving.inference import Predictor
-        self._tf = tf
         self.export_dir, self.version = export_dir, version
         self.predictor = Predictor(export_dir)
         self.signatures = dict(self.predictor.signatures)
         self.inputs = {name: next(iter(fn.structured_input_signature[1]))
-                       for name, fn in self.signatures.items()}
+                       for name, fn in self.signatures.items()}  # what a request names
         self.signature_defs = signature_defs(export_dir)
         self.run(DEFAULT_SIGNATURE, [WARM_UP_TEXT])  # the first call is slow; not a client's
 
     def run(self, signature, texts):
         """{output name: numpy array [len(texts), ...]} of one signature on raw texts."""
-        model_inputs = [self.predictor.model_input(t) for t in texts]
-        outputs = self.signatures[signature](
-            **{self.inputs[signature]: self._tf.constant(model_inputs, self._tf.string)})
-        return {name: value.numpy() for name, value in outputs.items()}
+        return self.predictor.run([self.predictor.model_input(t) for t in texts], signature,
+                                  decode_labels=False)
 
 
 class Versions:

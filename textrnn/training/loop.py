@@ -29,11 +29,16 @@ def train(cfg: TrainConfig):
     """Run (or resume) training; returns the metrics dict also written to metrics.json.
 
     Ctrl-C (KeyboardInterrupt) saves a checkpoint first: the same call resumes. The
-    seed and precision policy are set for the run (training.devices.run_scope restores
-    them for callers that want the process left as it was)."""
+    run sets the global seeds and Keras' dtype policy for itself and gives back the
+    caller's afterwards (devices.process_left_as_found)."""
     cfg.validate()
+    from textrnn.training import devices
+    with devices.process_left_as_found():
+        return _train(cfg)
+
+
+def _train(cfg):
     manifest = prepared.read(cfg.data_dir)
-    multi_label = manifest.multi_label
     import tensorflow as tf
     from textrnn.training.trainer import Trainer
     trainer = Trainer(cfg)
@@ -60,6 +65,12 @@ def train(cfg: TrainConfig):
     metrics = reporting.final_metrics(trainer, _best_results(trainer, best_results), last_eval)
     if pretrained:
         metrics["pretrained"] = pretrained
+    return _finish(trainer, cfg, metrics, manifest.multi_label)
+
+
+def _finish(trainer, cfg, metrics, multi_label):
+    """After the recurrent model: the wide path, thresholds, metrics.json and the export
+    (the chief's work); returns the metrics (None on other workers)."""
     if trainer.chief and cfg.wide:
         metrics = _add_wide_path(cfg, metrics)
     if trainer.chief and multi_label and not cfg.wide:  # the wide path chooses its own

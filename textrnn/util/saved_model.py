@@ -14,6 +14,7 @@ import re
 from textrnn.util import jsonfile
 
 SAVED_MODEL_FILE = "saved_model.pb"
+DEFAULT_SIGNATURE = "serving_default"  # raw text -> labels; `tokenize` is the other
 EXTRA_DIR = "assets.extra"  # TF Serving's place for files the graph does not read
 INFO_FILE = "textrnn.json"
 
