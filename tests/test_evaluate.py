@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from conftest import DEMO, run_cli
 from textrnn.training.metrics import classes as scores
@@ -66,6 +67,28 @@ def test_json_format_prints_the_report_on_stdout(trained_model, tmp_path):
     assert 0 <= printed["unknown_tokens"]["mean_share"] < 0.3
 
 
+def test_the_report_says_how_calibrated_the_probabilities_are(trained_model):
+    """ECE, Brier and log-loss are those of the served probabilities, computed again here
+    from serving_default on the same texts."""
+    from textrnn.serving.inference import Predictor
+    from textrnn.text import corpus
+    from textrnn.training import metrics as scoring
+    model_dir, _ = trained_model
+    result = run_cli("evaluate", f"--model_dir={model_dir}", f"--input_file={DEMO / 'test.txt'}",
+                     "--format=json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    reported = json.loads(result.stdout)["calibration"]
+    predictor = Predictor(str(model_dir / "export"))
+    rows = list(corpus.read_labelled(str(DEMO / "test.txt")))
+    p = predictor.run([text for _, _, text in rows])["probabilities"]
+    ids = [predictor.labels.index(label) for _, label, _ in rows]
+    expected = scoring.calibration(p, ids)
+    for key in ("ece", "ece_equal_mass", "brier", "log_loss"):
+        assert reported[key] == pytest.approx(expected[key], abs=1e-6), key
+    table = run_cli("evaluate", f"--model_dir={model_dir}", f"--input_file={DEMO / 'test.txt'}")
+    assert f"ECE {reported['ece']:.4f} (15 equal-width bins)" in table.stdout
+
+
 def test_plot_writes_svg_with_text_and_png(trained_model, tmp_path):
     model_dir, _ = trained_model
     for name in ("cm.svg", "cm.png"):
@@ -73,6 +96,8 @@ def test_plot_writes_svg_with_text_and_png(trained_model, tmp_path):
                          f"--input_file={DEMO / 'test.txt'}", f"--plot={tmp_path / name}")
         assert result.returncode == 0, result.stderr[-2000:]
         assert f"confusion matrix drawn to {tmp_path / name}" in result.stderr
+        stem, suffix = name.split(".")
+        assert (tmp_path / f"{stem}.reliability.{suffix}").stat().st_size > 0
     svg = (tmp_path / "cm.svg").read_text(encoding="utf-8")
     assert "体育" in svg  # the labels are text, drawn by the viewer's fonts
     assert "predicted class" in svg and "true class" in svg

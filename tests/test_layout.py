@@ -78,3 +78,39 @@ def test_no_module_is_longer_than_one_sitting():
     long = [f"{path.relative_to(ROOT)}: {n} lines" for path, _ in _modules()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
     assert not long, "\n".join(long)
+
+
+def _source(name):
+    """The file of dotted textrnn module `name`, or None."""
+    path = PACKAGE.parent / (name.replace(".", "/") + ".py")
+    package = PACKAGE.parent / name.replace(".", "/") / "__init__.py"
+    return path if path.exists() else package if package.exists() else None
+
+
+def _closure(module):
+    """Every textrnn module `module` imports, at any depth, in functions too
+    (`from textrnn.a import b` counts textrnn.a.b when b is a module)."""
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        path = _source(name)
+        if name in seen or path is None:
+            continue
+        seen.add(name)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("textrnn"):
+                todo.append(node.module)
+                todo += [f"{node.module}.{a.name}" for a in node.names
+                         if _source(f"{node.module}.{a.name}")]
+            elif isinstance(node, ast.Import):
+                todo += [a.name for a in node.names if a.name.startswith("textrnn")]
+    return seen
+
+
+def test_serving_a_saved_model_imports_no_training_code():
+    """textrnn-predict and textrnn-serve read the SavedModel's layout from
+    util/saved_model.py: nothing of the training stage comes with them."""
+    for entry in ("textrnn.predict", "textrnn.serve", "textrnn.serving.inference"):
+        training = sorted(m for m in _closure(entry) if m.startswith("textrnn.training"))
+        assert not training, f"{entry} imports {training}"
+    assert "textrnn.training.metrics" in _closure("textrnn.evaluate")  # the check sees

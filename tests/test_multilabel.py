@@ -206,6 +206,11 @@ def test_predict_and_evaluate_a_multi_label_model(multilabel_model, tmp_path):
     assert report["micro_f1"] == pytest.approx(metrics["test_micro_f1"], abs=1e-6)
     assert report["exact_match"] == pytest.approx(metrics["test_exact_match"], abs=1e-6)
     assert plot.read_text().startswith("<?xml")
+    # each (text, label) probability against whether the label is given: 4 labels a text
+    calibration = report["calibration"]
+    assert 0 <= calibration["ece"] <= 1 and "ECE" in result.stdout
+    assert sum(b["count"] for b in calibration["reliability"]) == 4 * report["examples"]
+    assert (tmp_path / "labels.reliability.svg").read_text().startswith("<?xml")
 
 
 def test_a_multi_label_model_exports_alone(multilabel_model, tmp_path):

@@ -245,6 +245,11 @@ class TextClassifier:
         params = {k: v for k, v in self.get_params().items() if k != "model_dir"}
         self._load_fitted(model_dir, fitted.write(model_dir, values, multi, cfg, params,
                                                   metrics))
+        name = "micro_f1" if multi else "accuracy"
+        if f"val_{name}" in metrics:
+            kept = "" if self.model_dir else " (temporary: save() keeps it)"
+            say(f"fitted: val {name.replace('_', '-')} {metrics[f'val_{name}']:.4f}; model "
+                f"directory {model_dir}{kept}")
 
     def _load_fitted(self, model_dir, record):
         self.model_dir_ = model_dir

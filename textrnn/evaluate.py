@@ -26,7 +26,7 @@ from textrnn.text import formats
 from textrnn.training import artifacts
 from textrnn.util import settings
 from textrnn.util.console import say
-from textrnn.util.errors import UserError, run_app
+from textrnn.util.errors import run_app
 
 
 def define_flags():
@@ -41,21 +41,22 @@ def define_flags():
                       "tokenized the model's way; raw: raw text, its layout by extension; "
                       "auto: prepared when the file sits in a textrnn-prepare folder, else raw.")
     settings.define_flags(formats.FileFormat, skip=("format",))
+    flags.mark_flag_as_required("input_file")
     flags.DEFINE_string("report", None, "Write the report as JSON to this path.")
     flags.DEFINE_enum("format", "table", ["table", "json"], "table: aligned text for people; "
                       "json: the report as one JSON object on stdout.")
     flags.DEFINE_string("plot", None, "Draw the confusion matrix (a multi-label model: each "
                         "label's precision, recall and F1) to this file: SVG when it ends "
                         "in .svg (text stays text, so browsers draw any label), else PNG "
-                        "(class ids and a PATH.labels.txt legend when no font draws the labels).")
+                        "(class ids and a PATH.labels.txt legend when no font draws the "
+                        "labels); and the reliability diagram of the probabilities beside it "
+                        "(STEM.reliability.svg or .png).")
     flags.DEFINE_float("unknown_warning", 0.5, "A text counts as mostly unknown when more than "
                        "this share of its tokens is outside the model's vocabulary.")
 
 
 def main(argv):
     FLAGS = flags.FLAGS
-    if not FLAGS.input_file:
-        raise UserError("--input_file is required")
     source = ModelSource(**settings.values(ModelSource, FLAGS))
     from textrnn.serving.inference import Predictor
     predictor = Predictor(source.export_dir())
@@ -75,8 +76,10 @@ def main(argv):
 
 
 def _plot(path, report, name):
-    """The confusion matrix, or a multi-label model's per-label scores, drawn to `path`."""
+    """The confusion matrix, or a multi-label model's per-label scores, drawn to `path`;
+    the reliability diagram beside it."""
     from textrnn.util import plots
+    _plot_reliability(path, report, name)
     if report.get("multi_label"):
         legend = plots.save_label_scores(
             path, report["labels"], report["precision"], report["recall"], report["f1"],
@@ -89,6 +92,16 @@ def _plot(path, report, name):
                                   f"{name}: accuracy {report['accuracy']:.4f}")
     say(f"confusion matrix drawn to {path}"
         + (f" (class ids; legend in {legend})" if legend else ""))
+
+
+def _plot_reliability(path, report, name):
+    """The reliability diagram beside --plot's picture: PATH's stem + .reliability."""
+    from textrnn.util import plots
+    stem, suffix = os.path.splitext(path)
+    where = f"{stem}.reliability{suffix or '.png'}"
+    c = report["calibration"]
+    plots.save_reliability(where, c["reliability"], f"{name}: ECE {c['ece']:.4f}")
+    say(f"reliability diagram drawn to {where}")
 
 
 def run():

@@ -20,10 +20,11 @@ def define_flags():
                         "version under this folder (BASE/1, BASE/2, ...: TensorFlow Serving's "
                         "layout), for textrnn-serve --model_base_path=BASE; instead of "
                         "--export_dir.")
+    flags.mark_flag_as_required("model_dir")
 
 
 def main(argv):
-    print(export_models(flags.FLAGS.model_dir or [], flags.FLAGS.export_dir,
+    print(export_models(flags.FLAGS.model_dir, flags.FLAGS.export_dir,
                         flags.FLAGS.serving_base))
 
 

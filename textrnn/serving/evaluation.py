@@ -80,16 +80,18 @@ def evaluate(predictor, path, input_format="auto", batch_size=256, unknown_warni
                                     file_format)
     texts, true_ids = read_examples(path, predictor.labels, prepared, predictor, file_format)
     progress = Progress("evaluate", len(texts), "texts", seconds=10.0)
-    predicted, unknown = [np.zeros(0, np.int64)], [np.zeros(0, np.float32)]
+    num_classes = len(predictor.labels)
+    probabilities, unknown = [np.zeros((0, num_classes), np.float32)], [np.zeros(0, np.float32)]
     for i in range(0, len(texts), batch_size):
         out = predictor.run(texts[i:i + batch_size])
-        probabilities, share = out["probabilities"], out["unknown_share"]
-        predicted.append(probabilities.argmax(-1))
-        unknown.append(share)
-        progress.add(len(probabilities))
-    report = metrics.classes(true_ids, np.concatenate(predicted), len(predictor.labels))
+        probabilities.append(out["probabilities"])
+        unknown.append(out["unknown_share"])
+        progress.add(len(out["probabilities"]))
+    probabilities = np.concatenate(probabilities)
+    report = metrics.classes(true_ids, probabilities.argmax(-1), num_classes)
     return dict(input_file=os.path.abspath(path), input_format="prepared" if prepared else "raw",
                 labels=list(predictor.labels), **report,
+                calibration=metrics.calibration(probabilities, true_ids),
                 unknown_tokens=_unknown_summary(np.concatenate(unknown), unknown_warning))
 
 
@@ -101,17 +103,19 @@ def _evaluate_label_sets(predictor, path, prepared, batch_size, unknown_warning,
                                    file_format)
     index = {label: i for i, label in enumerate(labels)}
     predicted = np.zeros_like(truth)
-    unknown = [np.zeros(0, np.float32)]
+    unknown, probabilities = [np.zeros(0, np.float32)], [np.zeros((0, len(labels)), np.float32)]
     progress = Progress("evaluate", len(texts), "texts", seconds=10.0)
     for start in range(0, len(texts), batch_size):
         out = predictor.run(texts[start:start + batch_size])
         for row, chosen in enumerate(out["labels"], start=start):
             predicted[row, [index[label] for label in chosen]] = True
         unknown.append(out["unknown_share"])
+        probabilities.append(out["probabilities"])
         progress.add(len(out["labels"]))
     report = metrics.label_sets(truth, predicted)
     return dict(input_file=os.path.abspath(path), input_format="prepared" if prepared else "raw",
                 multi_label=True, labels=list(labels), **report,
+                calibration=metrics.label_calibration(np.concatenate(probabilities), truth),
                 unknown_tokens=_unknown_summary(np.concatenate(unknown), unknown_warning))
 
 
@@ -141,8 +145,8 @@ def format_report(report):
     pad = lambda text: text + " " * (width - _display_width(text))
     lines = [f"examples  {report['examples']}",
              f"accuracy  {report['accuracy']:.4f}",
-             f"macro-F1  {report['macro_f1']:.4f}", "",
-             f"{pad('class')} precision  recall      F1  support"]
+             f"macro-F1  {report['macro_f1']:.4f}", *_calibration_lines(report, "top class"),
+             "", f"{pad('class')} precision  recall      F1  support"]
     for i, label in enumerate(labels):
         lines.append(f"{pad(label)} {report['precision'][i]:9.4f} {report['recall'][i]:7.4f} "
                      f"{report['f1'][i]:7.4f} {report['support'][i]:8d}")
@@ -151,6 +155,16 @@ def format_report(report):
     for label, row in zip(labels, report["confusion_matrix"]):
         lines.append(pad(label) + " " + " ".join(f"{n:{6}d}" for n in row))
     return "\n".join(lines)
+
+
+def _calibration_lines(report, of):
+    """The calibration figures, when the report has them (reports of old versions do not)."""
+    c = report.get("calibration")
+    if not c:
+        return []
+    return [f"calibration of the probabilities ({of}): ECE {c['ece']:.4f} "
+            f"({metrics.ECE_BINS} equal-width bins), {c['ece_equal_mass']:.4f} (equal-mass); "
+            f"Brier {c['brier']:.4f}; log-loss {c['log_loss']:.4f}"]
 
 
 def _format_label_sets(report):
@@ -163,7 +177,8 @@ def _format_label_sets(report):
              "with a positive in the file)",
              f"macro-F1      {report['macro_f1_all_labels']:.4f}  (all {len(labels)} labels)",
              f"exact match   {report['exact_match']:.4f}",
-             f"Hamming loss  {report['hamming_loss']:.4f}", "",
+             f"Hamming loss  {report['hamming_loss']:.4f}",
+             *_calibration_lines(report, "each label's, micro over labels"), "",
              f"{pad('label')} precision  recall      F1  support  predicted"]
     for i, label in enumerate(labels):
         lines.append(f"{pad(label)} {report['precision'][i]:9.4f} {report['recall'][i]:7.4f} "

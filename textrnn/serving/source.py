@@ -2,9 +2,9 @@
 share, and the folder they name."""
 
 import dataclasses
+import os
 
-from textrnn.training import artifacts
-from textrnn.util.saved_model import is_saved_model
+from textrnn.util.saved_model import EXPORT_DIR, is_saved_model
 from textrnn.util.errors import UserError
 from textrnn.util.settings import setting
 
@@ -34,7 +34,7 @@ def one_source(**flags):
 def resolve_export(saved_model=None, model_dir=None):
     """The SavedModel folder from --saved_model or --model_dir (then MODEL_DIR/export)."""
     one_source(saved_model=saved_model, model_dir=model_dir)
-    path = saved_model or artifacts.path(model_dir, artifacts.EXPORT_DIR)
+    path = saved_model or os.path.join(model_dir, EXPORT_DIR)
     if not is_saved_model(path):
         hint = " (run textrnn-export first)" if model_dir else ""
         raise UserError(f"{path}: no SavedModel there{hint}")

@@ -32,6 +32,7 @@ import os
 from textrnn.text import vocab
 from textrnn.util.errors import UserError
 from textrnn.util import jsonfile
+from textrnn.util import saved_model
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
@@ -39,7 +40,7 @@ FLAGS_FILE = "flags.txt"
 CKPT_DIR = "ckpt"
 BEST_DIR = "best"
 LOGS_DIR = "logs"
-EXPORT_DIR = "export"
+EXPORT_DIR = saved_model.EXPORT_DIR
 RECIPE_FILE = "recipe.flags"
 WIDE_DIR = "wide"
 PRETRAINED_CHARS_DIR = "pretrained_chars"

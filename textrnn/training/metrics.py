@@ -6,6 +6,8 @@ and the confusion matrix (rows: true class); macro-F1 the mean of the classes' F
 Several labels a text: micro-F1 over all (text, label) decisions, macro-F1 as the mean
 of per-label F1 (over the labels with a positive in the file, and over all), exact
 match (the whole set right), Hamming loss (the share of wrong decisions).
+Calibration: expected calibration error (ECE) of the probabilities against how often
+they are right, over equal-width and equal-mass bins, the Brier score and the log-loss.
 """
 
 import numpy as np
@@ -75,3 +77,74 @@ def label_sets(truth, predicted):
         support=support.astype(int).tolist(),
         predicted=(tp + fp).astype(int).tolist(),
     )
+
+
+ECE_BINS = 15
+
+
+def calibration(probabilities, labels, bins=ECE_BINS):
+    """How far one label a text's probabilities are from frequencies: expected calibration
+    error of the top class's probability (`bins` equal-width bins, and equal-mass bins of
+    as many texts each), the Brier score (mean squared distance to the one-hot row) and
+    the log-loss; with the reliability bins for a diagram."""
+    p = np.asarray(probabilities, np.float64)
+    labels = np.asarray(labels, np.int64)
+    confidence, correct = p.max(1), (p.argmax(1) == labels).astype(np.float64)
+    onehot = np.zeros_like(p)
+    onehot[np.arange(len(labels)), labels] = 1.0
+    return dict(
+        ece=expected_calibration_error(confidence, correct, bins),
+        ece_equal_mass=expected_calibration_error(confidence, correct, bins, equal_mass=True),
+        brier=float(((p - onehot) ** 2).sum(1).mean()) if len(p) else 0.0,
+        log_loss=float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, 1)).mean())
+        if len(p) else 0.0,
+        reliability=reliability(confidence, correct, bins))
+
+
+def label_calibration(probabilities, truth, bins=ECE_BINS):
+    """calibration's figures for several labels a text, each (text, label) a decision
+    of its own (micro over labels): a label's probability against whether it is given."""
+    p = np.asarray(probabilities, np.float64).ravel()
+    y = np.asarray(truth, np.float64).ravel()
+    return dict(
+        ece=expected_calibration_error(p, y, bins),
+        ece_equal_mass=expected_calibration_error(p, y, bins, equal_mass=True),
+        brier=float(((p - y) ** 2).mean()) if len(p) else 0.0,
+        log_loss=float(-(y * np.log(np.clip(p, 1e-12, 1)) +
+                         (1 - y) * np.log(np.clip(1 - p, 1e-12, 1))).mean()) if len(p) else 0.0,
+        reliability=reliability(p, y, bins))
+
+
+def _bins(confidence, bins, equal_mass):
+    """The bin of each confidence: equal-width bins over [0, 1], or bins of equal counts
+    in the order of confidence."""
+    if equal_mass:
+        order = np.argsort(confidence, kind="stable")
+        index = np.empty(len(confidence), np.int64)
+        index[order] = np.arange(len(confidence)) * bins // max(len(confidence), 1)
+        return index
+    return np.minimum((confidence * bins).astype(np.int64), bins - 1)
+
+
+def expected_calibration_error(confidence, outcome, bins=ECE_BINS, equal_mass=False):
+    """Sum over bins of (share of the texts in the bin) x |mean outcome - mean confidence|:
+    outcome is 1 where the answer was right (or the label given), else 0."""
+    confidence, outcome = np.asarray(confidence, np.float64), np.asarray(outcome, np.float64)
+    if not len(confidence):
+        return 0.0
+    index = _bins(confidence, bins, equal_mass)
+    total = 0.0
+    for b in np.unique(index):
+        members = index == b
+        total += members.mean() * abs(outcome[members].mean() - confidence[members].mean())
+    return float(total)
+
+
+def reliability(confidence, outcome, bins=ECE_BINS):
+    """The equal-width bins with texts in them: count, mean confidence, mean outcome."""
+    confidence, outcome = np.asarray(confidence, np.float64), np.asarray(outcome, np.float64)
+    index = _bins(confidence, bins, equal_mass=False)
+    return [dict(low=b / bins, high=(b + 1) / bins, count=int((index == b).sum()),
+                 confidence=float(confidence[index == b].mean()),
+                 accuracy=float(outcome[index == b].mean()))
+            for b in range(bins) if (index == b).any()]

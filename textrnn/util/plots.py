@@ -100,6 +100,32 @@ def save_label_scores(path, labels, precision, recall, f1, support, title):
         labels, precision, recall, f1, support, title, ticks))
 
 
+def reliability_figure(bins, title):
+    """A reliability diagram: each bin's mean outcome against its mean confidence, the
+    diagonal where they agree, and how many texts each bin holds."""
+    plt = _pyplot()
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(5.5, 6.5), sharex=True,
+                                         gridspec_kw=dict(height_ratios=[3, 1]))
+    centres = [(b["low"] + b["high"]) / 2 for b in bins]
+    width = bins[0]["high"] - bins[0]["low"] if bins else 1 / 15
+    top.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
+    top.bar(centres, [b["accuracy"] for b in bins], width=width * 0.9, alpha=0.7,
+            label="share right")
+    top.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-",
+             color="black", markersize=3, label="at the bin's mean probability")
+    top.set(xlim=(0, 1), ylim=(0, 1), ylabel="share right", title=title)
+    top.legend(loc="upper left", fontsize=8)
+    bottom.bar(centres, [b["count"] for b in bins], width=width * 0.9, color="grey")
+    bottom.set(xlabel="probability", ylabel="texts")
+    figure.tight_layout()
+    return figure
+
+
+def save_reliability(path, bins, title):
+    """A reliability diagram (metrics.reliability's bins) to path, SVG or PNG by suffix."""
+    _save(path, [], title, lambda ticks, title: reliability_figure(bins, title))
+
+
 def _save(path, labels, title, draw):
     """`draw(tick_labels, title)`'s figure to path (SVG or PNG by the suffix); class ids
     and a legend file when a PNG's labels need a font the machine lacks."""

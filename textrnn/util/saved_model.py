@@ -1,6 +1,7 @@
 """The SavedModel's layout and TensorFlow Serving's folder of versions: the names the
 export writes (training/export.py) and everything that serves reads (serving/).
 
+    MODEL_DIR/export                               a model directory's own SavedModel
     EXPORT/saved_model.pb, variables/, assets/     what TensorFlow writes
     EXPORT/assets.extra/textrnn.json               what textrnn adds: tokenizer, labels,
                                                    members, version (read_info)
@@ -14,6 +15,7 @@ import re
 from textrnn.util import jsonfile
 
 SAVED_MODEL_FILE = "saved_model.pb"
+EXPORT_DIR = "export"  # where a model directory keeps its SavedModel (training/artifacts.py)
 DEFAULT_SIGNATURE = "serving_default"  # raw text -> labels; `tokenize` is the other
 EXTRA_DIR = "assets.extra"  # TF Serving's place for files the graph does not read
 INFO_FILE = "textrnn.json"
