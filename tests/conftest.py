@@ -146,10 +146,11 @@ def built_once(tmp_path_factory, name, build):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (source / ".complete").exists():
             shutil.rmtree(source, ignore_errors=True)
+            source.mkdir()
             build(source)
             (source / ".complete").touch()
     copy = tmp_path_factory.mktemp(name) / name
-    shutil.copytree(source, copy)
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns(".complete"))
     return copy
 
 
@@ -157,18 +158,16 @@ def built_once(tmp_path_factory, name, build):
 def demo_prepared(tmp_path_factory):
     """data/demo prepared with jieba (the default tokenizer)."""
     from textrnn.text.prepare import prepare
-    out = tmp_path_factory.mktemp("prepared") / "demo"
-    prepare(demo_paths(), out, tokenizer="jieba", num_workers=1, progress_every=0)
-    return out
+    return built_once(tmp_path_factory, "demo_prepared", lambda out: prepare(
+        demo_paths(), out, tokenizer="jieba", num_workers=1, progress_every=0))
 
 
 @pytest.fixture(scope="session")
 def demo_prepared_char(tmp_path_factory):
     """data/demo prepared with the char tokenizer."""
     from textrnn.text.prepare import prepare
-    out = tmp_path_factory.mktemp("prepared") / "demo_char"
-    prepare(demo_paths(), out, tokenizer="char", num_workers=1, progress_every=0)
-    return out
+    return built_once(tmp_path_factory, "demo_prepared_char", lambda out: prepare(
+        demo_paths(), out, tokenizer="char", num_workers=1, progress_every=0))
 
 
 TINY_MODEL = dict(num_word_threshold=2, num_timesteps=60, num_embedding_size=32,
@@ -196,12 +195,13 @@ def hmm_model(tmp_path_factory):
     from textrnn.text.prepare import prepare
     from textrnn.training.config import TrainConfig
     from textrnn.training.loop import train
-    root = tmp_path_factory.mktemp("hmm")
-    prepare(demo_paths(), root / "data", tokenizer="jieba", jieba_hmm=True, num_workers=1,
-            progress_every=0)
-    train(TrainConfig(data_dir=str(root / "data"), model_dir=str(root / "model"),
-                      num_train_steps=10, **{**TINY_MODEL, "eval_every_steps": 10}))
-    return root
+
+    def build(root):
+        prepare(demo_paths(), root / "data", tokenizer="jieba", jieba_hmm=True,
+                num_workers=1, progress_every=0)
+        train(TrainConfig(data_dir=str(root / "data"), model_dir=str(root / "model"),
+                          num_train_steps=10, **{**TINY_MODEL, "eval_every_steps": 10}))
+    return built_once(tmp_path_factory, "hmm_model", build)
 
 
 # Several labels a text: each label has a cue character; a text holds the cues of its
