@@ -114,7 +114,9 @@ $(VENV)/.bench: $(STAMP)
 
 # Every benchmark of BENCHMARKS.md, regenerated (hours on two CPU cores).
 bench: $(VENV)/.bench
-	$(BIN)/python benchmarks/peers.py --out $(BENCH_OUT)/peers.json
+	$(BIN)/python benchmarks/peers.py --work_dir=runs/peers --out $(BENCH_OUT)/peers.json
+	$(BIN)/python benchmarks/confidence.py --work_dir=runs/peers --rescore \
+	  --out $(BENCH_OUT)/confidence.json
 	$(BIN)/python benchmarks/peers_multilabel.py --work_dir=runs/peers_multilabel \
 	  --out $(BENCH_OUT)/peers_multilabel.json
 	$(BIN)/python benchmarks/thresholds.py --runs=runs/peers_multilabel \

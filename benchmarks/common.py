@@ -54,6 +54,20 @@ def have_raw(raw_dir):
     return all(os.path.isfile(p) for p in raw_paths(raw_dir).values())
 
 
+def shared_corpora(names, work_dir, quick):
+    """(name, raw folder) of each shared corpus of `names` that is present (with `quick`,
+    a small slice of it under work_dir); the absent ones are named and skipped."""
+    for name in names:
+        raw_dir = os.path.join(SHARED_DATA, name)
+        if not have_raw(raw_dir):
+            print(f"{name}: skipped ({raw_dir} is absent)", file=sys.stderr)
+            continue
+        if quick:
+            from accuracy import slice_corpus
+            raw_dir = slice_corpus(raw_dir, os.path.join(work_dir, f"{name}-quick"))
+        yield name, raw_dir
+
+
 def ensure_prepared(raw_dir, out_dir, tokenizer):
     """Reuse a textrnn-prepare folder if it holds the same inputs; else prepare it."""
     from textrnn.text import prepare

@@ -300,14 +300,7 @@ def main(argv=None):
         if earlier.get("notes"):
             report["notes"] = earlier["notes"]  # written by hand; reread them after the update
     ran = []
-    for name in corpora:
-        raw_dir = os.path.join(common.SHARED_DATA, name)
-        if not common.have_raw(raw_dir):
-            print(f"{name}: skipped ({raw_dir} is absent)", file=sys.stderr)
-            continue
-        if args.quick:
-            from accuracy import slice_corpus
-            raw_dir = slice_corpus(raw_dir, os.path.join(work_dir, f"{name}-quick"))
+    for name, raw_dir in common.shared_corpora(corpora, work_dir, args.quick):
         results[name] = run_corpus(name, raw_dir, seeds, systems, work_dir, args.quick,
                                    args.resume)
         ran.append(name)

@@ -262,6 +262,59 @@ def api_overhead_table(a):
                       f"{a['mean_seconds']['command']:.1f} s); accuracies {same}.", ""]
 
 
+def confidence_table(c):
+    """benchmarks/confidence.py: calibration, prediction sets and abstaining, mean of seeds."""
+    out = ["## Confidence: calibration, prediction sets, abstaining", "",
+           f"`{c['command']}` (seeds {', '.join(map(str, c['seeds']))}; "
+           f"{c['machine']['cpu_model']}): textrnn's default model (`TextClassifier()`, "
+           "scored through its SavedModel on the raw test text) beside TF-IDF + LinearSVC "
+           "calibrated by scikit-learn's CalibratedClassifierCV (sigmoid, 5 folds). Sets and "
+           "the abstain threshold of both are fitted on val by the same arithmetic "
+           "(textrnn.training.calibration); test scores, mean of the seeds. ECE: 15 "
+           "equal-width bins. 'any T' is the ECE the best single temperature fitted on test "
+           "itself would give textrnn: what calibration on val could reach at best.", "",
+           "| corpus | test texts | system | accuracy | ECE | ECE before | ECE any T | "
+           "coverage @0.1 (size) | coverage @0.05 (size) | abstain @0.95: answered, "
+           "accuracy of the answered |",
+           "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    mean = lambda runs, get: sum(get(r) for r in runs) / len(runs)
+    for corpus, v in c["corpora"].items():
+        for system, runs in v["systems"].items():
+            sets = lambda a: (f"{mean(runs, lambda r: r[f'sets_{a}']['coverage']):.4f} "
+                              f"({mean(runs, lambda r: r[f'sets_{a}']['mean_set_size']):.2f})")
+            answered = [r["abstain"]["answered_accuracy"] for r in runs
+                        if r["abstain"]["answered_accuracy"] is not None]
+            abstain = f"{mean(runs, lambda r: r['abstain']['answered']):.1%}, " + (
+                f"{sum(answered) / len(answered):.4f}" if answered else "none answered")
+            if answered and len(answered) < len(runs):
+                abstain += f" ({len(answered)} of {len(runs)} seeds answer any)"
+            before = (f"{mean(runs, lambda r: r['before']['ece']):.4f}" if "before" in runs[0]
+                      else "")
+            best = (f"{mean(runs, lambda r: r['ece_best_temperature']):.4f}"
+                    if "ece_best_temperature" in runs[0] else "")
+            out.append(f"| {corpus} | {v['test_lines']:,} | {system} | "
+                       f"{mean(runs, lambda r: r['test_accuracy']):.4f} | "
+                       f"{mean(runs, lambda r: r['ece']):.4f} | {before} | {best} | "
+                       f"{sets('0.1')} | {sets('0.05')} | {abstain} |")
+    notes = c.get("notes", [])
+    return out + ([""] + notes if notes else []) + [""]
+
+
+def refit_calibration_table(r):
+    out = ["### Study: the temperature before the refit, or on a held-out half", "",
+           f"`{r['command']}`: test ECE (15 bins) of the wide path's stand-in (TF-IDF + "
+           "LinearSVC, C=0.3) refit on train + val, its temperature fitted on val with the "
+           "model trained on train alone ('before', textrnn's rule) or on half of val with "
+           "a model refit on train + the other half ('half', mean of three halves); the best "
+           "temperature fitted on test itself for reference.", "",
+           "| corpus | test texts | uncalibrated | before | half | best on test |",
+           "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for corpus, v in r["corpora"].items():
+        out.append(f"| {corpus} | {v['test_texts']:,} | {v['uncalibrated']:.4f} | "
+                   f"{v['before']:.4f} | {v['slice']:.4f} | {v['best_temperature_on_test']:.4f} |")
+    return out + [""]
+
+
 def memory_table(m):
     out = ["## Memory on large corpora", "", f"`{m['command']}`: peak resident memory. "
            "'largest process' is /usr/bin/time -v's maximum RSS; 'tree' sums the parent and "
@@ -336,6 +389,12 @@ def main():
     vectors_pass = load(os.path.join(r, "vectors_pass.json"))
     if vectors_pass:
         page += vectors_pass_table(vectors_pass)
+    confidence = load(os.path.join(r, "confidence.json"))
+    if confidence:
+        page += confidence_table(confidence)
+    refit_calibration = load(os.path.join(args.studies, "refit_calibration.json"))
+    if refit_calibration:
+        page += refit_calibration_table(refit_calibration)
     api_overhead = load(os.path.join(r, "api_overhead.json"))
     if api_overhead:
         page += api_overhead_table(api_overhead)

@@ -248,3 +248,25 @@ def multilabel_model(tmp_path_factory):
     root = built_once(tmp_path_factory, "multilabel_model", build)
     metrics = json.loads((root / "model" / "metrics.json").read_text(encoding="utf-8"))
     return root / "raw", root / "model", metrics
+
+
+@pytest.fixture(scope="session")
+def abstaining_export(trained_model, tmp_path_factory):
+    """(SavedModel of trained_model exported with sets at alpha 0.2 and abstaining, with
+    the label 其他, at a target it reaches on part of val; that target)."""
+    from textrnn.training import export
+    model_dir, _ = trained_model
+    target = partial_abstain_target(model_dir)
+    folder = built_once(tmp_path_factory, "abstaining_export", lambda out: export.export_models(
+        [str(model_dir)], str(out / "x"), confidence=dict(
+            conformal_alpha=0.2, abstain_target_accuracy=target, abstain_label="其他")))
+    return folder / "x", target
+
+
+def partial_abstain_target(model_dir):
+    """A target accuracy at which the small model of `model_dir` abstains on some of val,
+    not all (its weights, and so its val scores, differ between CPU types)."""
+    from textrnn.training import calibration
+    record = calibration.Calibration.load(str(model_dir))
+    return next(t for t in (0.85, 0.88, 0.8, 0.9, 0.75, 0.7) if 0.05 < record.served(
+        abstain_target_accuracy=t).abstain.answered < 0.9)

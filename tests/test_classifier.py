@@ -41,6 +41,16 @@ def test_predictions_follow_classes_order(fitted, demo):
     assert fitted.predict([]).shape == (0,)
 
 
+def test_prediction_sets_of_the_saved_model_and_at_another_alpha(fitted, demo):
+    texts = demo["test"][0][:60]
+    served = fitted.predict_set(texts)
+    assert all(s[0] == p for s, p in zip(served, fitted.predict(texts)))  # most probable first
+    assert list(fitted.predict_set(texts, alpha=0.1)) == list(served)  # the exported alpha
+    wide, narrow = fitted.predict_set(texts, alpha=0.01), fitted.predict_set(texts, alpha=0.5)
+    assert all(set(n) <= set(w) for n, w in zip(narrow, wide))
+    assert sum(map(len, wide)) > sum(map(len, narrow))
+
+
 def test_fitted_attributes(fitted):
     assert fitted.recipe_["num_train_steps"] == 40 and fitted.recipe_["wide"] is False
     assert fitted.recipe_["bidirectional"] is True  # the auto recipe's choice
@@ -170,6 +180,8 @@ def test_several_labels_a_text(tmp_path):
     assert all(isinstance(p, tuple) and set(p) <= set(clf.classes_) for p in predicted)
     assert clf.predict_proba([t for t, _ in test]).shape == (80, 4)
     assert clf.score([t for t, _ in test], [l for _, l in test]) > 0.5
+    with pytest.raises(ValueError, match="predict_set is for one label a text"):
+        clf.predict_set([t for t, _ in test])
 
 
 @pytest.mark.slow

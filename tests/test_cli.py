@@ -11,14 +11,15 @@ import pytest
 from conftest import ROOT, run_cli
 from textrnn.serving.source import ModelSource
 from textrnn.text.formats import FileFormat
-from textrnn.training.config import TrainConfig
+from textrnn.training.config import CONFIDENCE_FIELDS, TrainConfig
 
 TOOLS = ["prepare", "train", "export", "predict", "evaluate", "import_tf1", "serve"]
 # Flags generated from a settings dataclass (textrnn.util.settings), not written in the tool.
 _names = lambda config, skip=(): [f.name for f in dataclasses.fields(config) if f.name not in skip]
 GENERATED = {"train": _names(TrainConfig), "prepare": _names(FileFormat),
              "predict": _names(ModelSource) + _names(FileFormat, ("format", "label_column")),
-             "evaluate": _names(ModelSource) + _names(FileFormat, ("format",))}
+             "evaluate": _names(ModelSource) + _names(FileFormat, ("format",)),
+             "export": list(CONFIDENCE_FIELDS)}
 
 
 def installed_help(tool):

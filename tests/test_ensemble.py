@@ -59,10 +59,17 @@ def serve(export_dir, texts):
 
 def test_ensemble_averages_the_members_probabilities(trained_model, char_model, bigram_model,
                                                      ensemble):
-    members = [Predictor(str(d / "export")) for d in (trained_model[0], char_model, bigram_model)]
+    from textrnn.training import calibration
+    dirs = (trained_model[0], char_model, bigram_model)
+    members = [Predictor(str(d / "export")) for d in dirs]
     # a bigram model is served characters, like a char model: it pairs them in the graph
     assert [m.tokenizer_name for m in members] == ["jieba", "char", "char"]
-    expected = sum(m.run([m.model_input(t) for t in TEXTS])["probabilities"] for m in members) / 3
+    # each member serves calibrated probabilities; the ensemble averages them as they come
+    # from the models (p ** T undoes a member's temperature T)
+    uncalibrated = [calibration.temper(m.run([m.model_input(t) for t in TEXTS])["probabilities"],
+                                       1.0 / calibration.Calibration.load(str(d)).temperature)
+                    for m, d in zip(members, dirs)]
+    expected = sum(uncalibrated) / 3
     both = Predictor(str(ensemble))
     assert both.tokenizer_name == "jieba"  # the word member decides how clients cut text
     got = both.run([both.model_input(t) for t in TEXTS])["probabilities"]

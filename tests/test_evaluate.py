@@ -98,6 +98,7 @@ def test_plot_writes_svg_with_text_and_png(trained_model, tmp_path):
         assert f"confusion matrix drawn to {tmp_path / name}" in result.stderr
         stem, suffix = name.split(".")
         assert (tmp_path / f"{stem}.reliability.{suffix}").stat().st_size > 0
+        assert (tmp_path / f"{stem}.coverage.{suffix}").stat().st_size > 0
     svg = (tmp_path / "cm.svg").read_text(encoding="utf-8")
     assert "体育" in svg  # the labels are text, drawn by the viewer's fonts
     assert "predicted class" in svg and "true class" in svg
@@ -132,3 +133,34 @@ def test_json_lines_give_the_same_report_as_the_tsv(trained_model, tmp_path):
                      "--text_column=content", "--label_column=category", "--format=json")
     assert result.returncode == 0, result.stderr[-2000:]
     assert abs(json.loads(result.stdout)["accuracy"] - metrics["test_accuracy"]) < 1e-9
+
+
+def test_the_report_scores_the_sets_and_abstaining_the_model_serves(abstaining_export):
+    """Coverage, mean set size, the answered share and their accuracy, computed again here
+    from serving_default's outputs on the same texts; and the lines for people."""
+    from textrnn.serving.inference import Predictor
+    from textrnn.text import corpus
+    export_dir = abstaining_export[0]
+    result = run_cli("evaluate", f"--saved_model={export_dir}",
+                     f"--input_file={DEMO / 'test.txt'}", "--format=json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    reported = json.loads(result.stdout)["confidence"]
+    predictor = Predictor(export_dir)
+    rows = list(corpus.read_labelled(str(DEMO / "test.txt")))
+    out = predictor.run([text for _, _, text in rows])
+    truth = [label for _, label, _ in rows]
+    covered = [label in chosen for label, chosen in zip(truth, out["label_set"])]
+    assert reported["sets"]["alpha"] == 0.2
+    assert reported["sets"]["coverage"] == pytest.approx(np.mean(covered))
+    assert reported["sets"]["mean_set_size"] == pytest.approx(out["set_size"].mean())
+    answered = ~out["abstain"]
+    right = np.array([predictor.labels[i] == t for i, t in
+                      zip(out["probabilities"].argmax(1), truth)])
+    assert reported["abstain"]["answered"] == pytest.approx(answered.mean())
+    assert reported["abstain"]["answered_accuracy"] == pytest.approx(right[answered].mean())
+    assert reported["curve"][-1]["coverage"] == 1.0
+    assert reported["curve"][-1]["accuracy"] == pytest.approx(right.mean())
+    table = run_cli("evaluate", f"--saved_model={export_dir}", f"--input_file={DEMO / 'test.txt'}")
+    assert f"prediction sets (alpha 0.2): coverage {reported['sets']['coverage']:.4f}" in \
+        table.stdout
+    assert f"{reported['abstain']['answered']:.1%} answered" in table.stdout

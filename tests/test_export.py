@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import DEMO, run_python
+from conftest import DEMO, run_cli, run_python
 from textrnn.training import export
 from textrnn.text import tokenize
 from textrnn.training import artifacts
@@ -29,7 +29,16 @@ def test_signature_names_and_dtypes(served):
     outputs = served.structured_outputs
     assert {k: v.dtype for k, v in outputs.items()} == {
         "probabilities": tf.float32, "class_id": tf.int64, "label": tf.string,
-        "unknown_share": tf.float32}
+        "unknown_share": tf.float32, "label_set": tf.string, "set_size": tf.int32,
+        "confidence": tf.float32, "abstain": tf.bool}
+
+
+def keras_probabilities(model_dir, model, ids):
+    """What serving_default should give: the Keras model's softmax at the temperature
+    training calibrated."""
+    from textrnn.training import calibration
+    temperature = calibration.Calibration.load(str(model_dir)).temperature
+    return calibration.temper(tf.nn.softmax(model(ids, training=False)).numpy(), temperature)
 
 
 def test_saved_model_matches_the_keras_model(trained_model, demo_prepared, served):
@@ -38,7 +47,7 @@ def test_saved_model_matches_the_keras_model(trained_model, demo_prepared, serve
              (demo_prepared / "test.txt").read_text(encoding="utf-8").splitlines()[:64]]
     model, config, _ = artifacts.load_model(str(model_dir))
     ids = artifacts.token_encoder(str(model_dir), config)(tf.constant(texts))
-    expected = tf.nn.softmax(model(ids, training=False)).numpy()
+    expected = keras_probabilities(model_dir, model, ids)
     got = served(text=tf.constant(texts))
     np.testing.assert_allclose(got["probabilities"].numpy(), expected, atol=1e-5)
     categories = (model_dir / "categories.txt").read_text(encoding="utf-8").split()
@@ -95,7 +104,7 @@ def test_word_model_reads_raw_text_as_prepare_cut_it(trained_model, served):
     model, config, _ = artifacts.load_model(str(model_dir))
     cut = [" ".join(tokenize.jieba_tokens(t)) for t in texts]
     ids = artifacts.token_encoder(str(model_dir), config)(tf.constant(cut))
-    expected = tf.nn.softmax(model(ids, training=False)).numpy()
+    expected = keras_probabilities(model_dir, model, ids)
     got = served(text=tf.constant(texts))["probabilities"].numpy()
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
@@ -141,6 +150,60 @@ def test_edge_inputs_give_valid_outputs(served):
 def test_empty_batch_gives_empty_outputs(served):
     out = served(text=tf.constant([], tf.string))
     assert out["probabilities"].shape == (0, 10)
+
+
+def _confidence_outputs(export_dir, texts):
+    out = tf.saved_model.load(str(export_dir)).signatures["serving_default"](
+        text=tf.constant(texts))
+    return {k: v.numpy() for k, v in out.items()}
+
+
+def test_confidence_outputs_equal_the_same_rules_in_numpy(trained_model, abstaining_export):
+    """label_set, set_size, confidence, abstain and an abstain label, as the graph computes
+    them, against calibration.py's rules on the graph's own probabilities."""
+    from textrnn.training import calibration
+    model_dir, _ = trained_model
+    export_dir, target = abstaining_export
+    record = calibration.Calibration.load(str(model_dir))
+    texts = raw_demo_texts("test", 200)
+    out = _confidence_outputs(export_dir, texts)
+    written = json.loads((export_dir / "assets.extra" / "textrnn.json").read_text())
+    info, labels = written["confidence"], written["labels"]
+    served = record.served(conformal_alpha=0.2, abstain_target_accuracy=target)
+    assert info["conformal_alpha"] == 0.2 and info["conformal_floor"] == served.floor
+    assert info["abstain"]["threshold"] == served.abstain.threshold
+    p = out["probabilities"]
+    member = calibration.prediction_sets(p, served.floor)
+    for row, chosen, got in zip(p, member, out["label_set"]):
+        expected = [labels[i] for i in np.argsort(-row, kind="stable") if chosen[i]]
+        assert [g.decode() for g in got if g] == expected
+    np.testing.assert_array_equal(out["set_size"], member.sum(1))
+    np.testing.assert_allclose(out["confidence"], p.max(1), atol=0)
+    abstain = p.max(1) < served.abstain.threshold
+    np.testing.assert_array_equal(out["abstain"], abstain)
+    assert abstain.any() and not abstain.all()  # the demo model is unsure of some texts
+    guesses = [labels[i] for i in p.argmax(1)]
+    assert [l.decode() for l in out["label"]] == [
+        "其他" if a else g for a, g in zip(abstain, guesses)]
+    assert (out["class_id"] == p.argmax(1)).all()  # the guess stays in class_id
+
+
+def test_a_model_without_calibration_exports_the_old_outputs(trained_model, tmp_path):
+    """Runs of earlier versions (and TF1 imports) have no calibration.json: their export
+    serves what it served before, and asking for sets is a clear error."""
+    import shutil
+    from textrnn.serving.inference import Predictor
+    model_dir, _ = trained_model
+    old = tmp_path / "old"
+    shutil.copytree(model_dir, old, ignore=shutil.ignore_patterns("export", "calibration.json"))
+    export_dir = export.export_model(str(old))
+    out = _confidence_outputs(export_dir, raw_demo_texts("test", 3))
+    assert set(out) == {"probabilities", "class_id", "label", "unknown_share"}
+    predictor = Predictor(export_dir)
+    assert predictor.confidence is None and set(predictor.run(["球队"])) == set(out)
+    with pytest.raises(export.UserError, match="--conformal_alpha: .* has no calibration"):
+        export.export_models([str(old)], str(tmp_path / "y"), confidence=dict(
+            conformal_alpha=0.2))
 
 
 def test_export_info_records_the_tokenizer(trained_model):
@@ -297,3 +360,14 @@ def test_serving_base_gets_the_next_numbered_version(trained_model, tmp_path):
     assert not [p for p in base.iterdir() if ".tmp-" in p.name and p.name != ".8.tmp-x"]
     with pytest.raises(export.UserError, match="not both"):
         export.export_models([str(model_dir)], str(tmp_path / "x"), serving_base=str(base))
+
+
+def test_the_export_command_changes_alpha_without_retraining(trained_model, tmp_path):
+    model_dir, _ = trained_model
+    result = run_cli("export", f"--model_dir={model_dir}", f"--export_dir={tmp_path / 'x'}",
+                     "--conformal_alpha=0.05")
+    assert result.returncode == 0, result.stderr[-2000:]
+    info = json.loads((tmp_path / "x" / "assets.extra" / "textrnn.json").read_text())
+    assert info["confidence"]["conformal_alpha"] == 0.05
+    assert info["confidence"]["abstain"] is None  # training's setting (off) stays
+    assert "prediction sets at alpha 0.05" in result.stderr

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import run_cli
+from conftest import DEMO, run_cli
 
 TEXTS = ["国家队在世界杯预选赛中以2比0取胜，主教练赛后表示满意", "央行宣布下调存款准备金率，股市应声上涨"]
 
@@ -99,3 +99,26 @@ def test_texts_from_a_csv_in_gb18030_agree_with_arguments(model_dir, tmp_path):
     from_args = run_cli("predict", f"--model_dir={model_dir}", "--format=json", *TEXTS)
     assert from_csv.returncode == 0, from_csv.stderr[-2000:]
     assert json_lines(from_csv.stdout) == json_lines(from_args.stdout)
+
+
+def test_json_carries_the_prediction_set_and_abstentions_are_marked(abstaining_export,
+                                                                   tmp_path):
+    export_dir = abstaining_export[0]
+    texts = [line.split("\t", 1)[1] for line in
+             (DEMO / "test.txt").read_text(encoding="utf-8").splitlines()[:60]]
+    path = tmp_path / "texts.txt"
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    result = run_cli("predict", f"--saved_model={export_dir}", f"--input_file={path}",
+                     "--format=json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json_lines(result.stdout)
+    for row in rows:
+        answer = "其他" if row["abstain"] else row["label_set"][0]  # its abstain label
+        assert row["label"] == answer and 1 <= len(row["label_set"]) <= 10
+        assert row["top_k"][0]["label"] == row["label_set"][0]
+        assert row["confidence"] == pytest.approx(row["probability"], abs=1e-6)
+    abstained = [row["abstain"] for row in rows]
+    table = run_cli("predict", f"--saved_model={export_dir}", f"--input_file={path}")
+    assert table.returncode == 0, table.stderr[-2000:]
+    marked = [line.startswith("abstains: 其他 (") for line in table.stdout.splitlines()]
+    assert marked == abstained and any(marked)

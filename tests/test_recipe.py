@@ -76,12 +76,18 @@ def test_auto_recipe_says_why_writes_a_flagfile_and_explicit_flags_win(demo_prep
     model_dir = tmp_path / "m"
     result = run_cli("train", "--recipe=auto", f"--data_dir={demo_prepared_char}",
                      f"--model_dir={model_dir}", "--num_train_steps=30", "--num_timesteps=24",
-                     "--eval_every_steps=15", "--wide=false", "--export=false")
+                     "--eval_every_steps=15", "--wide=false", "--export=false",
+                     "--abstain_target_accuracy=0.5")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "auto recipe: --num_embedding_size=64: 1,500 train texts" in result.stderr
+    assert "] calibration: temperature " in result.stderr
+    assert "] abstain below confidence " in result.stderr
     assert "auto recipe: --num_timesteps=24 (given explicitly)" in result.stderr
     flagfile = (model_dir / "recipe.flags").read_text(encoding="utf-8")
     assert "--num_timesteps=24\n" in flagfile and "--num_lstm_nodes=64\n" in flagfile
+    assert "\n# confidence: abstain below confidence " in flagfile  # what it chose, and why
+    metrics = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["calibration"]["abstain"]["threshold"] <= 1.0
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["train"]
     assert config["num_timesteps"] == 24 and config["num_embedding_size"] == 64
     assert config["warmup_steps"] == 1  # follows the explicit step count
@@ -90,6 +96,8 @@ def test_auto_recipe_says_why_writes_a_flagfile_and_explicit_flags_win(demo_prep
                     f"--data_dir={demo_prepared_char}", f"--model_dir={model_dir}",
                     "--export=false")
     assert again.returncode == 0, again.stderr[-3000:]
+    again_flagfile = (model_dir / "recipe.flags").read_text(encoding="utf-8")
+    assert again_flagfile.count("# confidence: calibration: ") == 1  # replaced, not added
 
 
 def test_early_stopping_stops_and_keeps_the_best_val_checkpoint(demo_prepared, tmp_path):

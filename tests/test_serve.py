@@ -24,6 +24,10 @@ import tensorflow as tf
 
 from conftest import DEMO, ROOT, run_cli
 
+# serving_default's outputs for a single-label model that training calibrated
+SERVED_OUTPUTS = {"label", "class_id", "probabilities", "unknown_share", "label_set",
+                  "set_size", "confidence", "abstain"}
+
 
 def demo_texts(split="test", count=None):
     lines = (DEMO / f"{split}.txt").read_text(encoding="utf-8").splitlines()[:count]
@@ -128,11 +132,15 @@ def test_row_format_answers_what_the_signature_gives(service, in_process):
     status, body = service.predict({"instances": texts})
     expected = in_process["serving_default"](text=tf.constant(texts))
     assert status == 200 and len(body["predictions"]) == 5
-    assert set(body["predictions"][0]) == {"label", "class_id", "probabilities", "unknown_share"}
+    assert set(body["predictions"][0]) == SERVED_OUTPUTS
     np.testing.assert_allclose([p["probabilities"] for p in body["predictions"]],
                                expected["probabilities"].numpy(), atol=1e-6)
     assert [p["label"] for p in body["predictions"]] == \
         [label.decode() for label in expected["label"].numpy()]
+    # the confidence outputs as the signature gives them: sets padded with empty strings
+    assert [p["label_set"] for p in body["predictions"]] == \
+        [[label.decode() for label in row] for row in expected["label_set"].numpy()]
+    assert [p["abstain"] for p in body["predictions"]] == expected["abstain"].numpy().tolist()
     assert [p["class_id"] for p in body["predictions"]] == expected["class_id"].numpy().tolist()
 
 
@@ -183,7 +191,7 @@ def test_metadata_nests_the_signature_defs_as_tf_serving_does(service):
     assert default["method_name"] == "tensorflow/serving/predict"
     assert default["inputs"]["text"]["dtype"] == "DT_STRING"
     assert default["inputs"]["text"]["tensor_shape"]["dim"] == [{"size": "-1", "name": ""}]
-    assert set(default["outputs"]) == {"label", "class_id", "probabilities", "unknown_share"}
+    assert set(default["outputs"]) == SERVED_OUTPUTS
     assert set(signatures["tokenize"]["outputs"]) == {"tokens"}
     assert service.call("GET", "/v1/models/textrnn/versions/1/metadata")[1] == body
 

@@ -240,8 +240,10 @@ def test_export_of_raw_text_equals_the_in_memory_mixture(wide_deep, demo_prepare
     wide_model, featurizer = wide.load(mixture.wide_dir(str(model_dir)), p_rnn.shape[1])
     scores, _ = wide.predict_scores(wide_model, wide.batches(
         data.lines(test_file), featurizer, artifacts.label_encoder(str(model_dir)), 64))
-    expected = ((1 - info["weight"]) * p_rnn
-                + info["weight"] * wide.softmax(scores, info["temperature"]))
+    from textrnn.training import calibration
+    mixed = ((1 - info["weight"]) * p_rnn
+             + info["weight"] * wide.softmax(scores, info["temperature"]))
+    expected = calibration.temper(mixed, calibration.Calibration.load(str(model_dir)).temperature)
     with open(test_file, encoding="utf-8") as stream:
         raw = ["".join(line.rstrip("\n").partition("\t")[2].split()) for line in stream]
     served = tf.saved_model.load(str(model_dir / "export")).signatures["serving_default"]

@@ -22,7 +22,6 @@ import tempfile
 
 import numpy as np
 
-from textrnn.text import formats
 from textrnn.text import sequences
 from textrnn.text import tokenize
 from textrnn.training import artifacts
@@ -163,37 +162,13 @@ class TextClassifier:
                              "classifier needs at least two")
         train = sequences.records(texts, labels, multi, "X")
         if validation_data is None:
-            train, val = self._hold_out(train)
+            train, val = sequences.hold_out(train, self.validation_fraction, self._seed())
         else:
             val = sequences.pair_records(validation_data, "validation_data", multi)
         test = test_data and sequences.pair_records(test_data, "test_data", multi)
         with quiet(not self.verbose):
             self._train({"train": train, "val": val, "test": test}, multi, values)
         return self
-
-    def _hold_out(self, records):
-        """(train, val): `validation_fraction` of each class held out, seeded."""
-        fraction = self.validation_fraction
-        if not 0.0 < fraction < 1.0:
-            raise ValueError(f"validation_fraction={fraction}: a share between 0 and 1 "
-                             "(or give validation_data)")
-        counts = {}
-        for record in records:
-            counts[record.labels[0]] = counts.get(record.labels[0], 0) + 1
-        small = sorted(label for label, n in counts.items() if n < 2)
-        if small:
-            raise ValueError(f"the class {small[0]!r} has a single text: too few to hold one "
-                             "out for validation; add texts of it, drop it, or give "
-                             "validation_data" + (f" ({len(small)} classes have one text)"
-                                                  if len(small) > 1 else ""))
-        parts = formats.split_stratified(records, (1.0 - fraction, fraction, 0.0),
-                                         self._seed())
-        if not parts["val"]:
-            raise ValueError(f"validation_fraction={fraction} holds out no text of "
-                             f"{len(records)}; raise it or give validation_data")
-        say(f"validation: {len(parts['val']):,} of {len(records):,} texts held out, "
-            f"stratified by class (validation_fraction={fraction:g}, seed {self._seed()})")
-        return parts["train"], parts["val"]
 
     def _seed(self):
         return self.seed if self.seed is not None else TrainConfig.seed
@@ -298,13 +273,47 @@ class TextClassifier:
 
     def predict(self, X):
         """The label of each text (a numpy array); several labels a text: a tuple of the
-        labels at or above their thresholds, possibly empty."""
+        labels at or above their thresholds, possibly empty. A model exported with an
+        abstain label (abstain_label=) gives that label where it abstains."""
         out = self._outputs(X)
         if self.multi_label_:
             return fitted.as_array([tuple(self._values.get(label, label) for label in chosen)
                            for chosen in out["labels"]])
-        return self.classes_[out["probabilities"].argmax(axis=1)] if len(out["probabilities"]) \
-            else self.classes_[:0]
+        if not len(out["probabilities"]):
+            return self.classes_[:0]
+        guesses = self.classes_[out["probabilities"].argmax(axis=1)]
+        if not out.get("abstain", np.zeros(0, bool)).any() or \
+                not (self._serve().confidence or {}).get("abstain_label"):
+            return guesses
+        label = self._serve().confidence["abstain_label"]
+        return fitted.as_array([label if a else g for a, g in zip(out["abstain"], guesses)])
+
+    def predict_set(self, X, alpha=None):
+        """Each text's prediction set, a tuple of labels, most probable first: the labels
+        whose calibrated probability passes the split-conformal threshold fitted on val,
+        so the set holds the true label for at least 1 - alpha of texts like val's.
+        alpha=None: the SavedModel's own sets (conformal_alpha, default 0.1); another
+        alpha is computed from the same calibration, no retraining."""
+        if self.multi_label_:
+            raise ValueError("predict_set is for one label a text; a multi-label model's "
+                             "predict already returns the labels that pass their thresholds")
+        out = self._outputs(X)
+        if "label_set" not in out:
+            raise ValueError(f"{self.model_dir_}: this model serves no prediction sets (an "
+                             "ensemble, or trained before calibration existed); train it again")
+        if alpha is None:
+            sets = out["label_set"]
+        else:
+            from textrnn.training import calibration
+            record = calibration.Calibration.load(self.model_dir_)
+            floor = calibration.conformal_floor(record.true_probability, alpha)
+            p = out["probabilities"]
+            member = calibration.prediction_sets(p, floor)
+            names = self._serve().labels
+            sets = [[names[i] for i in np.argsort(-row, kind="stable") if chosen[i]]
+                    for row, chosen in zip(p, member)]
+        return fitted.as_array([tuple(self._values.get(label, label) for label in chosen)
+                                for chosen in sets])
 
     def score(self, X, y):
         """Accuracy on texts X with labels y (several labels a text: micro-F1)."""

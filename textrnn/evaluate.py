@@ -1,6 +1,8 @@
 """`textrnn-evaluate`: score a trained model on a labelled file.
 
-Prints accuracy, macro-F1, per-class precision/recall/F1/support and the
+Prints accuracy, macro-F1, calibration (ECE, Brier, log-loss), the prediction
+sets' coverage and size and abstaining's answered share and accuracy (for models
+that serve them), per-class precision/recall/F1/support and the
 confusion matrix (for a multi-label model: micro- and macro-F1, exact match,
 Hamming loss and per-label precision/recall/F1/support) as aligned tables (or, with --format=json, the report as
 JSON on stdout), writes the report to --report as JSON and the confusion
@@ -49,8 +51,10 @@ def define_flags():
                         "label's precision, recall and F1) to this file: SVG when it ends "
                         "in .svg (text stays text, so browsers draw any label), else PNG "
                         "(class ids and a PATH.labels.txt legend when no font draws the "
-                        "labels); and the reliability diagram of the probabilities beside it "
-                        "(STEM.reliability.svg or .png).")
+                        "labels); and beside it the reliability diagram of the probabilities "
+                        "(STEM.reliability.svg or .png) and, for one label a text, the "
+                        "accuracy-coverage curve of abstaining by confidence "
+                        "(STEM.coverage.svg or .png).")
     flags.DEFINE_float("unknown_warning", 0.5, "A text counts as mostly unknown when more than "
                        "this share of its tokens is outside the model's vocabulary.")
 
@@ -80,6 +84,8 @@ def _plot(path, report, name):
     the reliability diagram beside it."""
     from textrnn.util import plots
     _plot_reliability(path, report, name)
+    if report.get("confidence"):
+        _plot_coverage(path, report["confidence"], name)
     if report.get("multi_label"):
         legend = plots.save_label_scores(
             path, report["labels"], report["precision"], report["recall"], report["f1"],
@@ -94,14 +100,30 @@ def _plot(path, report, name):
         + (f" (class ids; legend in {legend})" if legend else ""))
 
 
-def _plot_reliability(path, report, name):
-    """The reliability diagram beside --plot's picture: PATH's stem + .reliability."""
-    from textrnn.util import plots
+def _beside(path, kind):
+    """PATH's stem + .kind + its suffix: where a second picture of --plot goes."""
     stem, suffix = os.path.splitext(path)
-    where = f"{stem}.reliability{suffix or '.png'}"
+    return f"{stem}.{kind}{suffix or '.png'}"
+
+
+def _plot_reliability(path, report, name):
+    """The reliability diagram beside --plot's picture."""
+    from textrnn.util import plots
+    where = _beside(path, "reliability")
     c = report["calibration"]
     plots.save_reliability(where, c["reliability"], f"{name}: ECE {c['ece']:.4f}")
     say(f"reliability diagram drawn to {where}")
+
+
+def _plot_coverage(path, confidence, name):
+    """The accuracy-coverage curve beside --plot's picture, the abstain threshold marked."""
+    from textrnn.util import plots
+    where = _beside(path, "coverage")
+    a = confidence.get("abstain")
+    chosen = (a["answered"], a["answered_accuracy"]) if a and a["answered_accuracy"] else None
+    plots.save_coverage(where, confidence["curve"], f"{name}: abstaining by confidence",
+                        chosen)
+    say(f"accuracy-coverage curve drawn to {where}")
 
 
 def run():

@@ -5,7 +5,9 @@ What the SavedModel holds and how it is written: textrnn.training.export.
 
 from absl import flags
 
+from textrnn.training.config import CONFIDENCE_FIELDS, TrainConfig
 from textrnn.training.export import export_models
+from textrnn.util import settings
 from textrnn.util.errors import run_app
 
 
@@ -20,12 +22,16 @@ def define_flags():
                         "version under this folder (BASE/1, BASE/2, ...: TensorFlow Serving's "
                         "layout), for textrnn-serve --model_base_path=BASE; instead of "
                         "--export_dir.")
+    settings.define_flags(TrainConfig, only=CONFIDENCE_FIELDS)
     flags.mark_flag_as_required("model_dir")
 
 
 def main(argv):
-    print(export_models(flags.FLAGS.model_dir, flags.FLAGS.export_dir,
-                        flags.FLAGS.serving_base))
+    FLAGS = flags.FLAGS
+    # given: they replace what training was given; left out: training's stay
+    confidence = {name: FLAGS[name].value if FLAGS[name].present else None
+                  for name in CONFIDENCE_FIELDS}
+    print(export_models(FLAGS.model_dir, FLAGS.export_dir, FLAGS.serving_base, confidence))
 
 
 def run():

@@ -100,13 +100,24 @@ def main(argv):
 
 
 def _single_label_row(text, out, labels, k, form):
+    """The top --top_k labels; a model that abstained is marked (table: `abstains:`, then
+    its answer, the abstain label or its guess), and JSON carries the prediction set and
+    the abstain decision when the model serves them."""
     best = top(out["probabilities"], labels, k)
+    label = out["label"].decode("utf-8") if "label" in out else best[0][0]
+    abstains = bool(out.get("abstain", False))
     if form == "table":
-        return _table_row(text, best)
-    return json.dumps({"text": text, "label": best[0][0], "probability": best[0][1],
-                       "top_k": [{"label": l, "probability": p} for l, p in best],
-                       "unknown_share": round(float(out["unknown_share"]), 4)},
-                      ensure_ascii=False)
+        row = _table_row(text, best)
+        if label != best[0][0]:
+            row = f"{label} ({row.split(chr(9))[0]})\t{_shown(text)}"
+        return f"abstains: {row}" if abstains else row
+    record = {"text": text, "label": label, "probability": best[0][1],
+              "top_k": [{"label": l, "probability": p} for l, p in best],
+              "unknown_share": round(float(out["unknown_share"]), 4)}
+    if "label_set" in out:
+        record.update(label_set=out["label_set"], confidence=round(float(out["confidence"]), 6),
+                      abstain=abstains)
+    return json.dumps(record, ensure_ascii=False)
 
 
 def _multi_label_row(text, out, labels, k, form):

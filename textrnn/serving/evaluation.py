@@ -79,20 +79,54 @@ def evaluate(predictor, path, input_format="auto", batch_size=256, unknown_warni
         return _evaluate_label_sets(predictor, path, prepared, batch_size, unknown_warning,
                                     file_format)
     texts, true_ids = read_examples(path, predictor.labels, prepared, predictor, file_format)
-    progress = Progress("evaluate", len(texts), "texts", seconds=10.0)
-    num_classes = len(predictor.labels)
-    probabilities, unknown = [np.zeros((0, num_classes), np.float32)], [np.zeros(0, np.float32)]
-    for i in range(0, len(texts), batch_size):
-        out = predictor.run(texts[i:i + batch_size])
-        probabilities.append(out["probabilities"])
-        unknown.append(out["unknown_share"])
-        progress.add(len(out["probabilities"]))
-    probabilities = np.concatenate(probabilities)
-    report = metrics.classes(true_ids, probabilities.argmax(-1), num_classes)
+    out = _run_all(predictor, texts, batch_size)
+    probabilities = out["probabilities"]
+    report = metrics.classes(true_ids, probabilities.argmax(-1), len(predictor.labels))
     return dict(input_file=os.path.abspath(path), input_format="prepared" if prepared else "raw",
                 labels=list(predictor.labels), **report,
                 calibration=metrics.calibration(probabilities, true_ids),
-                unknown_tokens=_unknown_summary(np.concatenate(unknown), unknown_warning))
+                confidence=_confidence(predictor, out, true_ids),
+                unknown_tokens=_unknown_summary(out["unknown_share"], unknown_warning))
+
+
+def _run_all(predictor, texts, batch_size):
+    """serving_default's outputs for all `texts`, concatenated: probabilities,
+    unknown_share, and where the model has them label_set (as [n, classes] membership)
+    and abstain."""
+    from textrnn.util.console import Progress
+    progress = Progress("evaluate", len(texts), "texts", seconds=10.0)
+    index = {label: i for i, label in enumerate(predictor.labels)}
+    parts = {"probabilities": [np.zeros((0, len(index)), np.float32)],
+             "unknown_share": [np.zeros(0, np.float32)]}
+    for i in range(0, len(texts), batch_size):
+        out = predictor.run(texts[i:i + batch_size])
+        if "label_set" in out:
+            member = np.zeros(out["probabilities"].shape, bool)
+            for row, labels in enumerate(out["label_set"]):
+                member[row, [index[label] for label in labels]] = True
+            out["label_set"] = member
+        for key in ("probabilities", "unknown_share", "label_set", "abstain"):
+            if key in out:
+                parts.setdefault(key, []).append(out[key])
+        progress.add(len(out["probabilities"]))
+    return {key: np.concatenate(values) for key, values in parts.items()}
+
+
+def _confidence(predictor, out, true_ids):
+    """Prediction sets' coverage and size, abstaining's answered share and accuracy, and
+    the accuracy-coverage curve; sets and abstaining only for models that serve them."""
+    p = out["probabilities"]
+    correct = p.argmax(-1) == true_ids
+    report = dict(curve=metrics.accuracy_coverage(p.max(-1), correct))
+    served = predictor.confidence
+    if served and "label_set" in out:
+        report["sets"] = dict(alpha=served["conformal_alpha"],
+                              **metrics.prediction_sets(out["label_set"], true_ids))
+    if served and served.get("abstain"):
+        report["abstain"] = dict(threshold=served["abstain"]["threshold"],
+                                 target=served["abstain_target_accuracy"],
+                                 **metrics.selective(~out["abstain"], correct))
+    return report
 
 
 def _evaluate_label_sets(predictor, path, prepared, batch_size, unknown_warning, file_format):
@@ -146,6 +180,7 @@ def format_report(report):
     lines = [f"examples  {report['examples']}",
              f"accuracy  {report['accuracy']:.4f}",
              f"macro-F1  {report['macro_f1']:.4f}", *_calibration_lines(report, "top class"),
+             *_confidence_lines(report),
              "", f"{pad('class')} precision  recall      F1  support"]
     for i, label in enumerate(labels):
         lines.append(f"{pad(label)} {report['precision'][i]:9.4f} {report['recall'][i]:7.4f} "
@@ -165,6 +200,24 @@ def _calibration_lines(report, of):
     return [f"calibration of the probabilities ({of}): ECE {c['ece']:.4f} "
             f"({metrics.ECE_BINS} equal-width bins), {c['ece_equal_mass']:.4f} (equal-mass); "
             f"Brier {c['brier']:.4f}; log-loss {c['log_loss']:.4f}"]
+
+
+def _confidence_lines(report):
+    """Prediction sets and abstaining, when the model serves them."""
+    c = report.get("confidence") or {}
+    lines = []
+    if "sets" in c:
+        s = c["sets"]
+        lines.append(f"prediction sets (alpha {s['alpha']:g}): coverage {s['coverage']:.4f} "
+                     f"(at least {1 - s['alpha']:.2f} intended), mean size "
+                     f"{s['mean_set_size']:.3f}")
+    if "abstain" in c:
+        a = c["abstain"]
+        answered = "none answered" if a["answered_accuracy"] is None else \
+            f"accuracy of the answered {a['answered_accuracy']:.4f}"
+        lines.append(f"abstaining below confidence {a['threshold']:g} (target "
+                     f"{a['target']:g}): {a['answered']:.1%} answered, {answered}")
+    return lines
 
 
 def _format_label_sets(report):

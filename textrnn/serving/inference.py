@@ -26,6 +26,9 @@ class Predictor:
         # several labels a text: `labels` outputs, decided in the graph at its thresholds
         self.multi_label = bool(info.get("multi_label"))
         self.label_separator = info.get("label_separator")
+        # what the graph's confidence outputs were exported with (calibration.Served's
+        # dict); None for models that have none (ensembles, multi-label, older exports)
+        self.confidence = info.get("confidence")
         self.tokenizer_name = info["tokenizer"]
         self.raw_input = info["input"] == "raw"
         self._cut = None
@@ -48,8 +51,8 @@ class Predictor:
         """Every output (numpy) of `signature` for a list of model inputs (model_input's
         strings): the one way textrnn runs a signature. serving_default's outputs are
         `probabilities`, `unknown_share` (the share of each text's tokens outside the
-        vocabulary) and the labels; with `decode_labels`, a multi-label model's `labels`
-        become lists of label strings."""
+        vocabulary) and the labels; with `decode_labels`, label lists (a multi-label
+        model's `labels`, a calibrated model's `label_set`) become lists of strings."""
         default = signature == DEFAULT_SIGNATURE
         if not model_inputs and default:
             out = dict(probabilities=np.zeros((0, len(self.labels)), np.float32),
@@ -59,9 +62,10 @@ class Predictor:
         name = next(iter(function.structured_input_signature[1]))
         out = {key: value.numpy() for key, value in
                function(**{name: self._tf.constant(model_inputs, self._tf.string)}).items()}
-        if default and decode_labels and self.multi_label:
-            out["labels"] = [[label.decode("utf-8") for label in row if label]
-                             for row in out["labels"]]
+        for key in ("labels", "label_set"):
+            if default and decode_labels and key in out:
+                out[key] = [[label.decode("utf-8") for label in row if label]
+                            for row in out[key]]
         return out
 
     def predict(self, texts, batch_size=256):

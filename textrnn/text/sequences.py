@@ -113,3 +113,27 @@ def pair_records(data, name, multi):
     texts, labels = checked_pairs(*pair(data, name), f"{name}[0]", f"{name}[1]")
     label_values(labels, multi)
     return records(texts, labels, multi, f"{name}[0]")
+
+
+def hold_out(records, fraction, seed):
+    """(train, val) records: `fraction` of each class held out for validation, seeded."""
+    from textrnn.util.console import say
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"validation_fraction={fraction}: a share between 0 and 1 "
+                         "(or give validation_data)")
+    counts = {}
+    for record in records:
+        counts[record.labels[0]] = counts.get(record.labels[0], 0) + 1
+    small = sorted(label for label, n in counts.items() if n < 2)
+    if small:
+        raise ValueError(f"the class {small[0]!r} has a single text: too few to hold one "
+                         "out for validation; add texts of it, drop it, or give "
+                         "validation_data" + (f" ({len(small)} classes have one text)"
+                                              if len(small) > 1 else ""))
+    parts = formats.split_stratified(records, (1.0 - fraction, fraction, 0.0), seed)
+    if not parts["val"]:
+        raise ValueError(f"validation_fraction={fraction} holds out no text of "
+                         f"{len(records)}; raise it or give validation_data")
+    say(f"validation: {len(parts['val']):,} of {len(records):,} texts held out, "
+        f"stratified by class (validation_fraction={fraction:g}, seed {seed})")
+    return parts["train"], parts["val"]

@@ -12,6 +12,9 @@
       best/             the checkpoint with the best validation accuracy (micro-F1
                         for a multi-label model)
       thresholds.json   a multi-label model's thresholds, chosen on val
+      calibration.json  a single-label model's temperature and val's calibrated
+                        scores, from which export serves prediction sets and
+                        abstaining at any level (training/calibration.py)
       logs/train logs/eval   TensorBoard event files
       metrics.json      final numbers
       pretrained_chars/ with --pretrained_embeddings and the wide path's vectors: the
@@ -46,6 +49,7 @@ WIDE_DIR = "wide"
 PRETRAINED_CHARS_DIR = "pretrained_chars"
 WIDE_INFO_FILE = "wide.json"
 THRESHOLDS_FILE = "thresholds.json"
+CALIBRATION_FILE = "calibration.json"
 CLASSIFIER_FILE = "classifier.json"
 
 

@@ -7,6 +7,7 @@ fill it; tests, benchmarks and the auto recipe build it directly.
 import dataclasses
 
 from textrnn.features import PADDINGS
+from textrnn.training import calibration
 from textrnn.training.recurrent import CELLS, INITIALIZERS, POOLINGS
 from textrnn.text import prepared
 from textrnn.util.errors import UserError
@@ -16,6 +17,8 @@ STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
 PRECISIONS = ("none", "auto", "float16", "bfloat16")
 # Flags that decide the shape of the model or its input: a run cannot resume
 # under different values.
+# What export serves about confidence: textrnn-export's flags too.
+CONFIDENCE_FIELDS = ("conformal_alpha", "abstain_target_accuracy", "abstain_label")
 SHAPE_FIELDS = ("num_word_threshold", "max_vocab_size", "pretrained_embeddings",
                 "pretrained_max_tokens", "num_timesteps", "num_embedding_size", "cell",
                 "num_lstm_nodes", "bidirectional", "num_fc_nodes", "padding", "pooling")
@@ -158,6 +161,19 @@ class TrainConfig:
         0.0, "The wide path learns from at most this many MB of the prepared train split: from a "
         "larger one, every k-th line (a uniform sample), which bounds its time and the memory its "
         "cached features take. 0: all of train. --recipe=auto sets a bound.")
+    # --- confidence (single-label models; textrnn-export can change them without retraining)
+    conformal_alpha: float = setting(
+        0.1, "The SavedModel also returns a prediction set a text (label_set, set_size): the "
+        "labels whose calibrated probability passes the split-conformal threshold fitted on "
+        "val, so that the set holds the true label for at least 1 - alpha of texts like "
+        "val's.")
+    abstain_target_accuracy: float = setting(
+        0.0, "Abstain below the lowest confidence at which the answered val texts reach this "
+        "accuracy with 95% confidence (exact binomial bound): the SavedModel outputs "
+        "confidence and abstain. 0: never abstain.")
+    abstain_label: str = setting(
+        None, "With --abstain_target_accuracy: the label returned instead of a guess when the "
+        "model abstains (e.g. 其他); unset, the guess is returned and marked by abstain.")
 
     def validate(self):
         """Raise a UserError naming the flag to change for any value out of range."""
@@ -205,6 +221,8 @@ class TrainConfig:
             raise UserError("--wide_max_ngrams and --wide_min_df must be at least 1")
         if self.wide_max_train_mb < 0:
             raise UserError("--wide_max_train_mb must not be negative (0: all of train)")
+        calibration.check_alpha(self.conformal_alpha)
+        calibration.check_target(self.abstain_target_accuracy)
         if not self.data_dir or not self.model_dir:
             raise UserError("--data_dir and --model_dir are required (see --help)")
         prepared.check(self.data_dir)

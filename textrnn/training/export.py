@@ -3,8 +3,11 @@
 The SavedModel takes raw text and gives labels: its `serving_default`
 signature maps `text` (a batch of strings) to `probabilities`, `class_id`,
 `label` and `unknown_share` (the share of the text's tokens the model has no
-embedding for) -- for a multi-label model to `probabilities` (each label's),
-`labels`, `num_labels`, `thresholds` and `unknown_share` (see label_sets); its `tokenize` signature maps `text` to `tokens` (a [batch, n]
+embedding for), and when training calibrated it (training/calibration.py) the
+probabilities are the calibrated ones and `label_set`, `set_size`, `confidence`
+and `abstain` come too -- for a multi-label model to `probabilities` (each
+label's), `labels`, `num_labels`, `thresholds` and `unknown_share` (see
+training/outputs.py); its `tokenize` signature maps `text` to `tokens` (a [batch, n]
 string tensor padded with empty strings), what the model reads. Word (jieba)
 models cut the text in the graph with textrnn.text.segmenter, jieba's dictionary
 an asset; the token and label tables are assets too, looked up by the same
@@ -51,11 +54,13 @@ from textrnn.util.saved_model import EXTRA_DIR, INFO_FILE, next_version_dir
 from textrnn.training.wide import mixture
 
 
-def build_archive(members, label_encoder, reader=None, thresholds=None):
+def build_archive(members, label_encoder, reader=None, thresholds=None, served=None):
     """A keras.export.ExportArchive with the text-in, labels-out signature,
     and `tokenize`: the tokens of TokenEncoder `reader` (default: the first
     member's encoder). With `thresholds` (a multilabel.Thresholds) the model is
     multi-label: sigmoid probabilities and the labels that reach their thresholds.
+    With `served` (a calibration.Served) a single-label model serves calibrated
+    probabilities, prediction sets and abstaining (training/outputs.py).
 
     `members` is a list of (weight, model, encoder): `model(encoder(text))`
     gives logits (a Keras model over a TokenEncoder's ids, or the wide
@@ -65,6 +70,7 @@ def build_archive(members, label_encoder, reader=None, thresholds=None):
     """
     import keras
     import tensorflow as tf
+    from textrnn.training import outputs
 
     archive = keras.export.ExportArchive()
     for _, model, encoder in members:
@@ -84,11 +90,10 @@ def build_archive(members, label_encoder, reader=None, thresholds=None):
         # how much of the text the members could not read (mean over them)
         unknown = tf.add_n(unknown) / len(unknown)
         if thresholds is not None:
-            return {**label_sets(probabilities, thresholds, label_encoder),
+            return {**outputs.label_sets(probabilities, thresholds, label_encoder),
                     "unknown_share": unknown}
-        class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
-        return {"probabilities": probabilities, "class_id": class_id,
-                "label": label_encoder.labels(class_id), "unknown_share": unknown}
+        return {**outputs.single_label(probabilities, label_encoder, served),
+                "unknown_share": unknown}
 
     squash = tf.nn.sigmoid if thresholds is not None else tf.nn.softmax
 
@@ -101,32 +106,6 @@ def build_archive(members, label_encoder, reader=None, thresholds=None):
     archive.add_endpoint("serving_default", serve, input_signature=text_spec)
     archive.add_endpoint("tokenize", tokens, input_signature=text_spec)
     return archive
-
-
-def label_sets(probabilities, thresholds, label_encoder):
-    """A multi-label model's outputs from its [batch, labels] probabilities.
-
-    `labels` is a dense [batch, labels] string tensor: each row's labels at or
-    above their thresholds, most probable first, then empty strings (a fixed
-    width, so a row reads the same whatever batch it was served in);
-    `num_labels` counts them; `thresholds` repeats the stored thresholds on
-    every row.
-    """
-    import tensorflow as tf
-    limits = tf.constant(thresholds.per_label, tf.float32)
-    chosen = probabilities >= limits
-    if thresholds.top_label:
-        top = tf.argmax(probabilities, axis=-1)
-        chosen = tf.logical_or(chosen, tf.cast(tf.one_hot(top, tf.shape(probabilities)[-1]),
-                                               tf.bool))
-    # chosen labels first (probabilities are at most 1), each group by probability
-    order = tf.argsort(probabilities + 2.0 * tf.cast(chosen, tf.float32), axis=-1,
-                       direction="DESCENDING", stable=True)
-    names = label_encoder.labels(tf.cast(order, tf.int64))
-    return {"probabilities": probabilities,
-            "labels": tf.where(tf.gather(chosen, order, batch_dims=1), names, ""),
-            "num_labels": tf.reduce_sum(tf.cast(chosen, tf.int32), axis=-1),
-            "thresholds": tf.broadcast_to(limits, tf.shape(probabilities))}
 
 
 def _serving_tokenizer(model_dirs, configs):
@@ -212,12 +191,14 @@ def _float32():
         keras.mixed_precision.set_dtype_policy(policy)
 
 
-def export_models(model_dirs, export_dir=None, serving_base=None):
+def export_models(model_dirs, export_dir=None, serving_base=None, confidence=None):
     """Export the best checkpoints of model_dirs as one SavedModel; returns its path.
 
     One directory exports its model (by default into MODEL_DIR/export, or
     as the next version under `serving_base`); several export their
     ensemble, which needs an explicit export_dir or serving_base.
+    `confidence`: {conformal_alpha, abstain_target_accuracy, abstain_label}
+    overriding the ones training was given (a None value keeps training's).
     """
     if not model_dirs:
         raise UserError("--model_dir is required")
@@ -236,6 +217,7 @@ def export_models(model_dirs, export_dir=None, serving_base=None):
     labels = _shared_labels(model_dirs)
     configs = [config for _, config, _ in loaded]
     thresholds = _thresholds(model_dirs, configs)
+    served = _served(model_dirs, confidence or {})
     tokenizer, user_dict, hmm = _serving_tokenizer(model_dirs, configs)
     raw = not (tokenizer == "jieba" and hmm)
     if not raw:
@@ -246,10 +228,30 @@ def export_models(model_dirs, export_dir=None, serving_base=None):
     with tempfile.TemporaryDirectory() as dictionary_dir, \
             portable_kernels([m for m, _, _ in loaded]), _float32():
         segmenter = _segmenter(tokenizer, user_dict, hmm, dictionary_dir)
-        archive = _archive(model_dirs, loaded, len(labels), segmenter, thresholds)
+        archive = _archive(model_dirs, loaded, len(labels), segmenter, thresholds, served)
         return _write(archive, model_dirs, export_dir, loaded, lambda tmp, members: _write_info(
             tmp, tokenizer, user_dict, hmm, raw, labels, members,
-            _label_info(configs[0], thresholds)))
+            _label_info(configs[0], thresholds, served)))
+
+
+def _served(model_dirs, overrides):
+    """The calibration.Served of a single-label model with a calibration record; None
+    for ensembles (each member's calibration is of its own probabilities, not of their
+    average), multi-label models and runs without a record (older ones, TF1 imports)."""
+    from textrnn.training.calibration import Calibration
+    record = Calibration.load(model_dirs[0]) if len(model_dirs) == 1 else None
+    given = [f"--{name}" for name, value in overrides.items() if value is not None]
+    if record is None:
+        if given:
+            raise UserError(f"{', '.join(given)}: {', '.join(model_dirs)} has no calibration "
+                            f"({artifacts.CALIBRATION_FILE}, written at the end of training a "
+                            "single-label model with this version); export one model "
+                            "directory trained by textrnn-train, or leave the flag out")
+        return None
+    served = record.served(**overrides)
+    if given:
+        served.report()
+    return served
 
 
 def _thresholds(model_dirs, configs):
@@ -272,16 +274,16 @@ def _thresholds(model_dirs, configs):
     return Thresholds.from_dict(artifacts.read_json(path))
 
 
-def _label_info(config, thresholds):
+def _label_info(config, thresholds, served=None):
     """textrnn.json's record of how labels are decided."""
     if thresholds is None:
-        return dict(multi_label=False)
+        return dict(multi_label=False, confidence=served.to_dict() if served else None)
     return dict(multi_label=True, label_separator=artifacts.label_separator(config),
                 thresholds=thresholds.per_label, top_label=thresholds.top_label,
                 thresholds_why=thresholds.why)
 
 
-def _archive(model_dirs, loaded, num_classes, segmenter, thresholds=None):
+def _archive(model_dirs, loaded, num_classes, segmenter, thresholds=None, served=None):
     """The ExportArchive of the members' scorers; `tokenize` shows a word member's tokens
     when there is one."""
     scorers, readers = [], []
@@ -291,7 +293,7 @@ def _archive(model_dirs, loaded, num_classes, segmenter, thresholds=None):
         scorers += mixture.scorers(d, model, encoder, num_classes, 1.0 / len(model_dirs))
     reader = next((r for r in readers if r.split == "whitespace"), readers[0])
     return build_archive(scorers, artifacts.label_encoder(model_dirs[0], loaded[0][1]), reader,
-                         thresholds)
+                         thresholds, served)
 
 
 def _write(archive, model_dirs, export_dir, loaded, write_info):

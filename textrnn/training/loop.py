@@ -20,7 +20,7 @@ import time
 from textrnn.text import prepared
 from textrnn.training import artifacts
 from textrnn.training import reporting
-from textrnn.training.config import TrainConfig
+from textrnn.training.config import CONFIDENCE_FIELDS, TrainConfig
 from textrnn.util.console import say
 from textrnn.util.errors import UserError
 
@@ -69,12 +69,15 @@ def _train(cfg):
 
 
 def _finish(trainer, cfg, metrics, multi_label):
-    """After the recurrent model: the wide path, thresholds, metrics.json and the export
-    (the chief's work); returns the metrics (None on other workers)."""
+    """After the recurrent model: the wide path, thresholds or calibration, metrics.json
+    and the export (the chief's work); returns the metrics (None on other workers)."""
+    val = None  # val's served probabilities and labels, from the models that chose on val
     if trainer.chief and cfg.wide:
-        metrics = _add_wide_path(cfg, metrics)
+        metrics, val = _add_wide_path(cfg, metrics)
     if trainer.chief and multi_label and not cfg.wide:  # the wide path chooses its own
         metrics = _add_thresholds(cfg, metrics)
+    if trainer.chief and not multi_label:
+        metrics = _calibrate(cfg, metrics, val)
     if trainer.chief:
         artifacts.write_json(artifacts.path(cfg.model_dir, artifacts.METRICS_FILE), metrics)
         if cfg.export:
@@ -93,6 +96,39 @@ def _add_thresholds(cfg, metrics):
     val, test = predictions.probabilities(
         cfg.model_dir, [data.split_file(cfg.data_dir, s) for s in ("val", "test")])
     return multilabel.add_thresholds(cfg.model_dir, metrics, val, test)
+
+
+def _calibrate(cfg, metrics, val=None):
+    """Fit the served probabilities' temperature and keep val's calibrated scores
+    (calibration.json), from which export serves prediction sets and abstaining; the
+    choices are said and recorded in metrics.json (and as comments in recipe.flags)."""
+    from textrnn.features import data
+    from textrnn.training import calibration, predictions
+    if val is None:
+        (val,) = predictions.probabilities(cfg.model_dir, [data.split_file(cfg.data_dir, "val")])
+    p, labels = val
+    record = calibration.Calibration.fit(p, labels, {
+        name: getattr(cfg, name) for name in CONFIDENCE_FIELDS})
+    record.save(cfg.model_dir)
+    served = record.served()
+    served.report()
+    _note_in_recipe(cfg.model_dir, served.lines())
+    before = calibration.log_loss(p, labels)
+    after = calibration.log_loss(calibration.temper(p, record.temperature), labels)
+    return {**metrics, "calibration": {**served.to_dict(), "val_log_loss_before": round(before, 6),
+                                       "val_log_loss_after": round(after, 6)}}
+
+
+def _note_in_recipe(model_dir, lines, prefix="# confidence: "):
+    """`lines` as comments at the end of an auto recipe's recipe.flags, replacing those of an
+    earlier run of the same folder."""
+    path = artifacts.path(model_dir, artifacts.RECIPE_FILE)
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as stream:
+        kept = [line for line in stream if not line.startswith(prefix)]
+    with open(path, "w", encoding="utf-8") as out:
+        out.writelines(kept + [f"{prefix}{line}\n" for line in lines])
 
 
 def _report_pretrained(trainer):
@@ -203,7 +239,7 @@ def _add_wide_path(cfg, metrics):
     recurrent model's checkpoints, not the wide path's work."""
     from textrnn.training.wide import mixture
     try:
-        return mixture.add_wide_path(cfg, metrics)
+        return mixture.add_wide_path(cfg, metrics)  # (metrics, val's probabilities)
     except KeyboardInterrupt:
         say("interrupted in the wide path: the recurrent model is saved and kept; run "
             "the same command again to train the wide path from its start")

@@ -148,3 +148,37 @@ def reliability(confidence, outcome, bins=ECE_BINS):
                  confidence=float(confidence[index == b].mean()),
                  accuracy=float(outcome[index == b].mean()))
             for b in range(bins) if (index == b).any()]
+
+
+def prediction_sets(in_set, labels):
+    """Empirical coverage (share of texts whose set holds the true label) and mean set
+    size of [n, classes] set membership."""
+    in_set, labels = np.asarray(in_set, bool), np.asarray(labels, np.int64)
+    if not len(labels):
+        return dict(coverage=0.0, mean_set_size=0.0)
+    return dict(coverage=float(in_set[np.arange(len(labels)), labels].mean()),
+                mean_set_size=float(in_set.sum(1).mean()))
+
+
+def selective(answered, correct):
+    """Abstaining scored: the share answered and the accuracy of the answered (None when
+    none is)."""
+    answered, correct = np.asarray(answered, bool), np.asarray(correct, bool)
+    return dict(answered=float(answered.mean()) if len(answered) else 0.0,
+                answered_accuracy=float(correct[answered].mean()) if answered.any() else None)
+
+
+def accuracy_coverage(confidence, correct, points=20):
+    """The accuracy of the most confident texts at `points` shares answered (coverage
+    1/points .. 1): the accuracy-coverage curve of abstaining by confidence."""
+    confidence, correct = np.asarray(confidence, np.float64), np.asarray(correct, np.float64)
+    if not len(confidence):
+        return []
+    ranked = correct[np.argsort(-confidence, kind="stable")]
+    right = np.cumsum(ranked)
+    out = []
+    for i in range(1, points + 1):
+        n = max(1, round(len(ranked) * i / points))
+        out.append(dict(coverage=n / len(ranked), accuracy=float(right[n - 1] / n),
+                        threshold=float(np.sort(confidence)[::-1][n - 1])))
+    return out

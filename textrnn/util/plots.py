@@ -1,5 +1,5 @@
-"""Confusion matrices (and a multi-label model's per-label scores) as pictures: a PNG or
-SVG file, and a TensorBoard image.
+"""Confusion matrices (and a multi-label model's per-label scores), reliability diagrams
+and accuracy-coverage curves as pictures: a PNG or SVG file, and a TensorBoard image.
 
 Each cell shows the count and its share of the row (the true class), and is
 shaded by that share, so a class's errors read along its row whatever its
@@ -124,6 +124,29 @@ def reliability_figure(bins, title):
 def save_reliability(path, bins, title):
     """A reliability diagram (metrics.reliability's bins) to path, SVG or PNG by suffix."""
     _save(path, [], title, lambda ticks, title: reliability_figure(bins, title))
+
+
+def coverage_figure(curve, title, chosen=None):
+    """The accuracy-coverage curve (metrics.accuracy_coverage's points): the accuracy of
+    the texts answered when the least confident are left out; `chosen`, the (answered,
+    accuracy) of an abstain threshold, marked."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(5.5, 4.5))
+    axes.plot([p["coverage"] for p in curve], [p["accuracy"] for p in curve], "o-",
+              markersize=3, color="black", label="most confident texts answered")
+    if chosen is not None:
+        axes.plot([chosen[0]], [chosen[1]], "s", color="tab:red", label="abstain threshold")
+    low = min([p["accuracy"] for p in curve] + [chosen[1] if chosen else 1.0])
+    axes.set(xlim=(0, 1.02), ylim=(max(0.0, low - 0.05), 1.005), xlabel="share answered",
+             ylabel="accuracy of the answered", title=title)
+    axes.legend(loc="lower left", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def save_coverage(path, curve, title, chosen=None):
+    """The accuracy-coverage curve to path, SVG or PNG by suffix."""
+    _save(path, [], title, lambda ticks, title: coverage_figure(curve, title, chosen))
 
 
 def _save(path, labels, title, draw):

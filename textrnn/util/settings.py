@@ -30,10 +30,11 @@ def setting(default, help, choices=None, required=False):
     return dataclasses.field(default=default, metadata=metadata)
 
 
-def define_flags(config_class, skip=()):
-    """Define one absl flag per field of `config_class` (but those in `skip`)."""
+def define_flags(config_class, skip=(), only=None):
+    """Define one absl flag per field of `config_class` (but those in `skip`; only those
+    in `only` when it is given)."""
     for field in dataclasses.fields(config_class):
-        if field.name not in skip:
+        if field.name not in skip and (only is None or field.name in only):
             _define(field.name, field.metadata)
 
 

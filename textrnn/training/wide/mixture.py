@@ -16,8 +16,9 @@ After the recurrent model's training, `add_wide_path`:
    IDF stay train's): val has no choice left to make, and its texts make a
    better classifier,
 5. writes MODEL_DIR/wide/ (the featurizer's files, the checkpoint, wide.json) and returns
-   the metrics of the mixture: val's those of the models that made the
-   choices, test's those of the exported model.
+   the metrics of the mixture (val's those of the models that made the
+   choices, test's those of the exported model) and val's mixture
+   probabilities before the refit, which calibration fits on.
 
 The two are trained separately so that each keeps its own stopping rule
 and regularisation (the recurrent path stops on val; the wide path's C is
@@ -215,7 +216,9 @@ class _Chosen:
 
 
 def add_wide_path(cfg, metrics):
-    """Train and save the wide path of cfg.model_dir; returns metrics of the mixture."""
+    """Train and save the wide path of cfg.model_dir; returns (metrics of the mixture,
+    val's (mixture probabilities, labels) from the models that made the choices, before
+    the refit: what calibration fits on)."""
     from textrnn.features import data
     from textrnn.training.wide import linear
     started = time.perf_counter()
@@ -261,7 +264,8 @@ def add_wide_path(cfg, metrics):
         mix = lambda split: ((1 - weight) * split[0] + weight * split[1], split[2])
         metrics = multilabel.add_thresholds(cfg.model_dir, metrics, mix(p["val"]),
                                             mix(p["test"]))
-    return metrics
+    p_rnn, p_wide, labels = p["val"]
+    return metrics, ((1 - weight) * p_rnn + weight * p_wide, labels)
 
 
 def _metric(fit):
