@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -190,7 +191,9 @@ def portable(value):
     for prefix, short in ((os.path.abspath(SHARED_DATA), "../shared/data"), (ROOT + os.sep, ""),
                           (ROOT, "."), (tempfile.gettempdir(), "$TMPDIR"),
                           (os.path.expanduser("~"), "~")):
-        value = value.replace(prefix, short)
+        # a whole path only: the checkout's path is not the start of a sibling's
+        whole = "" if prefix.endswith(os.sep) else r"(?![\w.-])"
+        value = re.sub(re.escape(prefix) + whole, lambda _: short, value)
     return value
 
 

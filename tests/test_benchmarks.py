@@ -95,3 +95,12 @@ def test_a_results_file_records_the_command_that_made_it(monkeypatch):
     assert common.command_line("peers.py", []) == "python benchmarks/peers.py"
     assert common.command_line("/x/benchmarks/studies/pretrained.py", ["--seeds=1"]) == (
         "python benchmarks/studies/pretrained.py --seeds=1")
+
+
+def test_results_files_shorten_whole_paths_only():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import common
+    root = common.ROOT
+    assert common.portable(f"--work_dir={root}/runs") == "--work_dir=runs"
+    assert common.portable(root) == "."
+    assert common.portable(f"{root}_runs/x") == f"{root}_runs/x"  # a sibling, kept whole

@@ -30,6 +30,21 @@ def test_the_fitted_temperature_undoes_a_known_one(temperature):
     assert calibration.fit_temperature(served, labels) == pytest.approx(temperature, rel=0.05)
 
 
+def test_the_label_temperature_undoes_a_known_one_and_keeps_every_decision():
+    rng = np.random.default_rng(9)
+    p = 1 / (1 + np.exp(-rng.normal(size=(20000, 4)) * 2))
+    truth = (rng.random(p.shape) < p).astype(np.float64)
+    served = calibration.temper_labels(p, 0.5)  # over-confident
+    temperature = calibration.fit_temperature(served, truth)
+    assert temperature == pytest.approx(2.0, rel=0.05)
+    record = calibration.Calibration.fit(served, truth, SETTINGS)
+    assert record.multi_label and record.temperature == temperature
+    threshold = 0.7  # the thresholds move with the probabilities: the same decisions
+    moved = calibration.temper_labels(threshold, temperature)
+    assert ((served >= threshold) == (calibration.temper_labels(served, temperature) >= moved)
+            ).mean() > 0.9999
+
+
 def test_tempering_keeps_the_order_of_the_classes():
     rng = np.random.default_rng(1)
     p, _ = draw(rng, 500)

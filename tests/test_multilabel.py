@@ -168,8 +168,16 @@ def test_tiny_multi_label_model_end_to_end(multilabel_model, tmp_path):
     assert {"test_macro_f1", "test_exact_match", "thresholds"} <= set(metrics)
     thresholds = json.loads((model_dir / "thresholds.json").read_text())
     info = json.loads((model_dir / "export" / "assets.extra" / "textrnn.json").read_text())
-    assert info["multi_label"] and info["thresholds"] == thresholds["per_label"]
-    # the SavedModel decides what numpy decides at the stored thresholds
+    # calibrated per-label probabilities: the thresholds shown move with them
+    from textrnn.training import calibration
+    temperature = calibration.Calibration.load(str(model_dir)).temperature
+    assert info["multi_label"] and info["confidence"] == {"temperature": temperature}
+    assert info["thresholds"] == pytest.approx(
+        calibration.temper_labels(thresholds["per_label"], temperature).tolist(), abs=1e-6)
+    assert metrics["calibration"]["val_log_loss_after"] <= \
+        metrics["calibration"]["val_log_loss_before"]
+    thresholds["per_label"] = info["thresholds"]
+    # the SavedModel decides what numpy decides at the thresholds
     texts = [line.split("\t")[1] for line in
              (raw / "test.txt").read_text(encoding="utf-8").splitlines()]
     serve = tf.saved_model.load(str(model_dir / "export")).signatures["serving_default"]
@@ -293,3 +301,12 @@ def test_the_wide_path_scores_and_calibrates_label_rows():
     losses = [linear.log_loss(linear.probabilities(scores, t, True), rows)
               for t in linear.TEMPERATURES]
     assert temperature == pytest.approx(linear.TEMPERATURES[int(np.argmin(losses))])
+
+
+def test_sets_and_abstaining_are_refused_for_a_multi_label_model(multilabel_model, tmp_path):
+    from textrnn.training import export
+    from textrnn.util.errors import UserError
+    _, model_dir, _ = multilabel_model
+    with pytest.raises(UserError, match="for single-label models"):
+        export.export_models([str(model_dir)], str(tmp_path / "x"),
+                             confidence=dict(abstain_target_accuracy=0.9))

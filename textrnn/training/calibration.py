@@ -1,5 +1,8 @@
 """Confidence a user can act on: calibrated probabilities, prediction sets, abstaining.
 
+(Several labels a text: only the temperature, sigmoid(logit p / T) of each label's
+probability; the thresholds move with it, so every decision stays the same.)
+
 Fitted at the end of training on val's probabilities from the models that made
 val's choices (the best-val recurrent checkpoint and the wide path before its
 refit on train + val), then kept in MODEL_DIR/calibration.json so that export
@@ -54,15 +57,28 @@ def temper(p, temperature):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def temper_labels(p, temperature):
+    """sigmoid(logit p / T) of each label's probability (several labels a text)."""
+    p = np.clip(np.asarray(p, np.float64), TINY, 1.0 - 1e-12)
+    return 0.5 * (1.0 + np.tanh((np.log(p) - np.log1p(-p)) / (2.0 * temperature)))
+
+
 def log_loss(p, labels):
+    """Mean cross-entropy: of the true class (class ids), or of each label's decision
+    (0/1 rows)."""
+    if np.ndim(labels) == 2:
+        p = np.clip(p, TINY, 1.0 - 1e-12)
+        return float(-(labels * np.log(p) + (1 - labels) * np.log1p(-p)).mean())
     return float(-np.log(np.maximum(p[np.arange(len(labels)), labels], TINY)).mean())
 
 
 def fit_temperature(p, labels):
-    """The T of the lowest log-loss of temper(p, T) on (p, labels): golden-section search
-    over log T in [1/50, 50] (the loss is convex in 1/T, so it has one minimum)."""
+    """The T of the lowest log-loss of temper(p, T) on (p, labels) (temper_labels for 0/1
+    label rows): golden-section search over log T in [1/50, 50] (the loss is convex in
+    1/T, so it has one minimum)."""
     lo, hi = math.log(1 / 50), math.log(50)
-    loss = lambda x: log_loss(temper(p, math.exp(x)), labels)
+    scale = temper_labels if np.ndim(labels) == 2 else temper
+    loss = lambda x: log_loss(scale(p, math.exp(x)), labels)
     ratio = (math.sqrt(5) - 1) / 2
     a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
     fa, fb = loss(a), loss(b)
@@ -212,12 +228,16 @@ class Calibration:
     correct: tuple
     settings: dict
     fitted_on: str = "val"
+    multi_label: bool = False  # then only the temperature, of each label's probability
 
     @classmethod
     def fit(cls, p, labels, settings):
-        """Fit on [n, classes] probabilities `p` of the served mixture and true ids."""
+        """Fit on [n, classes] probabilities `p` of the served mixture and true ids (or
+        0/1 label rows: several labels a text)."""
         labels = np.asarray(labels)
         temperature = fit_temperature(p, labels)
+        if labels.ndim == 2:
+            return cls(temperature, (), (), (), dict(settings), multi_label=True)
         q = temper(p, temperature).astype(np.float32)
         rows = np.arange(len(labels))
         return cls(temperature, tuple(np.round(q[rows, labels], 6).tolist()),
@@ -240,6 +260,9 @@ class Calibration:
     def served(self, **overrides):
         """The SavedModel's confidence parameters: training's settings, with `overrides`
         (conformal_alpha=, abstain_target_accuracy=, abstain_label=) winning."""
+        if self.multi_label:
+            raise UserError("prediction sets and abstaining are for single-label models; "
+                            "a multi-label model decides by its thresholds")
         given = {**self.settings, **{k: v for k, v in overrides.items() if v is not None}}
         alpha, target = given["conformal_alpha"], given["abstain_target_accuracy"]
         check_target(target)

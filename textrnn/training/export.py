@@ -90,7 +90,8 @@ def build_archive(members, label_encoder, reader=None, thresholds=None, served=N
         # how much of the text the members could not read (mean over them)
         unknown = tf.add_n(unknown) / len(unknown)
         if thresholds is not None:
-            return {**outputs.label_sets(probabilities, thresholds, label_encoder),
+            return {**outputs.label_sets(probabilities, thresholds, label_encoder,
+                                         served.temperature if served else None),
                     "unknown_share": unknown}
         return {**outputs.single_label(probabilities, label_encoder, served),
                 "unknown_share": unknown}
@@ -235,11 +236,12 @@ def export_models(model_dirs, export_dir=None, serving_base=None, confidence=Non
 
 
 def _served(model_dirs, overrides):
-    """The calibration.Served of a single-label model with a calibration record; None
-    for ensembles (each member's calibration is of its own probabilities, not of their
-    average), multi-label models and runs without a record (older ones, TF1 imports)."""
-    from textrnn.training.calibration import Calibration
-    record = Calibration.load(model_dirs[0]) if len(model_dirs) == 1 else None
+    """The calibration.Served of a model with a calibration record (a multi-label one's:
+    its temperature only); None for ensembles (each member's calibration is of its own
+    probabilities, not of their average) and runs without a record (older ones, TF1
+    imports)."""
+    from textrnn.training import calibration
+    record = calibration.Calibration.load(model_dirs[0]) if len(model_dirs) == 1 else None
     given = [f"--{name}" for name, value in overrides.items() if value is not None]
     if record is None:
         if given:
@@ -248,6 +250,12 @@ def _served(model_dirs, overrides):
                             "single-label model with this version); export one model "
                             "directory trained by textrnn-train, or leave the flag out")
         return None
+    if record.multi_label:
+        if given:
+            raise UserError(f"{', '.join(given)}: prediction sets and abstaining are for "
+                            "single-label models; a multi-label model decides by its "
+                            "thresholds")
+        return calibration.Served(record.temperature, None, None)
     served = record.served(**overrides)
     if given:
         served.report()
@@ -278,9 +286,14 @@ def _label_info(config, thresholds, served=None):
     """textrnn.json's record of how labels are decided."""
     if thresholds is None:
         return dict(multi_label=False, confidence=served.to_dict() if served else None)
+    shown = thresholds.per_label
+    if served is not None:  # in the units of the calibrated probabilities served
+        from textrnn.training.calibration import temper_labels
+        shown = [round(float(t), 6) for t in temper_labels(shown, served.temperature)]
     return dict(multi_label=True, label_separator=artifacts.label_separator(config),
-                thresholds=thresholds.per_label, top_label=thresholds.top_label,
-                thresholds_why=thresholds.why)
+                thresholds=shown, top_label=thresholds.top_label,
+                thresholds_why=thresholds.why,
+                confidence=dict(temperature=served.temperature) if served else None)
 
 
 def _archive(model_dirs, loaded, num_classes, segmenter, thresholds=None, served=None):

@@ -75,8 +75,8 @@ def _finish(trainer, cfg, metrics, multi_label):
     if trainer.chief and cfg.wide:
         metrics, val = _add_wide_path(cfg, metrics)
     if trainer.chief and multi_label and not cfg.wide:  # the wide path chooses its own
-        metrics = _add_thresholds(cfg, metrics)
-    if trainer.chief and not multi_label:
+        metrics, val = _add_thresholds(cfg, metrics)
+    if trainer.chief:
         metrics = _calibrate(cfg, metrics, val)
     if trainer.chief:
         artifacts.write_json(artifacts.path(cfg.model_dir, artifacts.METRICS_FILE), metrics)
@@ -90,18 +90,20 @@ def _finish(trainer, cfg, metrics, multi_label):
 
 
 def _add_thresholds(cfg, metrics):
-    """A multi-label recurrent model's thresholds, chosen on val, and its scores at them."""
+    """A multi-label recurrent model's thresholds, chosen on val, and its scores at them;
+    (metrics, val's (probabilities, 0/1 rows))."""
     from textrnn.features import data
     from textrnn.training import multilabel, predictions
     val, test = predictions.probabilities(
         cfg.model_dir, [data.split_file(cfg.data_dir, s) for s in ("val", "test")])
-    return multilabel.add_thresholds(cfg.model_dir, metrics, val, test)
+    return multilabel.add_thresholds(cfg.model_dir, metrics, val, test), val
 
 
 def _calibrate(cfg, metrics, val=None):
     """Fit the served probabilities' temperature and keep val's calibrated scores
-    (calibration.json), from which export serves prediction sets and abstaining; the
-    choices are said and recorded in metrics.json (and as comments in recipe.flags)."""
+    (calibration.json), from which export serves prediction sets and abstaining (a
+    multi-label model: the temperature of each label's probability only); the choices
+    are said and recorded in metrics.json (and as comments in recipe.flags)."""
     from textrnn.features import data
     from textrnn.training import calibration, predictions
     if val is None:
@@ -110,12 +112,20 @@ def _calibrate(cfg, metrics, val=None):
     record = calibration.Calibration.fit(p, labels, {
         name: getattr(cfg, name) for name in CONFIDENCE_FIELDS})
     record.save(cfg.model_dir)
-    served = record.served()
-    served.report()
-    _note_in_recipe(cfg.model_dir, served.lines())
+    if record.multi_label:
+        lines = [f"calibration: temperature {record.temperature:g} on each label's "
+                 "probability (the lowest val log-loss); the thresholds move with it, so "
+                 "every decision stays as it was"]
+        chosen, scale = dict(temperature=record.temperature), calibration.temper_labels
+    else:
+        served = record.served()
+        lines, chosen, scale = served.lines(), served.to_dict(), calibration.temper
+    for line in lines:
+        say(line)
+    _note_in_recipe(cfg.model_dir, lines)
     before = calibration.log_loss(p, labels)
-    after = calibration.log_loss(calibration.temper(p, record.temperature), labels)
-    return {**metrics, "calibration": {**served.to_dict(), "val_log_loss_before": round(before, 6),
+    after = calibration.log_loss(scale(p, record.temperature), labels)
+    return {**metrics, "calibration": {**chosen, "val_log_loss_before": round(before, 6),
                                        "val_log_loss_after": round(after, 6)}}
 
 
