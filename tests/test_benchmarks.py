@@ -47,7 +47,7 @@ def test_benchmark_script_runs_in_quick_mode(tmp_path, script, key, request):
         assert report["results"][0]["auto_wide_every"] > 1
         assert 0 <= report["results"][0]["auto_test_accuracy"] <= 1
     if script == "api_overhead.py":  # the same model whichever way it was trained
-        assert report["same_accuracy"], report["runs"]
+        assert report["same_accuracy"] and report["same_predictions"], report["runs"]
     if script == "segmenter_agreement.py":
         assert report["differing"] == 0, report["sets"]
 

@@ -29,8 +29,8 @@ can turn them into graph outputs for any alpha or target without retraining:
   only through the one temperature fitted on the same texts.
 
 The guarantees hold for the models that scored val; the served wide path was
-refit on train + val afterwards, a better model, so its coverage and the
-accuracy of its answers are measured on test (benchmarks/confidence.py) rather
+refit on train + val afterwards, so on the served model coverage and the
+accuracy of the answered are measured on test (benchmarks/confidence.py) rather
 than guaranteed.
 """
 
