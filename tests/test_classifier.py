@@ -49,6 +49,8 @@ def test_prediction_sets_of_the_saved_model_and_at_another_alpha(fitted, demo):
     wide, narrow = fitted.predict_set(texts, alpha=0.01), fitted.predict_set(texts, alpha=0.5)
     assert all(set(n) <= set(w) for n, w in zip(narrow, wide))
     assert sum(map(len, wide)) > sum(map(len, narrow))
+    with pytest.raises(ValueError, match="alpha=1.5: a share between 0 and 1"):
+        fitted.predict_set(texts, alpha=1.5)
 
 
 def test_fitted_attributes(fitted):

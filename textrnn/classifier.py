@@ -297,6 +297,9 @@ class TextClassifier:
         if self.multi_label_:
             raise ValueError("predict_set is for one label a text; a multi-label model's "
                              "predict already returns the labels that pass their thresholds")
+        if alpha is not None and not 0.0 < alpha < 1.0:
+            raise ValueError(f"alpha={alpha}: a share between 0 and 1 (e.g. 0.1: sets that "
+                             "hold the true label for 90% of texts)")
         out = self._outputs(X)
         if "label_set" not in out:
             raise ValueError(f"{self.model_dir_}: this model serves no prediction sets (an "

@@ -41,6 +41,7 @@ import os
 import numpy as np
 
 from textrnn.training import artifacts
+from textrnn.training import metrics
 from textrnn.util.console import say
 from textrnn.util.errors import UserError
 
@@ -63,22 +64,13 @@ def temper_labels(p, temperature):
     return 0.5 * (1.0 + np.tanh((np.log(p) - np.log1p(-p)) / (2.0 * temperature)))
 
 
-def log_loss(p, labels):
-    """Mean cross-entropy: of the true class (class ids), or of each label's decision
-    (0/1 rows)."""
-    if np.ndim(labels) == 2:
-        p = np.clip(p, TINY, 1.0 - 1e-12)
-        return float(-(labels * np.log(p) + (1 - labels) * np.log1p(-p)).mean())
-    return float(-np.log(np.maximum(p[np.arange(len(labels)), labels], TINY)).mean())
-
-
 def fit_temperature(p, labels):
     """The T of the lowest log-loss of temper(p, T) on (p, labels) (temper_labels for 0/1
     label rows): golden-section search over log T in [1/50, 50] (the loss is convex in
     1/T, so it has one minimum)."""
     lo, hi = math.log(1 / 50), math.log(50)
     scale = temper_labels if np.ndim(labels) == 2 else temper
-    loss = lambda x: log_loss(scale(p, math.exp(x)), labels)
+    loss = lambda x: metrics.log_loss(scale(p, math.exp(x)), labels, floor=TINY)
     ratio = (math.sqrt(5) - 1) / 2
     a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
     fa, fb = loss(a), loss(b)

@@ -123,8 +123,9 @@ def _calibrate(cfg, metrics, val=None):
     for line in lines:
         say(line)
     _note_in_recipe(cfg.model_dir, lines)
-    before = calibration.log_loss(p, labels)
-    after = calibration.log_loss(scale(p, record.temperature), labels)
+    from textrnn.training import metrics as scoring
+    before = scoring.log_loss(p, labels, floor=calibration.TINY)
+    after = scoring.log_loss(scale(p, record.temperature), labels, floor=calibration.TINY)
     return {**metrics, "calibration": {**chosen, "val_log_loss_before": round(before, 6),
                                        "val_log_loss_after": round(after, 6)}}
 

@@ -82,6 +82,19 @@ def label_sets(truth, predicted):
 ECE_BINS = 15
 
 
+def log_loss(p, labels, floor=1e-12):
+    """Mean cross-entropy of probabilities `p`: of the true class (class ids), or of every
+    label's binary decision (0/1 rows); probabilities below `floor` count as `floor`."""
+    p = np.asarray(p, np.float64)
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        p = np.clip(p, floor, 1 - 1e-12)
+        return float(-(labels * np.log(p) + (1 - labels) * np.log(1 - p)).mean())
+    if not len(labels):
+        return 0.0
+    return float(-np.log(np.maximum(p[np.arange(len(labels)), labels], floor)).mean())
+
+
 def calibration(probabilities, labels, bins=ECE_BINS):
     """How far one label a text's probabilities are from frequencies: expected calibration
     error of the top class's probability (`bins` equal-width bins, and equal-mass bins of
@@ -96,8 +109,7 @@ def calibration(probabilities, labels, bins=ECE_BINS):
         ece=expected_calibration_error(confidence, correct, bins),
         ece_equal_mass=expected_calibration_error(confidence, correct, bins, equal_mass=True),
         brier=float(((p - onehot) ** 2).sum(1).mean()) if len(p) else 0.0,
-        log_loss=float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, 1)).mean())
-        if len(p) else 0.0,
+        log_loss=log_loss(p, labels),
         reliability=reliability(confidence, correct, bins))
 
 

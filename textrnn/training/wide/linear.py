@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from textrnn.features import data
+from textrnn.training.metrics import log_loss
 from textrnn.util.console import Progress, say
 from textrnn.training.wide import mean_vectors
 
@@ -223,15 +224,6 @@ def sigmoid(scores, temperature):
 def probabilities(scores, temperature, multi_label):
     """The scores as probabilities: a softmax over the classes, or each label's sigmoid."""
     return (sigmoid if multi_label else softmax)(scores, temperature)
-
-
-def log_loss(p, labels):
-    """Mean cross-entropy of probabilities `p`: of the true class (class ids), or of every
-    label's binary decision (0/1 rows)."""
-    if labels.ndim == 2:
-        p = np.clip(p, 1e-12, 1 - 1e-12)
-        return float(-(labels * np.log(p) + (1 - labels) * np.log(1 - p)).mean())
-    return float(-np.log(np.maximum(p[np.arange(len(labels)), labels], 1e-12)).mean())
 
 
 def calibrate(model, scores, labels):

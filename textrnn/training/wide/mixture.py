@@ -36,6 +36,7 @@ import numpy as np
 
 from textrnn.text import corpus, prepared, vocab
 from textrnn.training import artifacts
+from textrnn.training import metrics as scoring  # `metrics` names the metrics dicts here
 from textrnn.training import predictions
 from textrnn.util.console import say
 
@@ -77,11 +78,6 @@ def _texts(lines):
     return lines.batch(1024).map(lambda b: data.fields(b)[1])
 
 
-def _log_loss(p, labels):
-    from textrnn.training.wide import linear
-    return linear.log_loss(p, labels)
-
-
 def _threshold(p, labels):
     """Multi-label: the global threshold of the best micro-F1 (val's, for test)."""
     from textrnn.training import multilabel
@@ -91,11 +87,10 @@ def _threshold(p, labels):
 def _score(p, labels, threshold=None):
     """Accuracy of the top class; for 0/1 label rows, micro-F1 at `threshold` (default:
     the best global one on these rows)."""
-    from textrnn.training import metrics
     if labels.ndim == 2:
         threshold = _threshold(p, labels) if threshold is None else threshold
-        return metrics.micro_f1(labels, p >= threshold)
-    return metrics.accuracy(p, labels)
+        return scoring.micro_f1(labels, p >= threshold)
+    return scoring.accuracy(p, labels)
 
 
 def choose_weight(recurrent, wide, labels):
@@ -104,7 +99,7 @@ def choose_weight(recurrent, wide, labels):
     best = None
     for w in WEIGHTS:
         p = (1.0 - w) * recurrent + w * wide
-        score, log_loss = _score(p, labels), _log_loss(p, labels)
+        score, log_loss = _score(p, labels), scoring.log_loss(p, labels)
         if best is None or (score, -log_loss) > (best[1], -best[2]):
             best = (float(w), score, log_loss)
     return best
@@ -117,7 +112,7 @@ def weight_curve(val, test, metric="accuracy"):
     mixed = lambda split, w: ((1.0 - w) * split[0] + w * split[1], split[2])
     curve = dict(weights=WEIGHTS.tolist())
     curve[f"val_{metric}"] = [round(_score(*mixed(val, w)), 6) for w in WEIGHTS]
-    curve["val_log_loss"] = [round(_log_loss(*mixed(val, w)), 6) for w in WEIGHTS]
+    curve["val_log_loss"] = [round(scoring.log_loss(*mixed(val, w)), 6) for w in WEIGHTS]
     curve[f"test_{metric}"] = [
         round(_score(*mixed(test, w), _threshold(*mixed(val, w))
                      if val[2].ndim == 2 else None), 6) for w in WEIGHTS]
@@ -299,7 +294,7 @@ def _mixture_metrics(metrics, info, test, val_score, val_loss, m):
             "wide": info, f"val_{m}": val_score,
             f"test_{m}": info[f"test_{m}"]["mixture"],
             "val_loss": val_loss,
-            "test_loss": _log_loss((1 - weight) * p_rnn + weight * p_wide, labels),
+            "test_loss": scoring.log_loss((1 - weight) * p_rnn + weight * p_wide, labels),
             "train_seconds": round(metrics["train_seconds"] + info["seconds"], 3),
             "note": "test_* are those of the exported model: the best-val recurrent "
                     "checkpoint mixed with the wide path; val_* those of the models that "
