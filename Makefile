@@ -130,6 +130,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/memory.py --out $(BENCH_OUT)/memory.json
 	$(BIN)/python benchmarks/vectors_pass.py --out $(BENCH_OUT)/vectors_pass.json
 	$(BIN)/python benchmarks/api_overhead.py --out $(BENCH_OUT)/api_overhead.json
+	$(BIN)/python benchmarks/explain.py --work_dir=runs/peers --out $(BENCH_OUT)/explain.json
 	$(BIN)/python benchmarks/report.py --results $(BENCH_OUT) --write BENCHMARKS.md
 
 # Serving speed, raw text in, of four models trained on the headlines: the

@@ -69,6 +69,19 @@ def shared_corpora(names, work_dir, quick):
         yield name, raw_dir
 
 
+def each_corpus(report, corpora, run, out):
+    """report["corpora"][name] = run(name, raw_dir) for each (name, raw folder) of
+    `corpora`, the report written to `out` after each (partial results survive a stop);
+    says so when there was none."""
+    for name, raw_dir in corpora:
+        report["corpora"][name] = run(name, raw_dir)
+        write_json(out, report)
+    if not report["corpora"]:
+        print("skipped: no shared corpus found", file=sys.stderr)
+        return
+    print(f"wrote {out}", file=sys.stderr)
+
+
 def ensure_prepared(raw_dir, out_dir, tokenizer):
     """Reuse a textrnn-prepare folder if it holds the same inputs; else prepare it."""
     from textrnn.text import prepare

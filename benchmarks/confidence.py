@@ -178,18 +178,12 @@ def main(argv=None):
     os.makedirs(work_dir, exist_ok=True)
     if args.quick:  # two classes: the 400-line slice still has 5 train texts of each
         corpora, seeds = ["waimai_10k"], seeds[:1]
-    results = {}
     report = dict(machine=common.machine_info(), seeds=seeds, quick=args.quick,
-                  command=common.command_line(__file__, argv), corpora=results)
-    for name, raw_dir in common.shared_corpora(corpora, work_dir, args.quick):
-        results[name] = run_corpus(name, raw_dir, seeds, work_dir, args.quick, args.resume,
-                                   args.rescore)
-        common.write_json(args.out, report)  # after every corpus: partial results survive
-    if not results:
-        print("skipped: no shared corpus found", file=sys.stderr)
-        return
-    common.write_json(args.out, report)
-    print(f"wrote {args.out}", file=sys.stderr)
+                  command=common.command_line(__file__, argv), corpora={})
+    common.each_corpus(report, common.shared_corpora(corpora, work_dir, args.quick),
+                       lambda name, raw_dir: run_corpus(name, raw_dir, seeds, work_dir,
+                                                        args.quick, args.resume, args.rescore),
+                       args.out)
 
 
 if __name__ == "__main__":

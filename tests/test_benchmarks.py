@@ -52,6 +52,15 @@ def test_benchmark_script_runs_in_quick_mode(tmp_path, script, key, request):
         assert report["differing"] == 0, report["sets"]
 
 
+def test_explain_benchmark_scores_explanations_against_random_units(tmp_path, trained_model):
+    report = run_quick("explain.py", tmp_path, f"--model_dir={trained_model[0]}",
+                       f"--raw_dir={ROOT / 'data' / 'demo'}", f"--work_dir={tmp_path}")
+    result = report["corpora"]["demo"]
+    assert result["texts"] == 20 and result["speed"]["explain_over_predict"] > 0
+    assert result["aopc"]["textrnn"] > result["aopc"]["random"], result["aopc"]
+    assert result["subset"]["aopc"]["occlusion"] > result["aopc"]["random"]
+
+
 def test_serving_http_measures_the_service_beside_the_signature(tmp_path, trained_model):
     out = tmp_path / "out.json"
     result = run_python("benchmarks/serving_http.py", "--quick", "--out", out,

@@ -122,3 +122,19 @@ def test_json_carries_the_prediction_set_and_abstentions_are_marked(abstaining_e
     assert table.returncode == 0, table.stderr[-2000:]
     marked = [line.startswith("abstains: 其他 (") for line in table.stdout.splitlines()]
     assert marked == abstained and any(marked)
+
+
+def test_explain_prints_json_records_and_writes_one_page(model_dir, tmp_path):
+    page = tmp_path / "why.html"
+    result = run_cli("predict", f"--model_dir={model_dir}", "--explain", "--format=json",
+                     f"--explain_html={page}", "<i>" + TEXTS[0], TEXTS[1])
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json_lines(result.stdout)
+    assert [r["text"] for r in rows] == ["<i>" + TEXTS[0], TEXTS[1]]
+    for row in rows:
+        assert all(row["text"][u["start"]:u["end"]] == u["token"] for u in row["units"])
+        assert 0 <= row["baseline_probability"] <= 1 and 0 < row["probability"] <= 1
+    html = page.read_text(encoding="utf-8")
+    assert html.count('class="textrnn-explanation"') == 2 and "<i>" not in html
+    wrong = run_cli("predict", f"--model_dir={model_dir}", "--explain_label=nope", TEXTS[0])
+    assert wrong.returncode != 0 and "--explain_label=nope" in wrong.stderr

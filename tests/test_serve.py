@@ -171,6 +171,19 @@ def test_tokenize_signature_gives_each_text_its_own_tokens(service, in_process):
     assert body["predictions"] == [[t.decode() for t in row] for row in tokens]
 
 
+def test_explain_signature_lists_each_texts_own_units(service, trained_model):
+    from textrnn.serving.inference import Predictor
+    texts = ["国家队在世界杯预选赛中以2比0取胜", "股市"]
+    status, body = service.predict({"signature_name": "explain", "instances": texts})
+    assert status == 200, body
+    expected = list(Predictor(str(trained_model[0] / "export")).explain(texts))
+    for row, e in zip(body["predictions"], expected):
+        assert row["tokens"] == [u.token for u in e.units] and row["num_tokens"] == len(e.units)
+        assert row["token_starts"] == [u.start for u in e.units]
+        assert row["attributions"] == pytest.approx([u.attribution for u in e.units], abs=1e-5)
+        assert row["label"] == e.label and len(row["class_attributions"]) == len(e.units)
+
+
 def test_model_status_and_version_status(service):
     ok = {"model_version_status": [{"version": "1", "state": "AVAILABLE",
                                     "status": {"error_code": "OK", "error_message": ""}}]}

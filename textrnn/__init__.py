@@ -8,7 +8,7 @@ Importing textrnn changes nothing in the process: the commands set their own
 environment defaults for TensorFlow (util/startup.py), the library never does.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = ["TextClassifier", "__version__"]
 
 

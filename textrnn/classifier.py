@@ -304,19 +304,21 @@ class TextClassifier:
         if "label_set" not in out:
             raise ValueError(f"{self.model_dir_}: this model serves no prediction sets (an "
                              "ensemble, or trained before calibration existed); train it again")
-        if alpha is None:
-            sets = out["label_set"]
-        else:
+        sets = out["label_set"]
+        if alpha is not None:
             from textrnn.training import calibration
             record = calibration.Calibration.load(self.model_dir_)
-            floor = calibration.conformal_floor(record.true_probability, alpha)
-            p = out["probabilities"]
-            member = calibration.prediction_sets(p, floor)
-            names = self._serve().labels
-            sets = [[names[i] for i in np.argsort(-row, kind="stable") if chosen[i]]
-                    for row, chosen in zip(p, member)]
+            sets = calibration.ranked_sets(out["probabilities"], calibration.conformal_floor(
+                record.true_probability, alpha), self._serve().labels)
         return fitted.as_array([tuple(self._values.get(label, label) for label in chosen)
                                 for chosen in sets])
+
+    def explain(self, X, label=None):
+        """An Explanation of each text: its units' shares of the probability of its predicted
+        label, or of `label`'s (docs/explain.md); a notebook shows it shaded."""
+        name = next((k for k, v in self._values.items() if v == label), label)
+        texts = sequences.checked_texts(X, "X")
+        return list(self._serve().explain(texts, None if label is None else str(name)))
 
     def score(self, X, y):
         """Accuracy on texts X with labels y (several labels a text: micro-F1)."""

@@ -6,6 +6,7 @@ and run through the exported SavedModel.
 
     textrnn-predict --model_dir=runs/demo/model "国家队在世界杯预选赛中取胜"
     textrnn-predict --saved_model=export --input_file=texts.txt --format=json --top_k=3
+    textrnn-predict --model_dir=runs/demo/model --explain --explain_html=why.html "股市大涨"
 """
 
 import json
@@ -37,6 +38,18 @@ def define_flags():
                          "JSON, or in the table when it gives none.")
     flags.DEFINE_enum("format", "table", ["table", "json"], "table: aligned text for people; "
                       "json: one JSON object a line.")
+    flags.DEFINE_bool("explain", False, "Say why: each text with its most influential units "
+                      "(characters or words) marked, [toward] the label and {against} it (in "
+                      "colour on a terminal), then the --explain_units largest with their "
+                      "shares of the label's probability; with --format=json each text's "
+                      "explanation (its units, their offsets and attributions). See "
+                      "docs/explain.md for what the numbers mean.")
+    flags.DEFINE_integer("explain_units", 5, "How many units --explain marks and lists.")
+    flags.DEFINE_string("explain_label", None, "Explain this label instead of each text's "
+                        "predicted one.")
+    flags.DEFINE_string("explain_html", None, "Also write one self-contained HTML page to "
+                        "this file: every text shaded by its attributions (implies "
+                        "--explain).")
     flags.DEFINE_float("unknown_warning", 0.5, "Warn (on stderr) about a text when more than "
                        "this share of its tokens is outside the model's vocabulary: the model "
                        "has learned nothing about them and its answer is mostly a guess.")
@@ -93,10 +106,34 @@ def main(argv):
     file_format = formats.FileFormat(format=FLAGS.input_format, **settings.values(
         formats.FileFormat, FLAGS, skip=("format", "label_column")))
     texts = input_texts(argv[1:], FLAGS.input_file, file_format)
+    if FLAGS.explain or FLAGS.explain_html or FLAGS.explain_label:
+        return _explain(predictor, texts, source.batch_size, FLAGS)
     row = _multi_label_row if predictor.multi_label else _single_label_row
     for number, (text, out) in enumerate(predictor.predict(texts, source.batch_size), start=1):
         _warn_unknown(number, text, out["unknown_share"], FLAGS.unknown_warning)
         print(row(text, out, predictor.labels, k, FLAGS.format), flush=True)
+
+
+def _explain(predictor, texts, batch_size, FLAGS):
+    """--explain: each text's explanation as it comes, and the HTML page at the end."""
+    from textrnn.serving import explanations
+    if FLAGS.explain_units < 1:
+        raise UserError("--explain_units must be at least 1")
+    if FLAGS.explain_label is not None and FLAGS.explain_label not in predictor.labels:
+        raise UserError(f"--explain_label={FLAGS.explain_label}: not one of the model's "
+                        f"labels ({', '.join(predictor.labels)})")
+    colour = FLAGS.format == "table" and sys.stdout.isatty()
+    kept = []
+    for e in predictor.explain(texts, FLAGS.explain_label, min(batch_size, 32)):
+        if FLAGS.format == "json":
+            print(json.dumps(e.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(explanations.table_row(e, FLAGS.explain_units, colour), flush=True)
+        if FLAGS.explain_html:
+            kept.append(e)
+    if FLAGS.explain_html:
+        explanations.write_page(FLAGS.explain_html, kept)
+        say(f"wrote {FLAGS.explain_html}")
 
 
 def _single_label_row(text, out, labels, k, form):

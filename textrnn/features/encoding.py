@@ -18,15 +18,22 @@ CUTS = ("whitespace", "chars", "bigrams")  # how an encoder cuts its input strin
 _WHITESPACE = "[" + "".join(f"\\x{{{c:x}}}" for c in tokenize.WHITESPACE) + "]"
 
 
+def code_points(texts):
+    """(ragged [batch, None] code points of each text, the ragged bool mask of those
+    that are not whitespace): `characters` keeps the second's, and explanations
+    (training/attributions.py) place them in the text by the first's positions."""
+    chars = tf.strings.unicode_split(texts, "UTF-8")
+    keep = tf.logical_not(tf.strings.regex_full_match(chars.flat_values, _WHITESPACE))
+    return chars, chars.with_flat_values(keep)
+
+
 def characters(texts):
     """Ragged [batch, None] characters of each text, whitespace dropped.
 
     The one in-graph definition of a text's characters: char and bigram
     models read them, and so do the wide path's n-grams.
     """
-    chars = tf.strings.unicode_split(texts, "UTF-8")
-    keep = tf.logical_not(tf.strings.regex_full_match(chars.flat_values, _WHITESPACE))
-    return tf.ragged.boolean_mask(chars, chars.with_flat_values(keep))
+    return tf.ragged.boolean_mask(*code_points(texts))
 
 
 class TokenEncoder(tf.Module):
@@ -210,4 +217,4 @@ def _count_lines(path):
         return sum(1 for _ in stream)
 
 
-__all__ = ["TokenEncoder", "LabelEncoder", "MultiLabelEncoder", "characters", "PADDINGS", "CUTS", "UNK"]
+__all__ = ["TokenEncoder", "LabelEncoder", "MultiLabelEncoder", "characters", "code_points", "PADDINGS", "CUTS", "UNK"]

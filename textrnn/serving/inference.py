@@ -13,7 +13,8 @@ import numpy as np
 
 from textrnn.text import tokenize
 from textrnn.util import saved_model
-from textrnn.util.saved_model import DEFAULT_SIGNATURE, EXTRA_DIR
+from textrnn.util.errors import UserError
+from textrnn.util.saved_model import DEFAULT_SIGNATURE, EXPLAIN_SIGNATURE, EXTRA_DIR
 
 
 class Predictor:
@@ -38,6 +39,7 @@ class Predictor:
                 self.tokenizer_name,
                 os.path.join(export_dir, EXTRA_DIR, user_dict) if user_dict else None,
                 hmm=tokenize.uses_hmm(info))
+        self.export_dir = export_dir
         self._loaded = tf.saved_model.load(export_dir)  # the signatures hold on to it
         self.signatures = self._loaded.signatures
         self._tf = tf
@@ -84,3 +86,21 @@ class Predictor:
         out = self.run([self.model_input(t) for t in batch])
         for i, text in enumerate(batch):
             yield text, {name: value[i] for name, value in out.items()}
+
+    def explain(self, texts, label=None, batch_size=32):
+        """Yield an explanations.Explanation of each raw text, batch by batch: its units'
+        shares of the probability of its predicted label, or of `label`'s."""
+        from textrnn.serving import explanations
+        if EXPLAIN_SIGNATURE not in self.signatures:
+            why = ("a multi-label model is not explained" if self.multi_label else
+                   "a model that reads text cut by jieba's HMM is not explained" if
+                   not self.raw_input else "it was exported before explanations existed: "
+                   "export it again (textrnn-export)")
+            raise UserError(f"{self.export_dir}: this SavedModel has no {EXPLAIN_SIGNATURE} "
+                            f"signature ({why})")
+        if label is not None:
+            explanations.class_index(self.labels, label)  # an unknown label fails now
+        texts = iter(texts)
+        while batch := [text for _, text in zip(range(batch_size), texts)]:
+            outputs = self.run([self.model_input(t) for t in batch], EXPLAIN_SIGNATURE)
+            yield from explanations.from_outputs(batch, outputs, self.labels, label)

@@ -23,7 +23,7 @@ import json
 
 import numpy as np
 
-from textrnn.util.saved_model import DEFAULT_SIGNATURE
+from textrnn.util.saved_model import DEFAULT_SIGNATURE, UNIT_OUTPUTS
 
 
 class RequestError(Exception):
@@ -166,9 +166,15 @@ def _decode(values):
 
 
 def predict_reply(outputs, columnar):
-    """The reply body of a predict request, from {output name: array [batch, ...]}."""
+    """The reply body of a predict request, from {output name: array [batch, ...]}. The
+    explain signature's unit outputs list each text's own units only (its rows are
+    padded to the batch's longest, which depends on what it was batched with)."""
     names = sorted(outputs)
     columns = {name: to_json(outputs[name]) for name in names}
+    if "num_tokens" in outputs:
+        for name in set(UNIT_OUTPUTS) & set(names):
+            columns[name] = [to_json(row[:n]) for row, n in zip(outputs[name],
+                                                                 outputs["num_tokens"])]
     if columnar:
         return {"outputs": columns[names[0]] if len(names) == 1 else columns}
     if len(names) == 1:

@@ -105,6 +105,13 @@ def prediction_sets(p, floor):
     return chosen
 
 
+def ranked_sets(p, floor, names):
+    """Each row's prediction set at `floor` as label names, most probable first."""
+    member = prediction_sets(p, floor)
+    return [[names[i] for i in np.argsort(-row, kind="stable") if chosen[i]]
+            for row, chosen in zip(np.asarray(p), member)]
+
+
 def log_factorials(n):
     """log(k!) for k = 0 .. n."""
     return np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1)))])

@@ -50,17 +50,20 @@ from textrnn.training import artifacts
 from textrnn.util import atomic
 from textrnn.util.console import say
 from textrnn.util.errors import UserError
-from textrnn.util.saved_model import EXTRA_DIR, INFO_FILE, next_version_dir
+from textrnn.util.saved_model import EXPLAIN_SIGNATURE, EXTRA_DIR, INFO_FILE, next_version_dir
 from textrnn.training.wide import mixture
 
 
-def build_archive(members, label_encoder, reader=None, thresholds=None, served=None):
+def build_archive(members, label_encoder, reader=None, thresholds=None, served=None,
+                  explain=True):
     """A keras.export.ExportArchive with the text-in, labels-out signature,
     and `tokenize`: the tokens of TokenEncoder `reader` (default: the first
     member's encoder). With `thresholds` (a multilabel.Thresholds) the model is
     multi-label: sigmoid probabilities and the labels that reach their thresholds.
     With `served` (a calibration.Served) a single-label model serves calibrated
     probabilities, prediction sets and abstaining (training/outputs.py).
+    A single-label model reading raw text (`explain`) also gets the `explain`
+    signature (training/attributions.py), its units `reader`'s tokens.
 
     `members` is a list of (weight, model, encoder): `model(encoder(text))`
     gives logits (a Keras model over a TokenEncoder's ids, or the wide
@@ -106,6 +109,10 @@ def build_archive(members, label_encoder, reader=None, thresholds=None, served=N
     text_spec = [tf.TensorSpec([None], tf.string, name="text")]
     archive.add_endpoint("serving_default", serve, input_signature=text_spec)
     archive.add_endpoint("tokenize", tokens, input_signature=text_spec)
+    if explain and thresholds is None:
+        from textrnn.training.attributions import explainer
+        archive.add_endpoint(EXPLAIN_SIGNATURE, explainer(members, label_encoder, reader,
+                                                          served), input_signature=text_spec)
     return archive
 
 
@@ -192,7 +199,8 @@ def _float32():
         keras.mixed_precision.set_dtype_policy(policy)
 
 
-def export_models(model_dirs, export_dir=None, serving_base=None, confidence=None):
+def export_models(model_dirs, export_dir=None, serving_base=None, confidence=None,
+                  explain=True):
     """Export the best checkpoints of model_dirs as one SavedModel; returns its path.
 
     One directory exports its model (by default into MODEL_DIR/export, or
@@ -200,6 +208,8 @@ def export_models(model_dirs, export_dir=None, serving_base=None, confidence=Non
     ensemble, which needs an explicit export_dir or serving_base.
     `confidence`: {conformal_alpha, abstain_target_accuracy, abstain_label}
     overriding the ones training was given (a None value keeps training's).
+    `explain=False` leaves the `explain` signature out (benchmarks/explain.py measures
+    what it costs).
     """
     if not model_dirs:
         raise UserError("--model_dir is required")
@@ -229,7 +239,8 @@ def export_models(model_dirs, export_dir=None, serving_base=None, confidence=Non
     with tempfile.TemporaryDirectory() as dictionary_dir, \
             portable_kernels([m for m, _, _ in loaded]), _float32():
         segmenter = _segmenter(tokenizer, user_dict, hmm, dictionary_dir)
-        archive = _archive(model_dirs, loaded, len(labels), segmenter, thresholds, served)
+        archive = _archive(model_dirs, loaded, len(labels), segmenter, thresholds, served,
+                           explain=explain and raw)
         return _write(archive, model_dirs, export_dir, loaded, lambda tmp, members: _write_info(
             tmp, tokenizer, user_dict, hmm, raw, labels, members,
             _label_info(configs[0], thresholds, served)))
@@ -296,7 +307,8 @@ def _label_info(config, thresholds, served=None):
                 confidence=dict(temperature=served.temperature) if served else None)
 
 
-def _archive(model_dirs, loaded, num_classes, segmenter, thresholds=None, served=None):
+def _archive(model_dirs, loaded, num_classes, segmenter, thresholds=None, served=None,
+             explain=True):
     """The ExportArchive of the members' scorers; `tokenize` shows a word member's tokens
     when there is one."""
     scorers, readers = [], []
@@ -306,7 +318,7 @@ def _archive(model_dirs, loaded, num_classes, segmenter, thresholds=None, served
         scorers += mixture.scorers(d, model, encoder, num_classes, 1.0 / len(model_dirs))
     reader = next((r for r in readers if r.split == "whitespace"), readers[0])
     return build_archive(scorers, artifacts.label_encoder(model_dirs[0], loaded[0][1]), reader,
-                         thresholds, served)
+                         thresholds, served, explain)
 
 
 def _write(archive, model_dirs, export_dir, loaded, write_info):

@@ -16,7 +16,10 @@ from textrnn.util import jsonfile
 
 SAVED_MODEL_FILE = "saved_model.pb"
 EXPORT_DIR = "export"  # where a model directory keeps its SavedModel (training/artifacts.py)
-DEFAULT_SIGNATURE = "serving_default"  # raw text -> labels; `tokenize` is the other
+DEFAULT_SIGNATURE = "serving_default"  # raw text -> labels; `tokenize` is another
+EXPLAIN_SIGNATURE = "explain"  # raw text -> each unit's share of the label's probability
+# explain's outputs of one value a unit, padded past each row's `num_tokens`
+UNIT_OUTPUTS = ("tokens", "token_starts", "token_ends", "attributions", "class_attributions")
 EXTRA_DIR = "assets.extra"  # TF Serving's place for files the graph does not read
 INFO_FILE = "textrnn.json"
 

@@ -116,9 +116,14 @@ class NgramFeaturizer(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def __call__(self, texts):
         found = self.grams(texts)
-        ids = self.table.lookup(found.flat_values)
+        return self.rows(found.flat_values, found.value_rowids(), texts)
+
+    def rows(self, grams, rows, texts):
+        """The TF-IDF rows of `texts` from their features: `grams` (flat, in any order) and
+        the row of each."""
+        ids = self.table.lookup(grams)
         known = ids >= 0
-        rows = tf.boolean_mask(found.value_rowids(), known)
+        rows = tf.boolean_mask(rows, known)
         ids = tf.boolean_mask(ids, known)
         width = tf.constant(self.num_ngrams, tf.int64)
         keys, _, counts = tf.unique_with_counts(rows * width + ids, out_idx=tf.int64)
