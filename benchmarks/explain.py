@@ -62,7 +62,7 @@ def parse_args(argv=None):
                         "(NAME-textrnn-seed1/model), or are trained (default: a temporary "
                         "folder)")
     parser.add_argument("--texts", type=int, default=300, help="test texts a corpus")
-    parser.add_argument("--slow_units", type=int, default=8000, help="LIME and occlusion "
+    parser.add_argument("--slow_units", type=int, default=40000, help="LIME and occlusion "
                         "explain the first texts of the sample with at most this many units "
                         "in all")
     parser.add_argument("--repeats", type=int, default=3, help="timings of each (median)")

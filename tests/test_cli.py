@@ -13,19 +13,23 @@ from textrnn.serving.source import ModelSource
 from textrnn.text.formats import FileFormat
 from textrnn.training.config import CONFIDENCE_FIELDS, TrainConfig
 
-TOOLS = ["prepare", "train", "export", "predict", "evaluate", "import_tf1", "serve"]
+TOOLS = ["prepare", "train", "export", "predict", "evaluate", "import_tf1", "serve", "auditing",
+         "select"]
+COMMANDS = {"auditing": "audit"}  # the module's name where it is not the command's
 # Flags generated from a settings dataclass (textrnn.util.settings), not written in the tool.
 _names = lambda config, skip=(): [f.name for f in dataclasses.fields(config) if f.name not in skip]
 GENERATED = {"train": _names(TrainConfig), "prepare": _names(FileFormat),
              "predict": _names(ModelSource) + _names(FileFormat, ("format", "label_column")),
              "evaluate": _names(ModelSource) + _names(FileFormat, ("format",)),
-             "export": list(CONFIDENCE_FIELDS)}
+             "export": list(CONFIDENCE_FIELDS), "auditing": _names(FileFormat),
+             "select": _names(ModelSource) + _names(FileFormat, ("format", "label_column"))}
 
 
 def installed_help(tool):
     """`textrnn-TOOL --help` through the command pip installed (a wrapper script:
     absl's main module is then not the tool's module)."""
-    command = pathlib.Path(sys.executable).parent / f"textrnn-{tool.replace('_', '-')}"
+    name = COMMANDS.get(tool, tool).replace("_", "-")
+    command = pathlib.Path(sys.executable).parent / f"textrnn-{name}"
     if not command.exists():
         pytest.skip(f"{command} is not installed (pip install -e . makes it)")
     return subprocess.run([str(command), "--help"], capture_output=True, text=True, timeout=120)

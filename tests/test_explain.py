@@ -130,6 +130,10 @@ def test_a_long_text_is_occluded_in_runs_of_units(tmp_path):
         assert v == text[:at] + text[at + gone:]
         removed.append(text[at:at + gone])
     assert "".join(removed) == text and {len(r) for r in removed} == {2, 3}
+    read = attributions._Units(_encoder(tmp_path, "chars"), tf.constant([text]), limit=10)
+    variants = [v.decode("utf-8") for v in read.without_groups().numpy()]
+    assert variants == [text[:i] + text[i + 1:] for i in range(10)]  # what the model reads
+    assert (read.group.numpy()[10:] == -1).all()
 
 
 def _explanation(text="国家队赢了<b>&</b>"):

@@ -9,7 +9,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "textrnn"
 # Data flows left to right; a module may import from its own stage or an earlier one.
 # training/ holds the two models (recurrent/, wide/) as siblings, and the loop over both.
-STAGES = ["util", "text", "features", "training", "serving"]
+STAGES = ["util", "text", "features", "training", "serving", "curation"]
 # Top-level modules that are not commands: the library's front door, above every stage.
 FRONT_DOOR = {"textrnn.classifier"}
 MAX_LINES = 400

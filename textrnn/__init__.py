@@ -9,7 +9,7 @@ environment defaults for TensorFlow (util/startup.py), the library never does.
 """
 
 __version__ = "0.3.0"
-__all__ = ["TextClassifier", "__version__"]
+__all__ = ["TextClassifier", "audit", "__version__"]
 
 
 def __getattr__(name):
@@ -17,4 +17,7 @@ def __getattr__(name):
     if name == "TextClassifier":
         from textrnn.classifier import TextClassifier
         return TextClassifier
+    if name == "audit":  # textrnn.curation.audit.audit: duplicates, leaks, label issues
+        from textrnn.curation.audit import audit
+        return audit
     raise AttributeError(f"module 'textrnn' has no attribute {name!r}")

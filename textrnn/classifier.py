@@ -256,15 +256,7 @@ class TextClassifier:
 
     def _outputs(self, X, batch_size=256):
         """serving_default's outputs for texts X, concatenated over batches."""
-        texts = sequences.checked_texts(X, "X")
-        predictor = self._serve()
-        parts = [predictor.run([predictor.model_input(t) for t in texts[i:i + batch_size]])
-                 for i in range(0, len(texts), batch_size)]
-        if not parts:
-            return predictor.run([])
-        return {name: (sum((p[name] for p in parts), []) if isinstance(parts[0][name], list)
-                       else np.concatenate([p[name] for p in parts]))
-                for name in parts[0]}
+        return self._serve().outputs(sequences.checked_texts(X, "X"), batch_size)
 
     def predict_proba(self, X):
         """(n, k) float32 probabilities, columns in `classes_` order (several labels a
@@ -319,6 +311,11 @@ class TextClassifier:
         name = next((k for k, v in self._values.items() if v == label), label)
         texts = sequences.checked_texts(X, "X")
         return list(self._serve().explain(texts, None if label is None else str(name)))
+
+    def select(self, X, k=500, **options):
+        """The k texts of the pool X to label next (curation/selection.py's Choices)."""
+        from textrnn.curation import selection
+        return selection.select(self._serve(), sequences.checked_texts(X, "X"), k, **options)
 
     def score(self, X, y):
         """Accuracy on texts X with labels y (several labels a text: micro-F1)."""

@@ -30,6 +30,11 @@ def define_flags():
                         "label), shuffled with --split_seed. The parts are written to "
                         "OUT_DIR/raw/ and the manifest records the split.")
     flags.DEFINE_integer("split_seed", 1, "Seed of the shuffle behind --split.")
+    flags.DEFINE_string("corrections", None, "textrnn-audit's label_issues.tsv as you edited "
+                        "it: each row's `suggested` is the text's new label, or DROP to "
+                        "remove it; delete the rows to leave alone. Applied to the input "
+                        "files' lines before the split; the counts are printed and kept in "
+                        "the manifest.")
     flags.DEFINE_enum("tokenizer", "jieba", tokenize.TOKENIZERS,
                       "jieba: word segmentation (as the original); char: one token per character; "
                       "bigram: characters, and the model embeds each pair of adjacent ones.")
@@ -78,7 +83,7 @@ def main(argv):
         multi_label=FLAGS.multi_label, label_separator=FLAGS.label_separator,
         file_format=formats.FileFormat(**settings.values(formats.FileFormat, FLAGS)),
         split=formats.parse_split(FLAGS.split) if alone else None,
-        split_seed=FLAGS.split_seed)
+        split_seed=FLAGS.split_seed, corrections=FLAGS.corrections)
     print(summary(manifest, FLAGS.out_dir))
 
 

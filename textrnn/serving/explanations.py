@@ -131,19 +131,10 @@ def html_block(explanation):
 
 
 def write_page(path, explanations, title="textrnn explanations"):
-    """html_page into `path`, through a temporary file (a stop leaves no half page)."""
-    import os
-    from textrnn.util.errors import UserError
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as out:
-            out.write(html_page(explanations, title))
-        os.replace(tmp, path)
-    except OSError as error:
-        raise UserError(f"{path}: cannot write the page ({error.strerror})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """html_page into `path`, complete or not at all."""
+    from textrnn.util import atomic
+    with atomic.writing(path) as out:
+        out.write(html_page(explanations, title))
 
 
 def html_page(explanations, title="textrnn explanations"):

@@ -70,6 +70,16 @@ class Predictor:
                             for row in out[key]]
         return out
 
+    def outputs(self, texts, batch_size=256):
+        """serving_default's outputs for a list of raw texts, run in batches and joined."""
+        parts = [self.run([self.model_input(t) for t in texts[i:i + batch_size]])
+                 for i in range(0, len(texts), batch_size)]
+        if not parts:
+            return self.run([])
+        return {name: (sum((p[name] for p in parts), []) if isinstance(parts[0][name], list)
+                       else np.concatenate([p[name] for p in parts]))
+                for name in parts[0]}
+
     def predict(self, texts, batch_size=256):
         """Yield (text, outputs) for raw texts, batch by batch; `outputs` is the dict of
         serving_default's outputs for that text."""

@@ -212,7 +212,8 @@ def _prepare_splits(paths, tmp, options):
 
 def prepare(paths, out_dir, tokenizer="jieba", user_dict=None, num_workers=1,
             skip_bad_lines=False, progress_every=20000, jieba_hmm=False, multi_label=False,
-            label_separator="|", file_format=None, split=None, split_seed=1):
+            label_separator="|", file_format=None, split=None, split_seed=1,
+            corrections=None):
     """Prepare labelled files into out_dir; returns the manifest dict.
 
     `paths`: {'train': ..., 'val': ..., 'test': ...}, or {'train': ...} alone with
@@ -220,7 +221,9 @@ def prepare(paths, out_dir, tokenizer="jieba", user_dict=None, num_workers=1,
     by class with `split_seed` and the parts written to out_dir/raw/. Files in
     another layout or encoding than UTF-8 label<TAB>text (`file_format`, a
     formats.FileFormat) are read into out_dir/raw/ first. The result appears in
-    out_dir only when everything succeeded.
+    out_dir only when everything succeeded. `corrections`: a label_issues.tsv the
+    user edited (text/corrections.py), applied to the files' texts before anything
+    else, the counts said and kept in the manifest.
     """
     file_format = file_format or formats.FileFormat()
     options = _options(tokenizer, user_dict, num_workers, skip_bad_lines, progress_every,
@@ -231,7 +234,8 @@ def prepare(paths, out_dir, tokenizer="jieba", user_dict=None, num_workers=1,
                         "(--split)")
     for name in given:
         corpus.check_readable(paths[name])
-    if split is None and all(file_format.is_plain(paths[name]) for name in SPLITS):
+    if split is None and not corrections and all(file_format.is_plain(paths[name])
+                                                 for name in SPLITS):
         with atomic.replacing_dir(out_dir) as tmp:
             return _prepare_into(paths, tmp, options, _file_origins(paths))
     if split is not None and given != ["train"]:
@@ -239,6 +243,9 @@ def prepare(paths, out_dir, tokenizer="jieba", user_dict=None, num_workers=1,
     records = {name: list(formats.read_labelled(paths[name], file_format, options["multi_label"],
                                                 label_separator)) for name in given}
     origins = _file_origins(paths)
+    if corrections:
+        records, counts = _corrected(records, corrections, options["multi_label"])
+        origins["train"]["corrections"] = dict(file=os.path.abspath(corrections), **counts)
     if split is not None:
         records = formats.split_stratified(records["train"], split, split_seed)
         origins = {name: dict(origins["train"], split=dict(
@@ -249,6 +256,17 @@ def prepare(paths, out_dir, tokenizer="jieba", user_dict=None, num_workers=1,
         origins[name].update(format=file_format.of(paths.get(name) or paths["train"]),
                              encoding=file_format.encoding)
     return prepare_records(records, out_dir, origins, **options)
+
+
+def _corrected(records, path, multi_label):
+    """The records with the corrections of `path` applied, and their counts (said)."""
+    from textrnn.text import corrections
+    if multi_label:
+        raise UserError("--corrections: corrections are for one label a text")
+    records, counts = corrections.apply(records, corrections.read(path), path)
+    say(f"corrections from {path}: {counts['relabelled']:,} relabelled, "
+        f"{counts['dropped']:,} dropped, {counts['unchanged']:,} left as they were")
+    return records, counts
 
 
 def prepare_records(records, out_dir, origins=None, **options):

@@ -28,7 +28,8 @@ probability - baseline probability, in probability units, for every class
   probabilities is the unit's share. A text of more than MAX_GROUPS units is cut
   into MAX_GROUPS runs of consecutive units, each run removed at once and its drop
   split evenly over its units: an explanation costs at most MAX_GROUPS + 2 passes
-  of the recurrent model. Drops need not add up to p(text) - p(""): units that act
+  of the recurrent model. Units past the first num_timesteps, which the model
+  does not read, are not removed (their share from it is 0). Drops need not add up to p(text) - p(""): units that act
   together (a word's characters) are each missed less when removed alone.
 
 The mixture's shares are carried through the calibration (softmax(log p / T)) by
@@ -43,6 +44,7 @@ from textrnn.training.calibration import TINY
 
 MAX_GROUPS = 24  # occlusions of the recurrent model a text (runs of units past that)
 STEPS = 32       # midpoints of each path integral (a [batch, STEPS, classes] tensor)
+LENGTH_CHUNKS = 4  # calls the occluded texts are run in, by length
 
 
 def explainer(members, label_encoder, reader, served=None):
@@ -51,7 +53,7 @@ def explainer(members, label_encoder, reader, served=None):
     whose tokens are the units, `served` the calibration.Served (None: none)."""
 
     def explain(texts):
-        units = _Units(reader, texts)
+        units = _Units(reader, texts, _read_units(members, reader))
         empty = tf.fill(tf.shape(texts), "")
         mixture, baseline, shares = 0.0, 0.0, 0.0
         for weight, model, encoder in members:
@@ -78,6 +80,18 @@ def explainer(members, label_encoder, reader, served=None):
     return explain
 
 
+def _read_units(members, reader):
+    """How many of a text's first units the recurrent members read (None: all), when their
+    tokens are the reader's: units after them are not occluded, since removing them
+    changes nothing the networks see."""
+    lengths = [encoder.num_timesteps + (encoder.split == "bigrams")
+               for _, model, encoder in members if not hasattr(model, "kernel")]
+    same = all(encoder.split == reader.split or (encoder.split, reader.split) in (
+        ("bigrams", "chars"), ("chars", "bigrams"))
+        for _, model, encoder in members if not hasattr(model, "kernel"))
+    return max(lengths) if lengths and same else None
+
+
 def _temper(p, temperature):
     return tf.nn.softmax(tf.math.log(tf.maximum(p, TINY)) / temperature, axis=-1)
 
@@ -90,7 +104,7 @@ class _Units:
     of the input.
     """
 
-    def __init__(self, reader, texts):
+    def __init__(self, reader, texts, limit=None):
         points, keep = encoding.code_points(texts)
         self.points = points
         self.chars = tf.ragged.boolean_mask(points, keep)
@@ -111,22 +125,34 @@ class _Units:
         self.count = tf.shape(self.rows, out_type=tf.int64)[0]
         self.of_char = tf.searchsorted(self.start, tf.range(self.total_chars()),
                                        side="right") - 1
-        self._groups(tokens.row_lengths(), tokens.row_splits)
+        self._groups(tokens.row_lengths(), tokens.row_splits, limit)
 
     def total_chars(self):
         return tf.shape(self.chars.flat_values, out_type=tf.int64)[0]
 
-    def _groups(self, per_row, splits):
-        """Runs of consecutive units removed together: `group` (each unit's, numbered
-        over the batch), `group_rows`, `group_sizes`."""
-        groups = tf.minimum(per_row, MAX_GROUPS)
+    def _groups(self, per_row, splits, limit):
+        """Runs of consecutive units removed together, among each row's first `limit`
+        units: `group` (each unit's, numbered over the batch; -1 past the limit),
+        `group_rows`, `group_sizes`."""
         local = tf.range(self.count) - tf.gather(splits, self.rows)
+        read = per_row if limit is None else tf.minimum(per_row, limit)
+        groups = tf.minimum(read, MAX_GROUPS)
         first = tf.concat([[0], tf.cumsum(groups)], axis=0)
-        self.group = (tf.gather(first, self.rows)
-                      + local * tf.gather(groups, self.rows) // tf.gather(per_row, self.rows))
+        row_read = tf.maximum(tf.gather(read, self.rows), 1)
+        self.group = tf.where(local < row_read, tf.gather(first, self.rows)
+                              + local * tf.gather(groups, self.rows) // row_read, -1)
         self.group_rows = tf.repeat(tf.range(tf.size(groups, out_type=tf.int64)), groups)
+        grouped = self.group >= 0
         self.group_sizes = tf.math.unsorted_segment_sum(
-            tf.ones_like(self.group, tf.float32), self.group, first[-1])
+            tf.ones_like(tf.boolean_mask(self.group, grouped), tf.float32),
+            tf.boolean_mask(self.group, grouped), first[-1])
+
+    def of_groups(self, per_group):
+        """[groups, ...] -> [units, ...]: each unit's group's row, zeros past the limit."""
+        grouped = self.group >= 0
+        found = tf.gather(per_group, tf.maximum(self.group, 0))
+        return tf.where(tf.reshape(grouped, [-1] + [1] * (len(found.shape) - 1)), found,
+                        tf.zeros_like(found))
 
     def without_groups(self):
         """[groups] texts: each group's text with the group's characters removed."""
@@ -143,7 +169,7 @@ class _Units:
     def dense(self, flat):
         """[units, ...] -> [batch, most units, ...], zeros past a row's units."""
         return tf.RaggedTensor.from_value_rowids(
-            flat, self.rows, nrows=self.tokens.nrows()).to_tensor()
+            flat, self.rows, nrows=self.tokens.nrows(), validate=False).to_tensor()
 
     def of_chars(self, per_char):
         """[characters, classes] -> [batch, most units, classes]: each unit's sum."""
@@ -237,9 +263,26 @@ def _occlusion_shares(model, encoder, texts, units):
         tf.cast(model(encoder.encode(t)[0], training=False), tf.float32), axis=-1)
     p = probabilities(texts)
     p0 = probabilities(tf.fill(tf.shape(texts), ""))
-    drops = tf.gather(p, units.group_rows) - probabilities(units.without_groups())
-    per_unit = tf.gather(drops / units.group_sizes[:, None], units.group)
-    return p, p0, units.dense(per_unit)
+    variants = tf.nn.softmax(_by_length(model, encoder, units.without_groups()), axis=-1)
+    drops = tf.gather(p, units.group_rows) - variants
+    return p, p0, units.dense(units.of_groups(drops / units.group_sizes[:, None]))
+
+
+def _by_length(model, encoder, texts):
+    """The model's float32 logits of `texts`, run in LENGTH_CHUNKS calls of texts of
+    similar length, each padded to its own longest: the variants of a batch differ in
+    length as much as its texts do, and a recurrent step costs the same padded or not."""
+    ids = encoder.ids(texts)
+    order = tf.argsort(ids.row_lengths(), stable=True)
+    ids = tf.gather(ids, order)
+    size = (tf.shape(order)[0] + LENGTH_CHUNKS - 1) // LENGTH_CHUNKS
+    # one row of one token ends each chunk, so that none is empty
+    spare = tf.RaggedTensor.from_row_lengths(tf.constant([encoder.unk_id], tf.int32), [1],
+                                             validate=False)
+    logits = [model(encoder.pad(tf.concat([ids[k * size:(k + 1) * size], spare], axis=0)),
+                    training=False)[:-1] for k in range(LENGTH_CHUNKS)]
+    logits = tf.cast(tf.concat(logits, axis=0), tf.float32)
+    return tf.gather(logits, tf.math.invert_permutation(order))
 
 
 def _path(start, end, function):

@@ -70,6 +70,26 @@ def replacing_dir(target):
         raise
 
 
+@contextlib.contextmanager
+def writing(path):
+    """Yield a text stream (UTF-8) whose file replaces `path` only when it is complete."""
+    from textrnn.util.errors import UserError
+    parent = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(parent, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+    except OSError as error:
+        raise UserError(f"{path}: cannot write here ({error.strerror})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            yield stream
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
 def _swap(new, target):
     if not os.path.exists(target):
         os.rename(new, target)

@@ -148,6 +148,19 @@ def _document_grams(texts, orders, segmenter):
     return tf.strings.split(tf.unique(keyed).y, "\t", maxsplit=1).to_tensor()[:, 1]
 
 
+_COUNTERS = {}
+
+
+def _counter(orders, segmenter):
+    """The traced _document_grams of these orders and segmenter, one per pair: fitting
+    several tables (the audit's folds) traces it once, not once a table."""
+    key = (orders, id(segmenter))
+    if key not in _COUNTERS:
+        _COUNTERS[key] = (segmenter, tf.function(
+            lambda t: _document_grams(t, orders, segmenter)))
+    return _COUNTERS[key][1]
+
+
 def fit(texts_dataset, max_ngrams, min_df=1, orders=ORDERS, prune_at=None, total=None,
         segmenter=None):
     """Choose the n-grams (by document frequency) and their IDF from train texts.
@@ -165,7 +178,7 @@ def fit(texts_dataset, max_ngrams, min_df=1, orders=ORDERS, prune_at=None, total
     progress = Progress("wide path: counting n-grams", total, "texts", seconds=10.0)
     prune_at = prune_at or max(10 * max_ngrams, 1_000_000)
     counts, texts, min_reduce = collections.Counter(), 0, 1
-    document_grams = tf.function(lambda t: _document_grams(t, orders, segmenter))
+    document_grams = _counter(tuple(orders), segmenter)
     for batch in texts_dataset:
         texts += int(tf.shape(batch)[0])
         counts.update(document_grams(batch).numpy())

@@ -1,0 +1,189 @@
+"""The audit measured: planted wrong labels found, planted copies found.
+
+Label issues: for each shared corpus and seed, 10% of (a seeded sample of at most
+--max_texts) train texts get another label, uniformly among the other classes
+('uniform'), and, a second time, each its most confusable class ('confusable':
+the class of highest out-of-fold probability after its own, from the peer's
+model on the clean labels). Precision, recall and F1 of the flagged texts against
+the flipped ones and the wall time, for textrnn's audit (the wide path cross-fitted
+in 5 folds, then cleanlab's find_label_issues) and for the peer a user would run:
+cleanlab's find_label_issues on 5-fold cross_val_predict probabilities of TF-IDF
+character 1-3-grams + LogisticRegression (scikit-learn).
+
+Duplicates: test texts copied into train with their label and with another, and
+near-copies (a character changed; punctuation changed): every exact copy must be
+found; the near-copies' recall is reported.
+
+    python benchmarks/audit.py                                 # all corpora, seed 1
+    python benchmarks/audit.py --corpora=waimai_10k --seeds=1,2,3
+    python benchmarks/audit.py --quick                         # a minute
+"""
+
+import argparse
+import os
+import random
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+import peers  # noqa: E402
+
+FLIP_SHARE = 0.1
+COPIES = 50
+PUNCTUATION = "，。！？、；："
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=os.path.join(common.ROOT, "benchmarks", "results",
+                                                      "audit.json"))
+    parser.add_argument("--corpora", default=",".join(peers.CORPORA))
+    parser.add_argument("--seeds", default="1")
+    parser.add_argument("--max_texts", type=int, default=20000, help="train texts audited "
+                        "(a seeded sample; the cross-fitting's cost grows with them)")
+    parser.add_argument("--quick", action="store_true", help="waimai_10k, 600 texts")
+    return parser.parse_args(argv)
+
+
+def peer_probabilities(texts, labels, seed):
+    """5-fold out-of-fold probabilities of TF-IDF char 1-3-grams + LogisticRegression."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    model = make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
+                                          min_df=2),
+                          LogisticRegression(max_iter=1000))
+    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+    return cross_val_predict(model, texts, labels, cv=folds, method="predict_proba")
+
+
+def flips(labels, classes, kind, seed, confusable=None):
+    """(noisy labels, flipped indices): FLIP_SHARE of the texts relabelled."""
+    rng = random.Random(seed)
+    chosen = rng.sample(range(len(labels)), int(FLIP_SHARE * len(labels)))
+    noisy = list(labels)
+    for i in chosen:
+        if kind == "uniform":
+            noisy[i] = rng.choice([c for c in classes if c != labels[i]])
+        else:
+            order = np.argsort(-confusable[i])
+            noisy[i] = next(classes[j] for j in order if classes[j] != labels[i])
+    return noisy, set(chosen)
+
+
+def scores(flagged, flipped):
+    flagged = set(flagged)
+    hits = len(flagged & flipped)
+    precision = hits / len(flagged) if flagged else 0.0
+    recall = hits / len(flipped)
+    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
+    return dict(flagged=len(flagged), precision=round(precision, 4), recall=round(recall, 4),
+                f1=round(f1, 4))
+
+
+def textrnn_audit(texts, noisy, flipped, seed):
+    from textrnn.curation import label_issues
+    started = time.perf_counter()
+    issues = label_issues.audit_labels(texts, noisy, folds=5, seed=seed, words=True)
+    return dict(scores(issues.index, flipped), seconds=round(time.perf_counter() - started, 1))
+
+
+def peer_audit(texts, noisy, flipped, seed):
+    from cleanlab.filter import find_label_issues
+    started = time.perf_counter()
+    classes = sorted(set(noisy))
+    p = peer_probabilities(texts, noisy, seed)
+    ids = np.array([classes.index(label) for label in noisy])
+    found = find_label_issues(ids, p, return_indices_ranked_by="self_confidence")
+    return dict(scores(found, flipped), seconds=round(time.perf_counter() - started, 1))
+
+
+def near_copy(text, rng):
+    """The text with one character changed, or its punctuation changed."""
+    marks = [i for i, c in enumerate(text) if c in PUNCTUATION]
+    if marks and rng.random() < 0.5:
+        i = rng.choice(marks)
+        return text[:i] + rng.choice([p for p in PUNCTUATION if p != text[i]]) + text[i + 1:]
+    i = rng.randrange(len(text))
+    return text[:i] + ("的" if text[i] != "的" else "了") + text[i + 1:]
+
+
+def planted_copies(train, test, classes, seed):
+    """Duplicates found among train + copies of test texts: exact (same label, other
+    label) and near copies."""
+    from textrnn.curation import duplicates
+    rng = random.Random(seed)
+    texts, labels = list(train[0]), list(train[1])
+    picked = rng.sample(range(len(test[0])), 3 * COPIES)
+    kinds = {}
+    for n, i in enumerate(picked):
+        text, label = test[0][i], test[1][i]
+        kind = ("same label", "other label", "near")[n // COPIES]
+        if kind == "other label":
+            label = rng.choice([c for c in classes if c != label])
+        texts.append(text if kind != "near" else near_copy(text, rng))
+        labels.append(label)
+        kinds[len(texts) - 1] = (kind, i)
+    all_texts = texts + list(test[0])
+    started = time.perf_counter()
+    groups = duplicates.find(all_texts)
+    seconds = time.perf_counter() - started
+    together = {}
+    for g in groups:
+        for m in g.members:
+            together[m] = set(g.members)
+    out = {}
+    for kind in ("same label", "other label", "near"):
+        copies = [(c, len(texts) + i) for c, (k, i) in kinds.items() if k == kind]
+        found = sum(t in together.get(c, ()) for c, t in copies)
+        out[kind] = dict(copies=len(copies), found=found)
+    return dict(out, seconds=round(seconds, 1), texts=len(all_texts))
+
+
+def sample(split, n, seed):
+    texts, labels = split
+    if len(texts) <= n:
+        return list(texts), list(labels)
+    keep = sorted(random.Random(seed).sample(range(len(texts)), n))
+    return [texts[i] for i in keep], [labels[i] for i in keep]
+
+
+def run_corpus(name, raw_dir, seeds, max_texts):
+    splits = {s: peers.read_split(p) for s, p in common.raw_paths(raw_dir).items()}
+    texts, labels = sample(splits["train"], max_texts, 1)
+    classes = sorted(set(labels))
+    confusable = peer_probabilities(texts, labels, 1)
+    runs = []
+    for seed in seeds:
+        for kind in ("uniform", "confusable"):
+            noisy, flipped = flips(labels, classes, kind, seed, confusable)
+            row = dict(seed=seed, kind=kind, textrnn=textrnn_audit(texts, noisy, flipped, seed),
+                       peer=peer_audit(texts, noisy, flipped, seed))
+            print(f"{name} seed {seed} {kind}: textrnn {row['textrnn']}, peer {row['peer']}",
+                  file=sys.stderr, flush=True)
+            runs.append(row)
+    copies = planted_copies((texts, labels), splits["test"], classes, 1)
+    print(f"{name} copies: {copies}", file=sys.stderr, flush=True)
+    return dict(texts=len(texts), classes=len(classes), runs=runs, copies=copies)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    corpora = ["waimai_10k"] if args.quick else args.corpora.split(",")
+    if args.quick:
+        args.max_texts, seeds = 600, seeds[:1]
+    report = dict(machine=common.machine_info(), seeds=seeds, max_texts=args.max_texts,
+                  flip_share=FLIP_SHARE, quick=args.quick,
+                  command=common.command_line(__file__, argv), corpora={})
+    common.each_corpus(report, common.shared_corpora(corpora, None, False),
+                       lambda name, raw_dir: run_corpus(name, raw_dir, seeds, args.max_texts),
+                       args.out)
+
+
+if __name__ == "__main__":
+    main()
