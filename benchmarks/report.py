@@ -395,10 +395,13 @@ def main():
     refit_calibration = load(os.path.join(args.studies, "refit_calibration.json"))
     if refit_calibration:
         page += refit_calibration_table(refit_calibration)
-    explain = load(os.path.join(r, "explain.json"))
-    if explain:
-        import trust_tables
-        page += trust_tables.explain_table(explain)
+    import trust_tables
+    for name, table in (("explain", trust_tables.explain_table),
+                        ("audit", trust_tables.audit_table),
+                        ("selection", trust_tables.selection_table)):
+        found = load(os.path.join(r, f"{name}.json"))
+        if found:
+            page += table(found)
     api_overhead = load(os.path.join(r, "api_overhead.json"))
     if api_overhead:
         page += api_overhead_table(api_overhead)

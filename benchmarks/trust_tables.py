@@ -1,4 +1,5 @@
-"""BENCHMARKS.md's tables of the benchmarks of trust: explanations (explain.py)."""
+"""BENCHMARKS.md's tables of the benchmarks of trust and data: explanations (explain.py),
+the audit (audit.py), what to label next (selection.py)."""
 
 
 def _aopc_cell(aopc, name):
@@ -48,4 +49,60 @@ def explain_table(e):
         out.append(f"| {corpus} | {size['explain']} / {size['without']} | "
                    f"{p50['explain']} / {p50['without']} |")
     notes = e.get("notes", [])
+    return out + ([""] + notes if notes else []) + [""]
+
+
+def audit_table(a):
+    """benchmarks/audit.py: planted wrong labels and copies found."""
+    out = ["## The audit: planted wrong labels and copies", "",
+           f"`{a['command']}` ({a['machine']['cpu_model']}): {a['flip_share']:.0%} of (a seeded "
+           f"sample of at most {a['max_texts']:,}) train texts relabelled, uniformly among the "
+           "other classes or to each text's most confusable class; the flagged texts scored "
+           "against the relabelled ones. textrnn: its audit (the wide path cross-fitted in 5 "
+           "folds, then cleanlab's find_label_issues); peer: cleanlab's find_label_issues on "
+           "5-fold cross_val_predict probabilities of TF-IDF character 1-3-grams + "
+           "LogisticRegression. Mean of the seeds "
+           f"({', '.join(map(str, a['seeds']))}).", "",
+           "| corpus | texts | flips | textrnn P / R / F1 | peer P / R / F1 | F1 difference | "
+           "seconds textrnn / peer |", "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    mean = lambda rows, who, key: sum(r[who][key] for r in rows) / len(rows)
+    for corpus, r in a["corpora"].items():
+        for kind in ("uniform", "confusable"):
+            rows = [x for x in r["runs"] if x["kind"] == kind]
+            if not rows:
+                continue
+            cell = lambda who: " / ".join(f"{mean(rows, who, k):.3f}"
+                                          for k in ("precision", "recall", "f1"))
+            diff = mean(rows, "textrnn", "f1") - mean(rows, "peer", "f1")
+            out.append(f"| {corpus} | {r['texts']:,} | {kind} | {cell('textrnn')} | "
+                       f"{cell('peer')} | {diff:+.3f} | {mean(rows, 'textrnn', 'seconds'):.0f} / "
+                       f"{mean(rows, 'peer', 'seconds'):.0f} |")
+    out += ["", "Copies of test texts planted in train, found as duplicates of their original "
+            "(exact copies with the same label and with another; near copies: a character or a "
+            "punctuation mark changed):", "",
+            "| corpus | same label | other label | near copies |", "| --- | ---: | ---: | ---: |"]
+    for corpus, r in a["corpora"].items():
+        c = r["copies"]
+        cell = lambda k: f"{c[k]['found']} of {c[k]['copies']}"
+        out.append(f"| {corpus} | {cell('same label')} | {cell('other label')} | {cell('near')} |")
+    notes = a.get("notes", [])
+    return out + ([""] + notes if notes else []) + [""]
+
+
+def selection_table(s):
+    """benchmarks/selection.py: learning curves of chosen against random texts."""
+    out = ["## What to label next: chosen against random texts", "",
+           f"`{s['command']}` ({s['machine']['cpu_model']}): from {s['start']} random labelled "
+           f"texts, {s['rounds']} rounds of +{s['step']} texts chosen by textrnn's selection or "
+           "at random from the rest of train (labels revealed when chosen); the wide path "
+           "trained again each round and scored on test. Mean test accuracy over rounds 2 to "
+           f"{s['rounds']} (mean of seeds {', '.join(map(str, s['seeds']))}); the curves: "
+           "[benchmarks/results/selection.svg](benchmarks/results/selection.svg).", "",
+           "| corpus | pool | test | textrnn | random | margin (points) |",
+           "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for corpus, r in s["corpora"].items():
+        m = r["mean_rounds_2_5"]
+        out.append(f"| {corpus} | {r['pool']:,} | {r['test']:,} | {m['textrnn']:.4f} | "
+                   f"{m['random']:.4f} | {r['margin_points']:+.2f} |")
+    notes = s.get("notes", [])
     return out + ([""] + notes if notes else []) + [""]

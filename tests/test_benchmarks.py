@@ -21,6 +21,8 @@ SCRIPTS = {
     "segmenter_agreement.py": "sets",
     "vectors_pass.py": "ratio",
     "api_overhead.py": "same_accuracy",
+    "audit.py": "corpora",
+    "selection.py": "corpora",
 }
 
 
@@ -50,6 +52,12 @@ def test_benchmark_script_runs_in_quick_mode(tmp_path, script, key, request):
         assert report["same_accuracy"] and report["same_predictions"], report["runs"]
     if script == "segmenter_agreement.py":
         assert report["differing"] == 0, report["sets"]
+    if script == "audit.py":  # planted flips found better than chance, every copy found
+        result = report["corpora"]["waimai_10k"]
+        assert result["runs"][0]["textrnn"]["f1"] > 0.3, result["runs"]
+        assert result["copies"]["same label"]["found"] == result["copies"]["same label"]["copies"]
+    if script == "selection.py":
+        assert len(report["corpora"]["waimai_10k"]["runs"][0]["textrnn"]) == 2
 
 
 def test_explain_benchmark_scores_explanations_against_random_units(tmp_path, trained_model):

@@ -26,10 +26,12 @@ probability - baseline probability, in probability units, for every class
 - a recurrent model, by leave-one-out occlusion in one batched call: each unit is
   removed from the raw text, the model reads what is left, and the drop of its
   probabilities is the unit's share. A text of more than MAX_GROUPS units is cut
-  into MAX_GROUPS runs of consecutive units, each run removed at once and its drop
-  split evenly over its units: an explanation costs at most MAX_GROUPS + 2 passes
-  of the recurrent model. Units past the first num_timesteps, which the model
-  does not read, are not removed (their share from it is 0). Drops need not add up to p(text) - p(""): units that act
+  into MAX_GROUPS runs of consecutive units (or runs of about UNITS_PER_RUN units,
+  when the model reads more than MAX_GROUPS of those), each run removed at once
+  and its drop split evenly over its units: an explanation costs at most
+  max(MAX_GROUPS, num_timesteps / UNITS_PER_RUN) + 2 passes of the recurrent model.
+  Units past the first num_timesteps, which the model does not read, are not
+  removed (their share from it is 0). Drops need not add up to p(text) - p(""): units that act
   together (a word's characters) are each missed less when removed alone.
 
 The mixture's shares are carried through the calibration (softmax(log p / T)) by
@@ -43,6 +45,7 @@ from textrnn.features import encoding
 from textrnn.training.calibration import TINY
 
 MAX_GROUPS = 24  # occlusions of the recurrent model a text (runs of units past that)
+UNITS_PER_RUN = 6  # ... unless the model reads more than 24 runs of this many units
 STEPS = 32       # midpoints of each path integral (a [batch, STEPS, classes] tensor)
 LENGTH_CHUNKS = 4  # calls the occluded texts are run in, by length
 
@@ -136,7 +139,7 @@ class _Units:
         `group_rows`, `group_sizes`."""
         local = tf.range(self.count) - tf.gather(splits, self.rows)
         read = per_row if limit is None else tf.minimum(per_row, limit)
-        groups = tf.minimum(read, MAX_GROUPS)
+        groups = tf.minimum(read, tf.maximum(MAX_GROUPS, read // UNITS_PER_RUN))
         first = tf.concat([[0], tf.cumsum(groups)], axis=0)
         row_read = tf.maximum(tf.gather(read, self.rows), 1)
         self.group = tf.where(local < row_read, tf.gather(first, self.rows)
