@@ -139,7 +139,7 @@ class _Units:
         `group_rows`, `group_sizes`."""
         local = tf.range(self.count) - tf.gather(splits, self.rows)
         read = per_row if limit is None else tf.minimum(per_row, limit)
-        groups = tf.minimum(read, tf.maximum(MAX_GROUPS, read // UNITS_PER_RUN))
+        groups = tf.minimum(read, tf.maximum(read // UNITS_PER_RUN, MAX_GROUPS))
         first = tf.concat([[0], tf.cumsum(groups)], axis=0)
         row_read = tf.maximum(tf.gather(read, self.rows), 1)
         self.group = tf.where(local < row_read, tf.gather(first, self.rows)
