@@ -84,10 +84,14 @@ def test_the_wide_shares_are_each_features_term_from_the_weights(wide, tmp_path)
 
 
 @pytest.mark.unit
-def test_a_wide_models_attributions_add_up_to_probability_minus_baseline(wide, tmp_path):
+@pytest.mark.parametrize("temperature", [None, 0.5])
+def test_a_wide_models_attributions_add_up_to_probability_minus_baseline(wide, tmp_path,
+                                                                        temperature):
+    from textrnn.training.calibration import Served
     featurizer, model = wide
+    served = Served(temperature, 0.5, 0.1) if temperature else None
     explain = attributions.explainer([(1.0, model, featurizer)], _Labels(),
-                                     _encoder(tmp_path, "chars"))
+                                     _encoder(tmp_path, "chars"), served)
     out = {k: v.numpy() for k, v in explain(tf.constant([MIXED, "赛季球"])).items()}
     gap = out["probability"] - out["baseline_probability"] - out["attributions"].sum(axis=1)
     assert np.abs(gap).max() < 1e-4, gap

@@ -43,6 +43,7 @@ import tensorflow as tf
 
 from textrnn.features import encoding
 from textrnn.training.calibration import TINY
+from textrnn.training.outputs import calibrated
 
 MAX_GROUPS = 24  # occlusions of the recurrent model a text (runs of units past that)
 UNITS_PER_RUN = 6  # ... unless the model reads more than 24 runs of this many units
@@ -57,7 +58,6 @@ def explainer(members, label_encoder, reader, served=None):
 
     def explain(texts):
         units = _Units(reader, texts, _read_units(members, reader))
-        empty = tf.fill(tf.shape(texts), "")
         mixture, baseline, shares = 0.0, 0.0, 0.0
         for weight, model, encoder in members:
             if hasattr(model, "kernel"):  # the wide path's linear model
@@ -69,7 +69,7 @@ def explainer(members, label_encoder, reader, served=None):
             shares += weight * d
         served_p, served_p0 = mixture, baseline
         if served is not None:
-            served_p, served_p0 = (_temper(m, served.temperature) for m in (mixture, baseline))
+            served_p, served_p0 = (calibrated(m, served.temperature) for m in (mixture, baseline))
             shares = _calibrated_shares(baseline, mixture, shares, served.temperature)
         class_id = tf.argmax(served_p, axis=-1, output_type=tf.int64)
         pick = lambda p: tf.gather(p, class_id, batch_dims=1)
@@ -93,10 +93,6 @@ def _read_units(members, reader):
         ("bigrams", "chars"), ("chars", "bigrams"))
         for _, model, encoder in members if not hasattr(model, "kernel"))
     return max(lengths) if lengths and same else None
-
-
-def _temper(p, temperature):
-    return tf.nn.softmax(tf.math.log(tf.maximum(p, TINY)) / temperature, axis=-1)
 
 
 class _Units:
@@ -310,5 +306,5 @@ def _calibrated_shares(baseline, mixture, shares, temperature):
     """Shares of the mixture's probabilities as shares of the calibrated ones:
     softmax(log m / T) has input derivative 1 / (T m)."""
     m = _path(baseline, mixture, lambda m: m)
-    calibrated = tf.nn.softmax(tf.math.log(tf.maximum(m, TINY)) / temperature, axis=-1)
-    return _through_softmax(calibrated, 1.0 / (temperature * tf.maximum(m, TINY)), shares)
+    return _through_softmax(calibrated(m, temperature), 1.0 / (temperature * tf.maximum(m, TINY)),
+                            shares)

@@ -21,8 +21,7 @@ def single_label(probabilities, label_encoder, served=None):
     """The outputs of a single-label model; `served`: a calibration.Served, or None for
     the probabilities as the members give them (models without a calibration)."""
     if served is not None:
-        probabilities = tf.nn.softmax(
-            tf.math.log(tf.maximum(probabilities, TINY)) / served.temperature, axis=-1)
+        probabilities = calibrated(probabilities, served.temperature)
     class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
     label = label_encoder.labels(class_id)
     out = {"probabilities": probabilities, "class_id": class_id, "label": label}
@@ -37,6 +36,12 @@ def single_label(probabilities, label_encoder, served=None):
     if served.abstain_label:
         out["label"] = tf.where(out["abstain"], served.abstain_label, label)
     return out
+
+
+def calibrated(probabilities, temperature):
+    """softmax(log p / T) over the last axis: the served probabilities of a calibrated
+    single-label model."""
+    return tf.nn.softmax(tf.math.log(tf.maximum(probabilities, TINY)) / temperature, axis=-1)
 
 
 def label_sets(probabilities, thresholds, label_encoder, temperature=None):
