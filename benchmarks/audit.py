@@ -32,7 +32,7 @@ import common  # noqa: E402
 import peers  # noqa: E402
 
 FLIP_SHARE = 0.1
-COPIES = 50
+COPIES = 50  # of each kind (fewer when test has fewer than three times as many texts)
 PUNCTUATION = "，。！？、；："
 
 
@@ -119,11 +119,12 @@ def planted_copies(train, test, classes, seed):
     from textrnn.curation import duplicates
     rng = random.Random(seed)
     texts, labels = list(train[0]), list(train[1])
-    picked = rng.sample(range(len(test[0])), 3 * COPIES)
+    each = min(COPIES, len(test[0]) // 3)
+    picked = rng.sample(range(len(test[0])), 3 * each)
     kinds = {}
     for n, i in enumerate(picked):
         text, label = test[0][i], test[1][i]
-        kind = ("same label", "other label", "near")[n // COPIES]
+        kind = ("same label", "other label", "near")[n // each]
         if kind == "other label":
             label = rng.choice([c for c in classes if c != label])
         texts.append(text if kind != "near" else near_copy(text, rng))

@@ -213,7 +213,7 @@ def test_the_explained_probability_is_the_served_one_batched_or_alone(predictor)
 
 
 def test_deleting_the_top_units_lowers_the_probability_more_than_random_ones(predictor):
-    explained = [e for e in predictor.explain(_demo_texts(200)) if len(e.units) > 6]
+    explained = [e for e in predictor.explain(_demo_texts(100)) if len(e.units) > 6]
     rng = random.Random(0)
     top = [sorted(e.units, key=lambda u: -u.attribution)[:3] for e in explained]
     chance = [rng.sample(e.units, 3) for e in explained]
