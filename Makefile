@@ -192,7 +192,8 @@ gpu-check: $(STAMP)
 
 # The same scripts on tiny inputs (a few minutes): checks they run; make test includes them.
 bench-quick: $(VENV)/.bench
-	$(BIN)/python -m pytest -q tests/test_benchmarks.py tests/test_benchmark_accuracy.py
+	$(BIN)/python -m pytest -q tests/test_benchmarks.py tests/test_benchmark_accuracy.py \
+	  tests/test_benchmark_trust.py
 
 clean:
 	rm -rf runs

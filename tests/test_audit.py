@@ -88,7 +88,7 @@ def test_cross_fitting_never_scores_a_text_with_a_model_that_saw_it(monkeypatch)
 
 def _planted_corpus(seed=0):
     """Three classes, each with its own characters; 12 of 240 labels flipped; and a
-    class of 3 texts, too small to cross-fit in 4 folds."""
+    class of 2 texts, too small to cross-fit in 3 folds."""
     rng = random.Random(seed)
     cues = {"猫": "喵爪鱼毛窝", "车": "轮油路速驾", "书": "页字读笔墨"}
     filler = "的一是在不了有和人这中大为上个"
@@ -103,14 +103,14 @@ def _planted_corpus(seed=0):
     given = list(labels)
     for i in flipped:
         given[i] = rng.choice([l for l in cues if l != labels[i]])
-    texts += ["星月光", "星光", "月星"]
-    given += ["天"] * 3
+    texts += ["星月光", "星光"]
+    given += ["天"] * 2
     return texts, given, set(flipped)
 
 
 def test_confident_learning_finds_the_planted_flips_first():
     texts, given, flipped = _planted_corpus()
-    report = audit.audit(texts, given, folds=4, words=False)
+    report = audit.audit(texts, given, folds=3, words=False)
     issues = report.issues
     assert set(issues.index) <= flipped and len(issues.index) >= 8, issues.index
     assert issues.score == sorted(issues.score)  # the most likely first
