@@ -2,6 +2,12 @@
 the audit (audit.py), what to label next (selection.py)."""
 
 
+def _with_notes(lines, report):
+    """A table's lines, then the report's notes, then a blank line."""
+    notes = report.get("notes", [])
+    return lines + ([""] + notes if notes else []) + [""]
+
+
 def _aopc_cell(aopc, name):
     value = aopc.get(name)
     return "" if value is None else f"{value:.4f}"
@@ -48,8 +54,7 @@ def explain_table(e):
             continue
         out.append(f"| {corpus} | {size['explain']} / {size['without']} | "
                    f"{p50['explain']} / {p50['without']} |")
-    notes = e.get("notes", [])
-    return out + ([""] + notes if notes else []) + [""]
+    return _with_notes(out, e)
 
 
 def audit_table(a):
@@ -85,8 +90,7 @@ def audit_table(a):
         c = r["copies"]
         cell = lambda k: f"{c[k]['found']} of {c[k]['copies']}"
         out.append(f"| {corpus} | {cell('same label')} | {cell('other label')} | {cell('near')} |")
-    notes = a.get("notes", [])
-    return out + ([""] + notes if notes else []) + [""]
+    return _with_notes(out, a)
 
 
 def selection_table(s):
@@ -104,5 +108,4 @@ def selection_table(s):
         m = r["mean_rounds_2_5"]
         out.append(f"| {corpus} | {r['pool']:,} | {r['test']:,} | {m['textrnn']:.4f} | "
                    f"{m['random']:.4f} | {r['margin_points']:+.2f} |")
-    notes = s.get("notes", [])
-    return out + ([""] + notes if notes else []) + [""]
+    return _with_notes(out, s)

@@ -124,10 +124,10 @@ class Report:
         rows = [(g["group"], "exact" if g["exact"] else "near", g["similarity"],
                  ",".join(g["leak"]), m["file"], m["line"], m["split"], m["label"], m["text"])
                 for g in self.duplicate_groups() for m in g["members"]]
-        _write_tsv(os.path.join(out_dir, DUPLICATES_FILE), ("group", "kind", "similarity",
+        write_tsv(os.path.join(out_dir, DUPLICATES_FILE), ("group", "kind", "similarity",
                    "leak", "file", "line", "split", "label", "text"), rows)
         if self.issues is not None:
-            _write_tsv(os.path.join(out_dir, ISSUES_FILE), ISSUES_HEADER,
+            write_tsv(os.path.join(out_dir, ISSUES_FILE), ISSUES_HEADER,
                        [tuple(r.values()) for r in self.issue_rows()])
         with atomic.writing(os.path.join(out_dir, REPORT_FILE)) as out:
             json.dump(self.to_dict(), out, ensure_ascii=False, indent=1)
@@ -137,7 +137,8 @@ def _missing(row):
     return bool(row is None or any(v != v for v in row))
 
 
-def _write_tsv(path, header, rows):
+def write_tsv(path, header, rows):
+    """A TSV file with a header row, fields quoted where they need it (csv's rules)."""
     with atomic.writing(path) as out:
         writer = csv.writer(out, delimiter="\t", lineterminator="\n",
                             quoting=csv.QUOTE_MINIMAL)

@@ -112,16 +112,15 @@ class _Picker:
 
 def write(choices, path):
     """The choices as TSV (.tsv, .txt) or JSON Lines (.jsonl), by the extension."""
-    rows = [dict(text=c.text, guess=c.guess, probability=round(c.probability, 4), why=c.why)
+    header = ("text", "guess", "probability", "why")
+    rows = [dict(zip(header, (c.text, c.guess, round(c.probability, 4), c.why)))
             for c in choices]
     kind = path.rsplit(".", 1)[-1].lower()
     if kind not in ("tsv", "txt", "jsonl"):
         raise UserError(f"{path}: write .tsv or .jsonl (Label Studio and doccano read both)")
+    if kind != "jsonl":
+        from textrnn.curation.audit import write_tsv
+        write_tsv(path, header, [tuple(r.values()) for r in rows])
+        return
     with atomic.writing(path) as out:
-        if kind == "jsonl":
-            out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-            return
-        from textrnn.text.formats import one_line
-        out.write("text\tguess\tprobability\twhy\n")
-        out.writelines(f"{one_line(r['text'])}\t{r['guess']}\t{r['probability']}\t{r['why']}\n"
-                       for r in rows)
+        out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
