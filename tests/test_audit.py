@@ -67,23 +67,61 @@ def test_near_duplicates_need_a_long_enough_text_and_the_threshold():
 
 
 @pytest.mark.unit
+class _FakeFitting:
+    """Stands for label_issues.Fitting: each C's model predicts the given label for the
+    first `accuracy[C]` share of the texts it is asked about; what each fold's model
+    trained on and scored is kept in `seen`."""
+
+    accuracy, seen, solved, given = {}, [], [], []
+
+    def __init__(self, texts, labels, *rest):
+        from textrnn.training.wide import linear
+        self.texts, self.cfg = set(texts), linear.WideConfig()
+
+    def solve(self, c):
+        fitting, share = self, self.accuracy.get(c, 0.5)
+        self.solved.append(c)
+
+        class Fitted:
+            def scores(self, held):
+                fitting.seen.append((fitting.texts, list(held)))
+                return np.zeros((len(held), 3), np.float32)
+
+            def predict(self, held):
+                right = int(round(share * len(held)))
+                return [l for l in _FakeFitting.given[:right]] + ["?"] * (len(held) - right)
+        return Fitted()
+
+
 def test_cross_fitting_never_scores_a_text_with_a_model_that_saw_it(monkeypatch):
-    seen = []
-
-    def fold_scores(texts, labels, held, categories, cut, *rest):
-        seen.append((set(texts), list(held)))
-        return np.zeros((len(held), 3), np.float32)
-
-    monkeypatch.setattr(label_issues, "_fold_scores", fold_scores)
+    monkeypatch.setattr(label_issues, "Fitting", _FakeFitting)
+    monkeypatch.setattr(_FakeFitting, "seen", [])
+    monkeypatch.setattr(_FakeFitting, "given", [])
     texts = [f"text {i}" for i in range(50)]
     labels = [("a", "b", "c")[i % 3] for i in range(50)]
-    label_issues.out_of_fold(texts, labels, folds=5, words=False)
-    scored = [t for _, held in seen for t in held]
+    label_issues.out_of_fold(texts, labels, folds=5, words=False, c=1.0)
+    scored = [t for _, held in _FakeFitting.seen for t in held]
     assert sorted(scored) == sorted(texts)  # each text scored once
-    assert all(not (trained & set(held)) for trained, held in seen)
+    assert all(not (trained & set(held)) for trained, held in _FakeFitting.seen)
     folds = label_issues.folds_of(labels, 5, seed=1)
     for label in "abc":  # stratified: every fold holds each class
         assert set(folds[np.asarray(labels) == label]) == set(range(5))
+
+
+@pytest.mark.parametrize("accuracy, chosen", [
+    ({0.1: 0.80, 0.3: 0.815, 1.0: 0.82, 3.0: 0.81, 10.0: 0.80}, 0.3),  # 0.3 within 1 SE
+    ({0.1: 0.70, 0.3: 0.75, 1.0: 0.80, 3.0: 0.82, 10.0: 0.84}, 10.0),  # the best, alone
+    ({c: 0.9 for c in (0.1, 0.3, 1.0, 3.0, 10.0)}, 0.1),              # ties: the smallest
+])
+def test_c_is_the_smallest_within_one_standard_error_of_the_best(monkeypatch, accuracy,
+                                                                  chosen):
+    monkeypatch.setattr(_FakeFitting, "accuracy", accuracy)
+    monkeypatch.setattr(_FakeFitting, "solved", [])
+    labels = ["a"] * 2000  # one standard error: about 0.0086 at 0.82
+    monkeypatch.setattr(_FakeFitting, "given", labels)
+    c, _ = label_issues.choose_c(_FakeFitting([], []), [""] * 2000, labels)
+    assert c == chosen
+    assert len(set(_FakeFitting.solved)) == len(_FakeFitting.solved)  # each C solved once
 
 
 def _planted_corpus(seed=0):

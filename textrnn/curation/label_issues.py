@@ -1,12 +1,18 @@
 """Texts whose label is probably wrong: confident learning on out-of-fold probabilities.
 
 `out_of_fold` cross-fits the recipe's wide path (character 1-3-gram TF-IDF and,
-with `words`, jieba words, each text cut once; the linear SVM at C = CROSS_FIT_C,
-CROSS_FIT_EPOCHS epochs): the texts are
-split into `folds` stratified, seeded folds, and each fold is scored by a model
-whose n-grams, IDF and weights were fitted on the other folds only, so no text is
-scored by a model that saw it. One softmax temperature, fitted on all the
-out-of-fold scores by log-loss, turns the scores into probabilities.
+with `words`, jieba words, each text cut once; the linear SVM, CROSS_FIT_EPOCHS
+epochs): the texts are split into `folds` stratified, seeded folds, and each fold
+is scored by a model whose n-grams, IDF and weights were fitted on the other folds
+only, so no text is scored by a model that saw it. One softmax temperature, fitted
+on all the out-of-fold scores by log-loss, turns the scores into probabilities.
+
+The SVM's C is chosen on the first fold, there being no val: the texts held out
+of it score each C of the wide path's grid by accuracy against their given
+labels, and the smallest C within one standard error of the best is kept (the
+one-standard-error rule). Given labels that are partly wrong, the most
+regularised of the models the held-out texts cannot tell apart memorises fewest
+of the wrong labels it trains on, and those are the labels it must then doubt.
 
 `find` then runs cleanlab's `find_label_issues` (confident learning: Northcutt et
 al. 2021; per-class thresholds at the mean self-confidence, the issues ranked
@@ -26,7 +32,6 @@ import numpy as np
 from textrnn.util.console import say
 from textrnn.util.errors import UserError
 
-CROSS_FIT_C = 1.0  # the middle of the wide path's grid: no val to choose it on here
 # Half the recipe's epochs: confident learning needs the texts ranked, not the objective's
 # last digits, and the cross-fitting trains a model a fold.
 CROSS_FIT_EPOCHS = 10
@@ -55,9 +60,11 @@ def folds_of(labels, folds, seed):
     return fold
 
 
-def out_of_fold(texts, labels, folds=5, seed=1, words=True, max_ngrams=None, min_df=None):
+def out_of_fold(texts, labels, folds=5, seed=1, words=True, max_ngrams=None, min_df=None,
+                c=None):
     """[texts, classes] out-of-fold probabilities and the classes (sorted); texts of a
-    class with fewer than `folds` texts get NaN rows."""
+    class with fewer than `folds` texts get NaN rows. `c`: the SVM's C, or None to
+    choose it on the first fold (`choose_c`)."""
     import dataclasses as fields_of
     from textrnn.training.config import TrainConfig
     defaults = {f.name: f.default for f in fields_of.fields(TrainConfig)}
@@ -78,9 +85,14 @@ def out_of_fold(texts, labels, folds=5, seed=1, words=True, max_ngrams=None, min
             say(f"audit: cross-fitting fold {k + 1} of {folds}")
             held = np.flatnonzero(fold == k)
             kept = np.flatnonzero(fold != k)
-            scores[held] = _fold_scores([texts[i] for i in kept], [labels[i] for i in kept],
-                                        [texts[i] for i in held], categories, cut,
-                                        max_ngrams, min_df, seed, os.path.join(tmp, str(k)))
+            fitting = Fitting([texts[i] for i in kept], [labels[i] for i in kept], categories,
+                              cut, max_ngrams, min_df, seed, os.path.join(tmp, str(k)))
+            held_texts = [texts[i] for i in held]
+            if c is None:
+                c, fitted = choose_c(fitting, held_texts, [labels[i] for i in held])
+            else:
+                fitted = fitting.solve(c)
+            scores[held] = fitted.scores(held_texts)
     return _softmax_fitted(scores, np.array([classes.index(l) for l in labels])), classes
 
 
@@ -117,11 +129,31 @@ def _lines(texts, labels):
         [f"{label}\t{one_line(text)}" for label, text in zip(labels, texts)])
 
 
-def _fold_scores(texts, labels, held, categories, cut, max_ngrams, min_df, seed, out):
-    """SVM scores of `held` by the wide path fitted on `texts`, `labels` (`cut`: the
-    jieba segmenter of its word features, or None)."""
-    fitted = train_wide(texts, labels, categories, cut, max_ngrams, min_df, seed, out)
-    return fitted.scores(held)
+def choose_c(fitting, texts, labels):
+    """(C, the model solved at it): the smallest C of the grid whose accuracy on the
+    held-out `texts` against their `labels` is within one standard error of the best
+    C's (the grid searched from its middle outward, then down from the best)."""
+    from textrnn.training.wide import linear
+    grid = fitting.cfg.c_grid
+    models, accuracy = {}, {}
+
+    def score(i):
+        models[i] = fitting.solve(grid[i])
+        accuracy[i] = float(np.mean(np.array(models[i].predict(texts)) == np.array(labels)))
+        return accuracy[i]
+
+    linear.search_grid(len(grid), score)
+    best = linear.best_point(accuracy)
+    error = np.sqrt(accuracy[best] * (1 - accuracy[best]) / len(texts))
+    chosen = best
+    for i in range(best - 1, -1, -1):
+        if (accuracy[i] if i in accuracy else score(i)) < accuracy[best] - error:
+            break
+        chosen = i
+    say(f"audit: C={grid[chosen]:g} for the cross-fitting: the smallest C within one "
+        f"standard error ({error:.4f}) of the best accuracy on the first fold's held-out "
+        f"texts ({accuracy[best]:.4f} at C={grid[best]:g})")
+    return grid[chosen], models[chosen]
 
 
 @dataclasses.dataclass
@@ -135,32 +167,48 @@ class Wide:
     def scores(self, texts):
         """[texts, classes] SVM scores."""
         from textrnn.training.wide import linear
-        placeholder = [_first_label(self.categories)] * len(texts)
+        placeholder = [_labels_of(self.categories)[0]] * len(texts)
         scored, _ = linear.predict_scores(self.model, linear.batches(
             _lines(texts, placeholder), self.featurizer, self.encoder, 1024))
         return scored
 
+    def predict(self, texts):
+        """The label of the highest score of each text."""
+        names = _labels_of(self.categories)
+        return [names[i] for i in np.argmax(self.scores(texts), axis=1)]
 
-def train_wide(texts, labels, categories, cut=None, max_ngrams=1_000_000, min_df=1, seed=1,
-               out=None):
-    """The recipe's wide path (n-grams, IDF, the SVM at CROSS_FIT_C) fitted on lists of
-    texts and labels; `categories` a categories.txt holding every label; its n-gram
-    table written into the folder `out`."""
-    from textrnn.features.encoding import LabelEncoder
-    from textrnn.training.wide import linear, ngrams
-    os.makedirs(out, exist_ok=True)
-    table, idf, _ = ngrams.fit(_lines(texts, labels).batch(1024).map(_texts_of), max_ngrams,
-                               min_df, total=len(texts), segmenter=cut)
-    ngrams.write_table(os.path.join(out, ngrams.NGRAMS_FILE), table, idf)
-    featurizer = ngrams.NgramFeaturizer(os.path.join(out, ngrams.NGRAMS_FILE), segmenter=cut)
-    encoder = LabelEncoder(categories)
-    cfg = linear.WideConfig(seed=seed, epochs=CROSS_FIT_EPOCHS)
-    batches = linear.training_batches(_lines(texts, labels), featurizer, encoder, len(texts),
-                                      "the other folds", cfg)
-    orders = linear.epoch_orders(len(batches), cfg.epochs_for(len(texts)), cfg)
-    model, _ = linear.solve(CROSS_FIT_C, batches, orders, featurizer.num_features,
-                            encoder.num_classes, len(texts), cfg)
-    return Wide(model, featurizer, encoder, categories)
+
+class Fitting:
+    """The recipe's wide path on lists of texts and labels, up to the SVM: its n-grams
+    and IDF fitted (the table written into the folder `out`), the texts featurized once;
+    `solve(c)` then trains the SVM at any C. `categories`: a categories.txt holding
+    every label; `cut`: the segmenter of the word features, or None."""
+
+    def __init__(self, texts, labels, categories, cut=None, max_ngrams=1_000_000, min_df=1,
+                 seed=1, out=None):
+        from textrnn.features.encoding import LabelEncoder
+        from textrnn.training.wide import linear, ngrams
+        os.makedirs(out, exist_ok=True)
+        table, idf, _ = ngrams.fit(_lines(texts, labels).batch(1024).map(_texts_of),
+                                   max_ngrams, min_df, total=len(texts), segmenter=cut)
+        ngrams.write_table(os.path.join(out, ngrams.NGRAMS_FILE), table, idf)
+        self.featurizer = ngrams.NgramFeaturizer(os.path.join(out, ngrams.NGRAMS_FILE),
+                                                 segmenter=cut)
+        self.encoder = LabelEncoder(categories)
+        self.categories, self.num_texts = categories, len(texts)
+        self.cfg = linear.WideConfig(seed=seed, epochs=CROSS_FIT_EPOCHS)
+        self.batches = linear.training_batches(_lines(texts, labels), self.featurizer,
+                                               self.encoder, len(texts), "the other folds",
+                                               self.cfg)
+        self.orders = linear.epoch_orders(len(self.batches), self.cfg.epochs_for(len(texts)),
+                                          self.cfg)
+
+    def solve(self, c):
+        """The SVM at C = c, as a Wide."""
+        from textrnn.training.wide import linear
+        model, _ = linear.solve(c, self.batches, self.orders, self.featurizer.num_features,
+                                self.encoder.num_classes, self.num_texts, self.cfg)
+        return Wide(model, self.featurizer, self.encoder, self.categories)
 
 
 def _texts_of(batch):
@@ -168,9 +216,10 @@ def _texts_of(batch):
     return data.fields(batch)[1]
 
 
-def _first_label(categories):
+def _labels_of(categories):
+    """The labels of a categories.txt, in the order of their ids."""
     with open(categories, encoding="utf-8") as stream:
-        return stream.readline().rstrip("\n")
+        return [line.rstrip("\n") for line in stream]
 
 
 def _softmax_fitted(scores, ids):
