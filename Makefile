@@ -68,8 +68,9 @@ train: $(STAMP)
 	$(BIN)/textrnn-prepare $(INPUTS) --tokenizer=$(TOKENIZER) --out_dir=$(PREPARED) $(PREPARE_ALL)
 	$(BIN)/textrnn-train $(RECIPE) --data_dir=$(PREPARED) --model_dir=$(MODEL_DIR) $(VECTOR_ARGS) $(TRAIN_ARGS)
 
+# Every test but the benchmarks' heaviest quick runs (marked bench; make bench-quick).
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) -m "not bench" $(PYTEST_ARGS)
 
 # The unit tier: no model trained, no process started (well under a minute).
 test-unit: $(STAMP)
@@ -190,7 +191,8 @@ bench-serving-http: $(VENV)/.bench
 gpu-check: $(STAMP)
 	$(BIN)/python benchmarks/gpu_check.py --out $(BENCH_OUT)/gpu_check.json
 
-# The same scripts on tiny inputs (a few minutes): checks they run; make test includes them.
+# The same scripts on tiny inputs (a few minutes): checks they run. make test runs all but
+# those marked bench, which train recurrent models end to end in subprocesses.
 bench-quick: $(VENV)/.bench
 	$(BIN)/python -m pytest -q tests/test_benchmarks.py tests/test_benchmark_accuracy.py \
 	  tests/test_benchmark_trust.py

@@ -1,11 +1,19 @@
-"""The accuracy benchmarks run in quick mode and write their JSON (see test_benchmarks.py)."""
+"""The accuracy benchmarks run in quick mode and write their JSON (see test_benchmarks.py).
+
+The two that train recurrent models end to end in subprocesses are marked bench (make
+bench-quick runs them, make test does not): what they guard in the library, the
+ensemble's export and a fit's scores, test_ensemble.py and test_classifier.py check in
+process."""
 
 import json
+
+import pytest
 
 from conftest import ROOT, run_python, shared_data
 from test_benchmarks import run_quick
 
 
+@pytest.mark.bench
 def test_accuracy_scores_each_ensemble_through_its_saved_model(tmp_path):
     # an ensemble of two recipes of two tokenizers (words, characters): the smallest run
     # of the script's whole path
@@ -16,6 +24,7 @@ def test_accuracy_scores_each_ensemble_through_its_saved_model(tmp_path):
         assert all(0 <= run["test_accuracy"] <= 1 for run in ensemble["runs"])
 
 
+@pytest.mark.bench
 def test_peers_runs_in_quick_mode_and_resumes_without_training_again(tmp_path):
     # textrnn_vectors is the same fit with vectors, which test_vectors runs end to end
     runs = tmp_path / "runs"

@@ -3,6 +3,11 @@
 The accuracy benchmarks (accuracy.py, peers.py) are in test_benchmark_accuracy.py, those
 of explanations and data (explain.py, audit.py, selection.py) in test_benchmark_trust.py:
 files of their own let the test workers run them beside these.
+
+memory.py and api_overhead.py train the default recipe end to end in subprocesses; they are
+marked bench (make bench-quick runs them, make test does not): the wide path's sampling
+bound they rely on is test_wide.py's, the API's model equal to the command's is
+test_classifier.py's.
 """
 
 import json
@@ -37,7 +42,12 @@ def run_quick(script, tmp_path, *args):
     return json.loads(out.read_text())
 
 
-@pytest.mark.parametrize("script, key", sorted(SCRIPTS.items()))
+HEAVY = {"memory.py", "api_overhead.py"}
+
+
+@pytest.mark.parametrize("script, key", [
+    pytest.param(script, key, marks=[pytest.mark.bench] if script in HEAVY else [])
+    for script, key in sorted(SCRIPTS.items())])
 def test_benchmark_script_runs_in_quick_mode(tmp_path, script, key, request):
     args = []
     if script == "serving.py":  # the session's trained model: the smallest that serves
