@@ -10,19 +10,27 @@ in 5 folds, then cleanlab's find_label_issues) and for the peer a user would run
 cleanlab's find_label_issues on 5-fold cross_val_predict probabilities of TF-IDF
 character 1-3-grams + LogisticRegression (scikit-learn).
 
+Recovery (--recovery, seed 1, uniform flips): the default recipe (textrnn.TextClassifier)
+trained on the clean sample, on the noisy one, and on the noisy one without the texts the
+audit flagged, each scored on test; the share of the noise's loss of test accuracy that
+dropping the flagged texts wins back.
+
 Duplicates: test texts copied into train with their label and with another, and
 near-copies (a character changed; punctuation changed): every exact copy must be
 found; the near-copies' recall is reported.
 
     python benchmarks/audit.py                                 # all corpora, seed 1
     python benchmarks/audit.py --corpora=waimai_10k --seeds=1,2,3
+    python benchmarks/audit.py --seeds=1,2,3 --recovery        # and retrain the recipe
     python benchmarks/audit.py --quick                         # a minute
 """
 
 import argparse
 import os
 import random
+import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -44,6 +52,11 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", default="1")
     parser.add_argument("--max_texts", type=int, default=20000, help="train texts audited "
                         "(a seeded sample; the cross-fitting's cost grows with them)")
+    parser.add_argument("--recovery", action="store_true", help="also train the default "
+                        "recipe on the clean, the noisy and the cleaned train (seed 1, uniform "
+                        "flips) and score each on test")
+    parser.add_argument("--work_dir", default=None, help="the recovery's model folders "
+                        "(default: a temporary folder)")
     parser.add_argument("--quick", action="store_true", help="waimai_10k, 300 texts, uniform "
                         "flips, character n-grams only: a smoke run")
     return parser.parse_args(argv)
@@ -87,10 +100,41 @@ def scores(flagged, flipped):
 
 
 def textrnn_audit(texts, noisy, flipped, seed, words=True):
+    """(scores and seconds, the flagged texts' indices)."""
     from textrnn.curation import label_issues
     started = time.perf_counter()
     issues = label_issues.audit_labels(texts, noisy, folds=5, seed=seed, words=words)
-    return dict(scores(issues.index, flipped), seconds=round(time.perf_counter() - started, 1))
+    seconds = round(time.perf_counter() - started, 1)
+    return dict(scores(issues.index, flipped), seconds=seconds), issues.index
+
+
+def recipe_accuracy(train, splits, model_dir, quick):
+    """Test accuracy of the default recipe (seed 1) fitted on `train` (texts, labels), val
+    choosing as make train does."""
+    from textrnn import TextClassifier
+    settings = dict(num_train_steps=20, wide_words=False) if quick else {}
+    shutil.rmtree(model_dir, ignore_errors=True)  # fit would resume a finished run
+    clf = TextClassifier(seed=1, model_dir=model_dir, **settings)
+    clf.fit(*train, validation_data=splits["val"])
+    return round(clf.score(*splits["test"]), 4)
+
+
+def recovery(texts, labels, noisy, flagged, splits, work_dir, quick):
+    """Test accuracy trained on the clean, the noisy and the cleaned (flagged texts
+    dropped) train, and the share of the noise's loss the cleaning recovers."""
+    dropped = set(flagged)
+    kept = [i for i in range(len(texts)) if i not in dropped]
+    trains = dict(clean=(texts, labels), noisy=(texts, noisy),
+                  cleaned=([texts[i] for i in kept], [noisy[i] for i in kept]))
+    accuracy = {}
+    for name, train in trains.items():
+        accuracy[name] = recipe_accuracy(train, splits, os.path.join(work_dir, name), quick)
+        print(f"recovery: {name} train ({len(train[0])} texts): test accuracy "
+              f"{accuracy[name]:.4f}", file=sys.stderr, flush=True)
+    lost = accuracy["clean"] - accuracy["noisy"]
+    recovered = (accuracy["cleaned"] - accuracy["noisy"]) / lost if lost > 0 else None
+    return dict(test_accuracy=accuracy, dropped=len(dropped),
+                recovered=None if recovered is None else round(recovered, 3))
 
 
 def peer_audit(texts, noisy, flipped, seed):
@@ -154,24 +198,27 @@ def sample(split, n, seed):
     return [texts[i] for i in keep], [labels[i] for i in keep]
 
 
-def run_corpus(name, raw_dir, seeds, max_texts, quick=False):
+def run_corpus(name, raw_dir, seeds, max_texts, quick=False, recovery_dir=None):
     splits = {s: peers.read_split(p) for s, p in common.raw_paths(raw_dir).items()}
     texts, labels = sample(splits["train"], max_texts, 1)
     classes = sorted(set(labels))
     confusable = peer_probabilities(texts, labels, 1)
-    runs = []
+    runs, out = [], {}
     for seed in seeds:
         for kind in ("uniform",) if quick else ("uniform", "confusable"):
             noisy, flipped = flips(labels, classes, kind, seed, confusable)
-            row = dict(seed=seed, kind=kind,
-                       textrnn=textrnn_audit(texts, noisy, flipped, seed, words=not quick),
+            ours, flagged = textrnn_audit(texts, noisy, flipped, seed, words=not quick)
+            row = dict(seed=seed, kind=kind, textrnn=ours,
                        peer=peer_audit(texts, noisy, flipped, seed))
             print(f"{name} seed {seed} {kind}: textrnn {row['textrnn']}, peer {row['peer']}",
                   file=sys.stderr, flush=True)
             runs.append(row)
+            if recovery_dir and seed == 1 and kind == "uniform":
+                out["recovery"] = recovery(texts, labels, noisy, flagged, splits,
+                                           os.path.join(recovery_dir, name), quick)
     copies = planted_copies((texts, labels), splits["test"], classes, 1)
     print(f"{name} copies: {copies}", file=sys.stderr, flush=True)
-    return dict(texts=len(texts), classes=len(classes), runs=runs, copies=copies)
+    return dict(texts=len(texts), classes=len(classes), runs=runs, copies=copies, **out)
 
 
 def main(argv=None):
@@ -180,12 +227,16 @@ def main(argv=None):
     corpora = ["waimai_10k"] if args.quick else args.corpora.split(",")
     if args.quick:
         args.max_texts, seeds = 300, seeds[:1]
+    if args.recovery and 1 not in seeds:
+        raise SystemExit("--recovery retrains on seed 1's flips: include 1 in --seeds")
+    work_dir = (args.work_dir or tempfile.mkdtemp(prefix="textrnn-audit-")) \
+        if args.recovery else None
     report = dict(machine=common.machine_info(), seeds=seeds, max_texts=args.max_texts,
                   flip_share=FLIP_SHARE, quick=args.quick,
                   command=common.command_line(__file__, argv), corpora={})
     common.each_corpus(report, common.shared_corpora(corpora, None, False),
                        lambda name, raw_dir: run_corpus(name, raw_dir, seeds, args.max_texts,
-                                                        args.quick),
+                                                        args.quick, work_dir),
                        args.out)
 
 
