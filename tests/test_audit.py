@@ -108,6 +108,45 @@ def test_cross_fitting_never_scores_a_text_with_a_model_that_saw_it(monkeypatch)
         assert set(folds[np.asarray(labels) == label]) == set(range(5))
 
 
+class _Remembering:
+    """A classifier with scikit-learn's interface that remembers what it trained on and
+    gives its classes in reverse order."""
+
+    fitted = []
+
+    def __init__(self, model_dir="kept", depth=3):
+        self.model_dir, self.depth = model_dir, depth
+
+    def get_params(self):
+        return dict(model_dir=self.model_dir, depth=self.depth)
+
+    def fit(self, texts, labels):
+        assert self.model_dir is None and self.depth == 3  # a fresh copy for each fold
+        self.texts, self.classes_ = set(texts), sorted(set(labels), reverse=True)
+        self.label_of = dict(zip(texts, labels))
+        _Remembering.fitted.append(self)
+        return self
+
+    def predict_proba(self, texts):
+        assert not self.texts & set(texts), "scored a text it trained on"
+        first = self.classes_.index("a")
+        return np.array([[1.0 if j == first else 0.0 for j in range(len(self.classes_))]
+                         for _ in texts])
+
+
+def test_any_estimator_is_cross_fitted_on_the_other_folds(monkeypatch):
+    monkeypatch.setattr(_Remembering, "fitted", [])
+    texts = [f"text {i}" for i in range(30)]
+    labels = [("a", "b", "c")[i % 3] for i in range(30)]
+    probabilities, classes = label_issues.out_of_fold_estimator(_Remembering(), texts,
+                                                                labels, folds=3)
+    assert classes == ["a", "b", "c"] and len(_Remembering.fitted) == 3
+    assert (probabilities[:, 0] == 1).all() and (probabilities[:, 1:] == 0).all()
+    found = label_issues.audit_labels(texts, labels, folds=3, estimator=_Remembering())
+    assert found.index and all(labels[i] != "a" for i in found.index)
+    assert set(found.suggested) == {"a"}
+
+
 @pytest.mark.parametrize("accuracy, chosen", [
     ({0.1: 0.80, 0.3: 0.815, 1.0: 0.82, 3.0: 0.81, 10.0: 0.80}, 0.3),  # 0.3 within 1 SE
     ({0.1: 0.70, 0.3: 0.75, 1.0: 0.80, 3.0: 0.82, 10.0: 0.84}, 10.0),  # the best, alone

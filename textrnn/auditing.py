@@ -37,6 +37,12 @@ def define_flags():
     flags.DEFINE_bool("label_issues", True, "Search for probably wrong labels (needs "
                       "cleanlab: pip install 'textrnn[audit]'); --nolabel_issues reports "
                       "duplicates and leaks only, in seconds.")
+    flags.DEFINE_enum("model", "wide", ["wide", "recipe"], "What the cross-fitting trains: "
+                      "'wide', the default recipe's wide path (TF-IDF n-grams and a linear "
+                      "SVM; seconds a fold); 'recipe', the whole default recipe as "
+                      "textrnn-train --recipe=auto trains it (the recurrent model too, val "
+                      "held out of each fold's training texts; minutes a fold on a CPU, "
+                      "for corpora of a few thousand texts).")
     flags.DEFINE_bool("wide_words", True, "Jieba words beside the character n-grams in the "
                       "cross-fitted models, as the default recipe's wide path.")
     flags.DEFINE_bool("audit_test", False, "Also search test for label issues. Off by "
@@ -52,11 +58,16 @@ def main(argv):
     if not 0.0 < FLAGS.near_threshold <= 1.0:
         raise UserError("--near_threshold must be in (0, 1]")
     from textrnn.curation import audit
+    estimator = None
+    if FLAGS.model == "recipe":
+        from textrnn.classifier import TextClassifier
+        estimator = TextClassifier(seed=FLAGS.seed, verbose=0)
     file_format = formats.FileFormat(**settings.values(formats.FileFormat, FLAGS))
     report = audit.audit_files(
         dict(train=FLAGS.train, val=FLAGS.val, test=FLAGS.test), file_format,
         folds=FLAGS.folds, seed=FLAGS.seed, near_threshold=FLAGS.near_threshold,
-        label_issues=FLAGS.label_issues, words=FLAGS.wide_words, check_test=FLAGS.audit_test)
+        label_issues=FLAGS.label_issues, words=FLAGS.wide_words, check_test=FLAGS.audit_test,
+        estimator=estimator)
     report.write(FLAGS.out_dir)
     print("\n".join(report.summary()))
     print(f"wrote {FLAGS.out_dir}/{{{audit.DUPLICATES_FILE},{audit.ISSUES_FILE},"

@@ -147,11 +147,13 @@ def write_tsv(path, header, rows):
 
 
 def audit(texts, labels, sources=None, folds=5, seed=1, near_threshold=0.8,
-          label_issues=True, words=True, check_test=False):
+          label_issues=True, words=True, check_test=False, estimator=None):
     """A Report on `texts` and their `labels` (one label a text). `sources`: a Source
     for each text (default: line numbers of one train list); `folds`, `seed`: the
     cross-fitting; `words`: jieba words beside the n-grams, as the recipe's wide path;
-    `check_test`: also search test's texts for label issues."""
+    `check_test`: also search test's texts for label issues; `estimator`: a classifier
+    with scikit-learn's interface (e.g. textrnn.TextClassifier(), the whole recipe) to
+    cross-fit instead of the wide path."""
     texts, labels = list(texts), [str(label) for label in labels]
     if len(texts) != len(labels):
         raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
@@ -162,7 +164,7 @@ def audit(texts, labels, sources=None, folds=5, seed=1, near_threshold=0.8,
         from textrnn.curation import label_issues as issues
         checked = [i for i, s in enumerate(sources) if check_test or s.split != "test"]
         found = issues.audit_labels([texts[i] for i in checked], [labels[i] for i in checked],
-                                    folds, seed, words)
+                                    folds, seed, words, estimator)
         report.issues = _remapped(found, checked, len(texts))
     return report
 

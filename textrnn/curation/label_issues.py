@@ -19,6 +19,11 @@ al. 2021; per-class thresholds at the mean self-confidence, the issues ranked
 by self-confidence, the probability of the given label), cleanlab being a
 well-kept implementation of it (`pip install 'textrnn[audit]'`).
 
+`out_of_fold_estimator` cross-fits any classifier with scikit-learn's
+interface instead (fit, predict_proba, classes_, get_params), such as
+textrnn.TextClassifier: the whole recipe, recurrent model and wide path, for a
+small corpus, where its five trainings are affordable.
+
 Classes with fewer texts than folds cannot be cross-fitted: their texts are
 left out and the classes named.
 """
@@ -94,6 +99,27 @@ def out_of_fold(texts, labels, folds=5, seed=1, words=True, max_ngrams=None, min
                 fitted = fitting.solve(c)
             scores[held] = fitted.scores(held_texts)
     return _softmax_fitted(scores, np.array([classes.index(l) for l in labels])), classes
+
+
+def out_of_fold_estimator(estimator, texts, labels, folds=5, seed=1):
+    """out_of_fold's result from a fresh copy of `estimator` (scikit-learn's interface:
+    `type(estimator)(**estimator.get_params())`, its model_dir unset so that each fold
+    trains from scratch) fitted on each fold's other folds."""
+    classes = sorted(set(labels))
+    fold = folds_of(labels, folds, seed)
+    out = np.full((len(texts), len(classes)), np.nan)
+    for k in range(folds):
+        say(f"audit: cross-fitting fold {k + 1} of {folds}")
+        held = np.flatnonzero(fold == k)
+        kept = np.flatnonzero(fold != k)
+        params = estimator.get_params()
+        if "model_dir" in params:
+            params["model_dir"] = None
+        model = type(estimator)(**params).fit([texts[i] for i in kept],
+                                              [labels[i] for i in kept])
+        columns = [list(model.classes_).index(c) for c in classes]
+        out[held] = np.asarray(model.predict_proba([texts[i] for i in held]))[:, columns]
+    return out, classes
 
 
 class _CutOnce:
@@ -253,9 +279,10 @@ def find(labels, probabilities, classes):
                   probabilities=probabilities, skipped_classes=[])
 
 
-def audit_labels(texts, labels, folds=5, seed=1, words=True):
+def audit_labels(texts, labels, folds=5, seed=1, words=True, estimator=None):
     """Issues of `texts` and `labels`: cross-fitting (classes too small for `folds` folds
-    are named and skipped), then confident learning."""
+    are named and skipped) of the wide path, or of `estimator` when given
+    (`out_of_fold_estimator`), then confident learning."""
     counts = {label: labels.count(label) for label in set(labels)}
     small = sorted(label for label, n in counts.items() if n < folds)
     if small:
@@ -265,8 +292,12 @@ def audit_labels(texts, labels, folds=5, seed=1, words=True):
     if len({labels[i] for i in kept}) < 2:
         raise UserError(f"label issues need at least two classes of {folds} or more texts "
                         f"(--folds={folds})")
-    probabilities, classes = out_of_fold([texts[i] for i in kept], [labels[i] for i in kept],
-                                         folds, seed, words)
+    kept_texts, kept_labels = [texts[i] for i in kept], [labels[i] for i in kept]
+    if estimator is None:
+        probabilities, classes = out_of_fold(kept_texts, kept_labels, folds, seed, words)
+    else:
+        probabilities, classes = out_of_fold_estimator(estimator, kept_texts, kept_labels,
+                                                       folds, seed)
     issues = find([labels[i] for i in kept], probabilities, classes)
     full = np.full((len(texts), len(classes)), np.nan)
     full[kept] = probabilities
