@@ -132,8 +132,8 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/vectors_pass.py --out $(BENCH_OUT)/vectors_pass.json
 	$(BIN)/python benchmarks/api_overhead.py --out $(BENCH_OUT)/api_overhead.json
 	$(BIN)/python benchmarks/explain.py --work_dir=runs/peers --out $(BENCH_OUT)/explain.json
-	$(BIN)/python benchmarks/audit.py --max_texts=10000 --seeds=1,2,3 --recovery \
-	  --work_dir=runs/audit --out $(BENCH_OUT)/audit.json
+	$(BIN)/python benchmarks/audit.py --max_texts=10000 --seeds=1,2,3 \
+	  --recovery=thucnews_titles,waimai_10k --work_dir=runs/audit --out $(BENCH_OUT)/audit.json
 	$(BIN)/python benchmarks/selection.py --out $(BENCH_OUT)/selection.json \
 	  --plot $(BENCH_OUT)/selection.svg
 	$(BIN)/python benchmarks/report.py --results $(BENCH_OUT) --write BENCHMARKS.md

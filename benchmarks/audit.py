@@ -10,7 +10,7 @@ in 5 folds, then cleanlab's find_label_issues) and for the peer a user would run
 cleanlab's find_label_issues on 5-fold cross_val_predict probabilities of TF-IDF
 character 1-3-grams + LogisticRegression (scikit-learn).
 
-Recovery (--recovery, seed 1, uniform flips): the default recipe (textrnn.TextClassifier)
+Recovery (--recovery=CORPORA, seed 1, uniform flips): the default recipe (textrnn.TextClassifier)
 trained on the clean sample, on the noisy one, and on the noisy one without the texts the
 audit flagged, each scored on test; the share of the noise's loss of test accuracy that
 dropping the flagged texts wins back.
@@ -21,7 +21,7 @@ found; the near-copies' recall is reported.
 
     python benchmarks/audit.py                                 # all corpora, seed 1
     python benchmarks/audit.py --corpora=waimai_10k --seeds=1,2,3
-    python benchmarks/audit.py --seeds=1,2,3 --recovery        # and retrain the recipe
+    python benchmarks/audit.py --seeds=1,2,3 --recovery=waimai_10k  # and retrain the recipe
     python benchmarks/audit.py --quick                         # a minute
 """
 
@@ -52,9 +52,9 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", default="1")
     parser.add_argument("--max_texts", type=int, default=20000, help="train texts audited "
                         "(a seeded sample; the cross-fitting's cost grows with them)")
-    parser.add_argument("--recovery", action="store_true", help="also train the default "
-                        "recipe on the clean, the noisy and the cleaned train (seed 1, uniform "
-                        "flips) and score each on test")
+    parser.add_argument("--recovery", default="", help="corpora on which to also train "
+                        "the default recipe on the clean, the noisy and the cleaned train "
+                        "(seed 1, uniform flips) and score each on test (comma-separated)")
     parser.add_argument("--work_dir", default=None, help="the recovery's model folders "
                         "(default: a temporary folder)")
     parser.add_argument("--quick", action="store_true", help="waimai_10k, 300 texts, uniform "
@@ -199,6 +199,8 @@ def sample(split, n, seed):
 
 
 def run_corpus(name, raw_dir, seeds, max_texts, quick=False, recovery_dir=None):
+    """The corpus' audits of planted flips (and, with a `recovery_dir`, the recovery
+    trainings) and planted copies."""
     splits = {s: peers.read_split(p) for s, p in common.raw_paths(raw_dir).items()}
     texts, labels = sample(splits["train"], max_texts, 1)
     classes = sorted(set(labels))
@@ -229,14 +231,16 @@ def main(argv=None):
         args.max_texts, seeds = 300, seeds[:1]
     if args.recovery and 1 not in seeds:
         raise SystemExit("--recovery retrains on seed 1's flips: include 1 in --seeds")
+    retrained = set(filter(None, args.recovery.split(",")))
     work_dir = (args.work_dir or tempfile.mkdtemp(prefix="textrnn-audit-")) \
-        if args.recovery else None
+        if retrained else None
     report = dict(machine=common.machine_info(), seeds=seeds, max_texts=args.max_texts,
                   flip_share=FLIP_SHARE, quick=args.quick,
                   command=common.command_line(__file__, argv), corpora={})
     common.each_corpus(report, common.shared_corpora(corpora, None, False),
                        lambda name, raw_dir: run_corpus(name, raw_dir, seeds, args.max_texts,
-                                                        args.quick, work_dir),
+                                                        args.quick,
+                                                        work_dir if name in retrained else None),
                        args.out)
 
 

@@ -2,10 +2,13 @@
 
 `out_of_fold` cross-fits the recipe's wide path (character 1-3-gram TF-IDF and,
 with `words`, jieba words, each text cut once; the linear SVM, CROSS_FIT_EPOCHS
-epochs): the texts are split into `folds` stratified, seeded folds, and each fold
-is scored by a model whose n-grams, IDF and weights were fitted on the other folds
-only, so no text is scored by a model that saw it. One softmax temperature, fitted
-on all the out-of-fold scores by log-loss, turns the scores into probabilities.
+epochs), keeping the n-grams of at least CROSS_FIT_MIN_DF training texts: an
+n-gram of one text can only memorise that text's label, and it is the wrong
+labels the models must not learn by heart. The texts are split into `folds`
+stratified, seeded folds, and each fold is scored by a model whose n-grams, IDF
+and weights were fitted on the other folds only, so no text is scored by a
+model that saw it. One softmax temperature, fitted on all the out-of-fold
+scores by log-loss, turns the scores into probabilities.
 
 The SVM's C is chosen on the first fold, there being no val: the texts held out
 of it score each C of the wide path's grid by accuracy against their given
@@ -40,6 +43,7 @@ from textrnn.util.errors import UserError
 # Half the recipe's epochs: confident learning needs the texts ranked, not the objective's
 # last digits, and the cross-fitting trains a model a fold.
 CROSS_FIT_EPOCHS = 10
+CROSS_FIT_MIN_DF = 2
 
 
 @dataclasses.dataclass
@@ -74,7 +78,7 @@ def out_of_fold(texts, labels, folds=5, seed=1, words=True, max_ngrams=None, min
     from textrnn.training.config import TrainConfig
     defaults = {f.name: f.default for f in fields_of.fields(TrainConfig)}
     max_ngrams = max_ngrams or defaults["wide_max_ngrams"]
-    min_df = min_df or defaults["wide_min_df"]
+    min_df = min_df or CROSS_FIT_MIN_DF
     classes = sorted(set(labels))
     fold = folds_of(labels, folds, seed)
     scores = np.full((len(texts), len(classes)), np.nan, np.float32)
