@@ -11,9 +11,10 @@ cleanlab's find_label_issues on 5-fold cross_val_predict probabilities of TF-IDF
 character 1-3-grams + LogisticRegression (scikit-learn).
 
 Recovery (--recovery=CORPORA, seed 1, uniform flips): the default recipe (textrnn.TextClassifier)
-trained on the clean sample, on the noisy one, and on the noisy one without the texts the
-audit flagged, each scored on test; the share of the noise's loss of test accuracy that
-dropping the flagged texts wins back.
+trained on the clean sample, on the noisy one, on the noisy one without the texts the
+audit flagged ('cleaned'), and on the noisy one with the flagged texts given their true
+labels back ('reviewed': what a person who checks the flagged list ends with), each
+scored on test; the share of the noise's loss of test accuracy that each wins back.
 
 Duplicates: test texts copied into train with their label and with another, and
 near-copies (a character changed; punctuation changed): every exact copy must be
@@ -120,21 +121,25 @@ def recipe_accuracy(train, splits, model_dir, quick):
 
 
 def recovery(texts, labels, noisy, flagged, splits, work_dir, quick):
-    """Test accuracy trained on the clean, the noisy and the cleaned (flagged texts
-    dropped) train, and the share of the noise's loss the cleaning recovers."""
+    """Test accuracy trained on the clean, the noisy, the cleaned (flagged texts
+    dropped) and the reviewed (flagged texts given their true labels) train, and the
+    share of the noise's loss the last two recover."""
     dropped = set(flagged)
     kept = [i for i in range(len(texts)) if i not in dropped]
+    reviewed = [labels[i] if i in dropped else noisy[i] for i in range(len(texts))]
     trains = dict(clean=(texts, labels), noisy=(texts, noisy),
-                  cleaned=([texts[i] for i in kept], [noisy[i] for i in kept]))
+                  cleaned=([texts[i] for i in kept], [noisy[i] for i in kept]),
+                  reviewed=(texts, reviewed))
     accuracy = {}
     for name, train in trains.items():
         accuracy[name] = recipe_accuracy(train, splits, os.path.join(work_dir, name), quick)
         print(f"recovery: {name} train ({len(train[0])} texts): test accuracy "
               f"{accuracy[name]:.4f}", file=sys.stderr, flush=True)
     lost = accuracy["clean"] - accuracy["noisy"]
-    recovered = (accuracy["cleaned"] - accuracy["noisy"]) / lost if lost > 0 else None
+    share = lambda name: (round((accuracy[name] - accuracy["noisy"]) / lost, 3)
+                          if lost > 0 else None)
     return dict(test_accuracy=accuracy, dropped=len(dropped),
-                recovered=None if recovered is None else round(recovered, 3))
+                recovered=dict(cleaned=share("cleaned"), reviewed=share("reviewed")))
 
 
 def peer_audit(texts, noisy, flipped, seed):
