@@ -196,7 +196,7 @@ gpu-check: $(STAMP)
 	$(BIN)/python benchmarks/gpu_check.py --out $(BENCH_OUT)/gpu_check.json
 
 # The same scripts on tiny inputs (a few minutes): checks they run. make test runs all but
-# those marked bench, which train recurrent models end to end in subprocesses.
+# those marked bench, whose invariants other tests check in process.
 bench-quick: $(VENV)/.bench
 	$(BIN)/python -m pytest -q tests/test_benchmarks.py tests/test_benchmark_accuracy.py \
 	  tests/test_benchmark_trust.py
