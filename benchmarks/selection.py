@@ -9,9 +9,12 @@ over its guesses, a share of unknown vocabulary, no near-duplicates) or at rando
 each round the recipe's wide path (character 1-3-grams and jieba words, the SVM)
 is trained again on what is labelled and scored on (a seeded sample of at most
 --test texts of) test. The target: the mean test accuracy over rounds 2-5 above
-random's by at least 0.5 points. The curves are drawn to --plot (matplotlib).
+random's by at least 0.5 points. The peer, when small-text is installed: its margin
+sampling (BreakingTies: the smallest gap between the two most probable classes) over the
+same learner's probabilities. The curves are drawn to --plot (matplotlib).
 
     python benchmarks/selection.py                      # thucnews_titles, waimai_10k; seeds 1-3
+    python benchmarks/selection.py --strategies=small_text --update   # add the peer
     python benchmarks/selection.py --quick              # one round of 100, a minute
 """
 
@@ -29,7 +32,7 @@ import common  # noqa: E402
 import peers  # noqa: E402
 
 CORPORA = ("thucnews_titles", "waimai_10k")
-STRATEGIES = ("textrnn", "random")
+STRATEGIES = ("textrnn", "random", "small_text")
 C = 1.0  # the middle of the wide path's grid: the rounds have no val to choose it on
 
 
@@ -46,6 +49,10 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--pool", type=int, default=20000)
     parser.add_argument("--test", type=int, default=5000)
+    parser.add_argument("--strategies", default=",".join(STRATEGIES),
+                        help="of " + ", ".join(STRATEGIES) + " (small_text: when installed)")
+    parser.add_argument("--update", action="store_true", help="keep --out's curves of the "
+                        "strategies and corpora not run again (same seeds)")
     parser.add_argument("--quick", action="store_true")
     return parser.parse_args(argv)
 
@@ -80,6 +87,28 @@ def unknown_shares(fitted, texts):
                            .numpy() for i in range(0, len(texts), 1024)])
 
 
+def margin_sampling(fitted, texts, k):
+    """The k texts small-text's BreakingTies picks from the learner's probabilities."""
+    from small_text.query_strategies import BreakingTies
+
+    class Probabilities:  # what small-text asks of a classifier here
+        def predict_proba(self, data):
+            return probabilities(fitted, data)
+
+    none = np.array([], np.int64)
+    return BreakingTies().query(Probabilities(), texts, np.arange(len(texts)), none, none,
+                                n=k)
+
+
+def available(strategies):
+    """The strategies whose library is installed; the others named."""
+    import importlib.util
+    if "small_text" in strategies and importlib.util.find_spec("small_text") is None:
+        print("small_text: skipped (pip install small-text)", file=sys.stderr)
+        return [s for s in strategies if s != "small_text"]
+    return strategies
+
+
 def curve(strategy, data, classes, seed, args, learner):
     """Test accuracy after each round (the first: the random start alone)."""
     from textrnn.curation import selection
@@ -98,6 +127,9 @@ def curve(strategy, data, classes, seed, args, learner):
             break
         if strategy == "random":
             picked = pool[:args.step]
+        elif strategy == "small_text":
+            picked = [pool[i] for i in margin_sampling(fitted, [texts[i] for i in pool],
+                                                       args.step)]
         else:
             pool_texts = [texts[i] for i in pool]
             chosen = selection.choose(pool_texts, probabilities(fitted, pool_texts), classes,
@@ -114,19 +146,30 @@ def run_corpus(name, raw_dir, seeds, args):
     train = audit.sample(splits["train"], args.pool + args.start, 1)
     test = audit.sample(splits["test"], args.test, 1)
     classes = sorted(set(train[1]))
+    earlier = {r["seed"]: r for r in (args.earlier or {}).get(name, {}).get("runs", [])}
     runs = []
     with tempfile.TemporaryDirectory(prefix="textrnn-select-") as folder:
         learner = Learner(classes, not args.quick, folder)
         for seed in seeds:
-            row = dict(seed=seed)
-            for strategy in STRATEGIES:
+            row = dict(earlier.get(seed, {}), seed=seed)
+            for strategy in args.strategies:
                 row[strategy] = curve(strategy, (train, test), classes, seed, args, learner)
             print(f"{name} seed {seed}: {row}", file=sys.stderr, flush=True)
             runs.append(row)
-    later = lambda s: float(np.mean([np.mean(r[s][2:] or r[s][-1:]) for r in runs]))
     return dict(pool=len(train[0]) - args.start, test=len(test[0]), runs=runs,
-                mean_rounds_2_5={s: round(later(s), 4) for s in STRATEGIES},
-                margin_points=round(100 * (later("textrnn") - later("random")), 2))
+                **summary(runs))
+
+
+def summary(runs):
+    """Mean test accuracy over rounds 2-5 of each strategy every run has, and textrnn's
+    margin over random (and over the peer) in points."""
+    later = lambda s: float(np.mean([np.mean(r[s][2:] or r[s][-1:]) for r in runs]))
+    done = [s for s in STRATEGIES if all(s in r for r in runs)]
+    out = dict(mean_rounds_2_5={s: round(later(s), 4) for s in done},
+               margin_points=round(100 * (later("textrnn") - later("random")), 2))
+    if "small_text" in done:
+        out["over_small_text_points"] = round(100 * (later("textrnn") - later("small_text")), 2)
+    return out
 
 
 def plot(report, path):
@@ -140,7 +183,7 @@ def plot(report, path):
     corpora = report["corpora"]
     figure, axes = plt.subplots(1, len(corpora), figsize=(5 * len(corpora), 3.6), squeeze=False)
     for axis, (name, result) in zip(axes[0], corpora.items()):
-        for strategy in STRATEGIES:
+        for strategy in result["mean_rounds_2_5"]:
             mean = np.mean([r[strategy] for r in result["runs"]], axis=0)
             sizes = [report["start"] + k * report["step"] for k in range(len(mean))]
             axis.plot(sizes, mean, marker="o", label=strategy)
@@ -159,9 +202,14 @@ def main(argv=None):
     if args.quick:
         corpora, seeds = ["waimai_10k"], seeds[:1]
         args.start, args.step, args.rounds, args.pool, args.test = 100, 100, 1, 1000, 300
+    args.strategies = available(args.strategies.split(","))
+    earlier = (common.load_if_present(args.out) or {}) if args.update else {}
+    args.earlier = earlier.get("corpora")
+    command = common.command_line(__file__, argv)
     report = dict(machine=common.machine_info(), seeds=seeds, start=args.start, step=args.step,
                   rounds=args.rounds, quick=args.quick,
-                  command=common.command_line(__file__, argv), corpora={})
+                  command=f"{earlier['command']}; {command}" if earlier else command,
+                  corpora=dict(earlier.get("corpora", {})))
     common.each_corpus(report, common.shared_corpora(corpora, None, False),
                        lambda name, raw_dir: run_corpus(name, raw_dir, seeds, args), args.out)
     if report["corpora"] and not args.quick:

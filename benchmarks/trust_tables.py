@@ -124,10 +124,15 @@ def selection_table(s):
            "trained again each round and scored on test. Mean test accuracy over rounds 2 to "
            f"{s['rounds']} (mean of seeds {', '.join(map(str, s['seeds']))}); the curves: "
            "[benchmarks/results/selection.svg](benchmarks/results/selection.svg).", "",
-           "| corpus | pool | test | textrnn | random | margin (points) |",
-           "| --- | ---: | ---: | ---: | ---: | ---: |"]
+           "The peer: small-text's margin sampling (BreakingTies) over the same learner's "
+           "probabilities.", "",
+           "| corpus | pool | test | textrnn | random | margin (points) | small-text margin "
+           "sampling | textrnn - small-text (points) |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for corpus, r in s["corpora"].items():
         m = r["mean_rounds_2_5"]
+        peer = f"{m['small_text']:.4f} | {r['over_small_text_points']:+.2f}" \
+            if "small_text" in m else " | "
         out.append(f"| {corpus} | {r['pool']:,} | {r['test']:,} | {m['textrnn']:.4f} | "
-                   f"{m['random']:.4f} | {r['margin_points']:+.2f} |")
+                   f"{m['random']:.4f} | {r['margin_points']:+.2f} | {peer} |")
     return _with_notes(out, s)
