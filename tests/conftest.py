@@ -38,29 +38,6 @@ def pytest_collection_modifyitems(config, items):
             continue
         if not _HEAVY_CODE.search(inspect.getsource(function)):
             item.add_marker(pytest.mark.unit)
-    _heaviest_files_first(items)
-
-
-# What costs an end-to-end test its seconds: a training, a service, a benchmark's run.
-_COSTLY_CODE = re.compile(r"\btrain\(|\.fit\(|Trainer\(|run_make_train|start\(|Service\(|"
-                          r"run_quick|run_python|train_wide|add_wide_path|export_models|"
-                          r"cross_val_score|Popen")
-
-
-def _heaviest_files_first(items):
-    """The files with the most tests that train, serve or run a benchmark first, each
-    file's tests in their order: the test workers take whole files (--dist loadfile) in
-    this order, so the long ones start early and none is left to run alone at the end."""
-    import inspect
-    heavy = {}
-    for item in items:
-        function = getattr(item, "function", None)
-        if function is not None and item.get_closest_marker("unit") is None and \
-                _COSTLY_CODE.search(inspect.getsource(function)):
-            heavy[item.path] = heavy.get(item.path, 0) + 1
-    position = {id(item): i for i, item in enumerate(items)}
-    items.sort(key=lambda item: (-heavy.get(item.path, 0), str(item.path),
-                                 position[id(item)]))
 
 
 @pytest.fixture(autouse=True)
