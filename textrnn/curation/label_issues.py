@@ -90,10 +90,7 @@ def out_of_fold(texts, labels, folds=5, seed=1, words=True, max_ngrams=None, min
         os.makedirs(os.path.join(tmp, "words"))
         cut = _CutOnce(ngrams.word_segmenter(os.path.join(tmp, "words"))[0], texts) \
             if words else None
-        for k in range(folds):
-            say(f"audit: cross-fitting fold {k + 1} of {folds}")
-            held = np.flatnonzero(fold == k)
-            kept = np.flatnonzero(fold != k)
+        for k, (held, kept) in enumerate(_each_fold(fold, folds)):
             fitting = Fitting([texts[i] for i in kept], [labels[i] for i in kept], categories,
                               cut, max_ngrams, min_df, seed, os.path.join(tmp, str(k)))
             held_texts = [texts[i] for i in held]
@@ -110,12 +107,8 @@ def out_of_fold_estimator(estimator, texts, labels, folds=5, seed=1):
     `type(estimator)(**estimator.get_params())`, its model_dir unset so that each fold
     trains from scratch) fitted on each fold's other folds."""
     classes = sorted(set(labels))
-    fold = folds_of(labels, folds, seed)
     out = np.full((len(texts), len(classes)), np.nan)
-    for k in range(folds):
-        say(f"audit: cross-fitting fold {k + 1} of {folds}")
-        held = np.flatnonzero(fold == k)
-        kept = np.flatnonzero(fold != k)
+    for held, kept in _each_fold(folds_of(labels, folds, seed), folds):
         params = estimator.get_params()
         if "model_dir" in params:
             params["model_dir"] = None
@@ -124,6 +117,14 @@ def out_of_fold_estimator(estimator, texts, labels, folds=5, seed=1):
         columns = [list(model.classes_).index(c) for c in classes]
         out[held] = np.asarray(model.predict_proba([texts[i] for i in held]))[:, columns]
     return out, classes
+
+
+def _each_fold(fold, folds):
+    """(held-out indices, training indices) of each fold of `fold` (a fold a text), its
+    progress said."""
+    for k in range(folds):
+        say(f"audit: cross-fitting fold {k + 1} of {folds}")
+        yield np.flatnonzero(fold == k), np.flatnonzero(fold != k)
 
 
 class _CutOnce:
