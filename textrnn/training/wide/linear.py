@@ -126,11 +126,15 @@ def epoch_orders(num_batches, count, cfg):
     """The order of the batches in each of `count` epochs: a seeded shuffle, another
     order every epoch; the same in any process for the same seed (a shuffle's op seed
     is combined with the global one, which is set to the seed here, as training sets
-    it)."""
+    it). The epochs are one repeated pass (each repetition reshuffles, as a fresh
+    iterator would): a tiny corpus has hundreds of epochs, and an iterator each cost
+    more than its shuffle."""
     tf.random.set_seed(cfg.seed)
     shuffled = tf.data.Dataset.range(num_batches).shuffle(
         10_000, seed=cfg.seed, reshuffle_each_iteration=True)
-    return [np.fromiter(shuffled.as_numpy_iterator(), np.int64) for _ in range(count)]
+    flat = np.fromiter(shuffled.repeat(count).as_numpy_iterator(), np.int64,
+                       count=num_batches * count)
+    return list(flat.reshape(count, num_batches))
 
 
 def grid_orders(num_batches, epochs, cfg):
