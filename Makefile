@@ -47,9 +47,11 @@ RUN ?= runs/$(basename $(notdir $(abspath $(DATA))))
 PREPARED ?= $(RUN)/prepared
 MODEL_DIR ?= $(RUN)/model
 PYTEST_ARGS ?=
-# The suite waits on subprocesses and TensorFlow start-ups much of the time: one worker
-# per core (at most 4), each test file on one worker so its fixtures are built once.
-PYTEST_WORKERS ?= -n auto --maxprocesses=4 --dist loadfile
+# One worker more than the cores (at most 5), each test file on one worker so its
+# fixtures are built once: the extra worker keeps the cores busy while another waits on
+# a subprocess, a service or a lock (each worker's TensorFlow runs one thread: conftest.py).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n + 1 : 5 )))
+PYTEST_WORKERS ?= -n $(TEST_WORKERS) --dist loadfile
 
 SHARED_DATA ?= ../shared/data
 BENCH_OUT ?= benchmarks/results

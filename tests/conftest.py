@@ -16,6 +16,11 @@ from textrnn.util import startup
 # The tests run the library in this process the way the commands run it: with the
 # commands' TensorFlow defaults (quiet start-up, oneDNN off), set before it loads.
 startup.command_environment()
+# With several test workers (make test), each one's TensorFlow (and every process it
+# starts) runs ops on one thread: the workers already fill the cores, and thread pools
+# of several processes contending for them stall each other.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 # The unit tier (`make test-unit`, `pytest -m unit`): tests that train no model and start
 # no process. A test belongs to it unless it asks for a fixture that trains or prepares,
