@@ -10,15 +10,18 @@ imported (its start-up output, variables it reads at import) start a real interp
 instead (`conftest.run_cli` does so whenever a test sets environment variables).
 
 Protocol: one JSON request a line on stdin ({"argv" (a module, or a script's path, and
-its arguments), "cwd", "env", "stdin", "stdout",
-"stderr"}: the last three are file paths); the server answers {"pid"} when the child
-is started and {"returncode"} when it has ended, one JSON line each.
+its arguments), "cwd", "env", "stdin", "stdout", "stderr"}: the last three are file
+paths, a FIFO for output read while the command runs); the server answers {"pid"} when
+the child is started and {"pid", "returncode"} whenever one has ended, one JSON line
+each. Children run side by side: a long-lived one (a service) does not hold up the next.
 """
 
 import importlib
 import json
 import os
 import runpy
+import selectors
+import signal
 import sys
 
 
@@ -26,13 +29,14 @@ def _child(request):
     """Become the command of `request`; never returns."""
     code = 1
     try:
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
+        # the output first: a FIFO's reader waits for this open, whatever fails after it
         for fd, name, mode in ((0, "stdin", os.O_RDONLY),
                                (1, "stdout", os.O_WRONLY | os.O_TRUNC),
                                (2, "stderr", os.O_WRONLY | os.O_TRUNC)):
             os.dup2(os.open(request[name], mode), fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
         sys.stdin = open(0, encoding="utf-8", closefd=False)
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
@@ -69,17 +73,54 @@ def serve():
     startup.command_environment()
     for name in ("textrnn", "jieba", "keras", "tensorflow"):
         importlib.import_module(name)
-    answers = sys.stdout
-    for line in sys.stdin:
-        request = json.loads(line)
-        pid = os.fork()
+    ended_r, ended_w = os.pipe()  # a byte on every SIGCHLD wakes the loop
+    os.set_blocking(ended_w, False)
+    signal.set_wakeup_fd(ended_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    selector = selectors.DefaultSelector()
+    selector.register(0, selectors.EVENT_READ, "request")
+    selector.register(ended_r, selectors.EVENT_READ, "ended")
+    pending = b""
+    while True:
+        for key, _ in selector.select():
+            if key.data == "ended":
+                os.read(ended_r, 4096)
+                _answer_ended()
+                continue
+            chunk = os.read(0, 65536)
+            if not chunk:
+                return
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                _start(json.loads(line), (ended_r, ended_w))
+
+
+def _start(request, wakeup_fds):
+    pid = os.fork()
+    if pid == 0:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in wakeup_fds:
+            os.close(fd)
+        _child(request)
+    _answer({"pid": pid})
+
+
+def _answer_ended():
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
         if pid == 0:
-            _child(request)
-        answers.write(json.dumps({"pid": pid}) + "\n")
-        answers.flush()
-        _, status = os.waitpid(pid, 0)
-        answers.write(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}) + "\n")
-        answers.flush()
+            return
+        _answer({"pid": pid, "returncode": os.waitstatus_to_exitcode(status)})
+
+
+def _answer(message):
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

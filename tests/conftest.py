@@ -59,6 +59,7 @@ def _unit_tier_guard(request, monkeypatch):
         return refused
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse("started a process"))
     monkeypatch.setattr(cli_client, "run", refuse("ran a command"))
+    monkeypatch.setattr(cli_client, "start", refuse("started a command"))
     if "textrnn.training.trainer" in sys.modules:
         monkeypatch.setattr(sys.modules["textrnn.training.trainer"].Trainer, "__init__",
                             refuse("trained a model"))

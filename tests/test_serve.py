@@ -1,8 +1,9 @@
 """textrnn-serve: TensorFlow Serving's REST API, bad input, concurrency, lifecycle.
 
-Each service runs as a subprocess on a free loopback port (the process
-boundary is what these tests are about: a request must never end it), and
-every test that starts one stops it, also when the test fails.
+Each service runs as a process of its own on a free loopback port (the process
+boundary is what these tests are about: a request must never end it), forked
+from one that has TensorFlow imported (tests/cli_server.py), and every test
+that starts one stops it, also when the test fails.
 """
 
 import base64
@@ -14,7 +15,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import cli_client
 from conftest import DEMO, ROOT, run_cli
 
 # serving_default's outputs for a single-label model that training calibrated
@@ -38,10 +39,8 @@ class Service:
     """`python -m textrnn.serve FLAGS --port=0` and a small client for it."""
 
     def __init__(self, *flags, port=0):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "textrnn.serve", f"--port={port}", *map(str, flags)],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
+        self.process = cli_client.start(["textrnn.serve", f"--port={port}", *map(str, flags)],
+                                        cwd=ROOT)
         self.lines = queue.Queue()
         self.log = []
         threading.Thread(target=self._read, daemon=True).start()

@@ -4,13 +4,12 @@ import json
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
+import cli_client
 from conftest import ROOT, TINY_MODEL, run_cli
 from textrnn.training.config import TrainConfig
 from textrnn.training.loop import train
@@ -120,8 +119,8 @@ def test_sigkill_then_rerun_resumes_and_finishes_exactly(demo_prepared, tmp_path
     model_dir = tmp_path / "m"
     flags = tiny_flags(demo_prepared, model_dir, 200, checkpoint_every_steps=20,
                        log_every_steps=20, eval_every_steps=200)
-    command = [sys.executable, "-m", "textrnn.train", *flags]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = cli_client.start(["textrnn.train", *flags], cwd=ROOT)
+    threading.Thread(target=process.stderr.read, daemon=True).start()  # never a full pipe
     try:
         import tensorflow as tf
         deadline = time.monotonic() + 300
@@ -132,7 +131,6 @@ def test_sigkill_then_rerun_resumes_and_finishes_exactly(demo_prepared, tmp_path
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait(timeout=60)
-        process.stdout.close(), process.stderr.close()
     assert not (model_dir / "metrics.json").exists()
     result = run_cli("train", *flags)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -143,11 +141,10 @@ def test_sigkill_then_rerun_resumes_and_finishes_exactly(demo_prepared, tmp_path
     assert (model_dir / "export" / "saved_model.pb").exists()
 
 
-def stopped_with_sigterm(command, marker):
-    """Run `command`, send SIGTERM once a stderr line contains `marker`;
+def stopped_with_sigterm(argv, marker):
+    """Run `python -m argv...`, send SIGTERM once a stderr line contains `marker`;
     returns (exit code, stderr)."""
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    process = cli_client.start(argv, cwd=ROOT)
     lines, seen = [], threading.Event()
 
     def read():
@@ -170,7 +167,7 @@ def stopped_with_sigterm(command, marker):
 
 def test_sigterm_saves_a_checkpoint_before_exiting(demo_prepared, tmp_path):
     model_dir = tmp_path / "m"
-    command = [sys.executable, "-m", "textrnn.train",
+    command = ["textrnn.train",
                *tiny_flags(demo_prepared, model_dir, 100000, checkpoint_every_steps=100000,
                            log_every_steps=10, eval_every_steps=100000)]
     returncode, stderr = stopped_with_sigterm(command, "step 10/")
@@ -198,7 +195,7 @@ def test_sigterm_in_the_wide_path_keeps_the_recurrent_model_and_says_so(demo_pre
     # ten times the demo's train: the wide path's solves take long enough that the
     # signal lands in them, however busy the machine
     data = repeated_train(demo_prepared_char, tmp_path / "data", 10)
-    command = [sys.executable, "-m", "textrnn.train", "--wide", "--nowide_words",
+    command = ["textrnn.train", "--wide", "--nowide_words",
                *tiny_flags(data, model_dir, 20)]
     returncode, stderr = stopped_with_sigterm(command, "wide path: C=")
     assert returncode == 130, stderr[-2000:]
