@@ -73,6 +73,8 @@ def serve():
     startup.command_environment()
     for name in ("textrnn", "jieba", "keras", "tensorflow"):
         importlib.import_module(name)
+    from textrnn.text import tokenize
+    tokenize.jieba_tokenizer()  # jieba's dictionary: each command that cuts words loads it
     ended_r, ended_w = os.pipe()  # a byte on every SIGCHLD wakes the loop
     os.set_blocking(ended_w, False)
     signal.set_wakeup_fd(ended_w)
