@@ -141,6 +141,21 @@ def test_sigkill_then_rerun_resumes_and_finishes_exactly(demo_prepared, tmp_path
     assert (model_dir / "export" / "saved_model.pb").exists()
 
 
+def signal_masks(pid):
+    """The blocked, ignored and caught signal masks of each thread of process `pid` (what
+    a failure needs to say when a signal was sent and nothing happened)."""
+    import glob
+    masks = set()
+    for status in glob.glob(f"/proc/{pid}/task/*/status"):
+        try:
+            text = open(status, encoding="utf-8").read()
+        except OSError:
+            continue
+        masks.add(" ".join(line.replace("\t", "") for line in text.splitlines()
+                           if line.startswith(("SigBlk", "SigIgn", "SigCgt"))))
+    return sorted(masks)
+
+
 def stopped_with_sigterm(argv, marker):
     """Run `python -m argv...`, send SIGTERM once a stderr line contains `marker`;
     returns (exit code, stderr)."""
@@ -156,6 +171,8 @@ def stopped_with_sigterm(argv, marker):
     reader.start()
     try:
         seen.wait(timeout=300)
+        lines.append(f"(test: SIGTERM sent at {time.strftime('%H:%M:%S')}; the child's "
+                     f"signals then: {signal_masks(process.pid)})\n")
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=120)
         reader.join(timeout=10)
